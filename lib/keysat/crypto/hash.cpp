@@ -1,0 +1,84 @@
+#include "keysat/crypto/hash.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+#include <vector>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "keysat/crypto/secure.hpp"
+
+namespace keysat::crypto {
+
+Sha256 sha256(ByteView data) {
+    init();
+    Sha256 out;
+    crypto_hash_sha256(out.data(), data.data(), data.size());
+    return out;
+}
+
+std::array<std::uint8_t, 20> sha1(ByteView data) {
+    std::array<std::uint8_t, 20> out;
+    SHA1(data.data(), data.size(), out.data());
+    return out;
+}
+
+std::array<std::uint8_t, 32> blake2b_256(ByteView data) {
+    init();
+    std::array<std::uint8_t, 32> out;
+    crypto_generichash(out.data(), out.size(), data.data(), data.size(), nullptr, 0);
+    return out;
+}
+
+struct Blake2b512Stream::Impl {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Impl() { EVP_MD_CTX_free(ctx); }
+};
+
+Blake2b512Stream::Blake2b512Stream() : m_impl(std::make_unique<Impl>()) {
+    EVP_DigestInit_ex(m_impl->ctx, EVP_blake2b512(), nullptr);
+}
+
+Blake2b512Stream::~Blake2b512Stream() = default;
+
+void Blake2b512Stream::update(ByteView data) {
+    EVP_DigestUpdate(m_impl->ctx, data.data(), data.size());
+}
+
+Blake2b512 Blake2b512Stream::finish() {
+    Blake2b512 out;
+    unsigned len = 0;
+    EVP_DigestFinal_ex(m_impl->ctx, out.data(), &len);
+    return out;
+}
+
+Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    Blake2b512Stream h;
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            ::close(fd);
+            return usage_error(fmt::format("{}: read failed: {}", path.string(), std::strerror(e)));
+        }
+        if (n == 0)
+            break;
+        h.update({buf.data(), static_cast<std::size_t>(n)});
+    }
+    ::close(fd);
+    return h.finish();
+}
+
+} // namespace keysat::crypto
