@@ -40,8 +40,7 @@ Expected<std::vector<Output>> outputs_for(const std::filesystem::path& root, con
 int docgen_main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     bool check = !args.empty() && args[0] == "--check";
-    if (check)
-        args.erase(args.begin());
+    if (check) args.erase(args.begin());
     if (args.size() != 1) {
         std::cerr << "usage: keysat-docgen [--check] SOURCE_DIR\n";
         return 2;
@@ -59,8 +58,7 @@ int docgen_main(int argc, char** argv) {
         }
         for (const auto& out : *outs) {
             auto current = read_small_file(out.path);
-            if (current && *current == out.content)
-                continue;
+            if (current && *current == out.content) continue;
             if (check) {
                 std::cerr << "out of date: " << out.path.string() << '\n';
                 ++stale;
@@ -74,7 +72,8 @@ int docgen_main(int argc, char** argv) {
         }
     }
     if (stale > 0)
-        std::cerr << "run: keysat-docgen " << args[0] << " (or cmake --build BUILD --target docs)\n";
+        std::cerr << "run: keysat-docgen " << args[0]
+                  << " (or cmake --build BUILD --target docs)\n";
     return stale > 0 ? 1 : 0;
 }
 

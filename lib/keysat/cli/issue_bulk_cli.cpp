@@ -27,8 +27,7 @@ class Progress {
             std::fprintf(stderr, "\rsigned %zu/%zu", done, m_total);
     }
     ~Progress() {
-        if (m_enabled && m_total > 0)
-            std::fputc('\n', stderr);
+        if (m_enabled && m_total > 0) std::fputc('\n', stderr);
     }
 
   private:
@@ -40,7 +39,8 @@ class Progress {
 
 Expected<int> run_bulk(const IssueOptions& o) {
     issuing::BulkOptions opt;
-    opt.format = o.input_format == "jsonl" ? issuing::InputFormat::jsonl : issuing::InputFormat::csv;
+    opt.format =
+        o.input_format == "jsonl" ? issuing::InputFormat::jsonl : issuing::InputFormat::csv;
     if (!o.product.empty()) {
         KEYSAT_TRY_ASSIGN(p, parse_uuid_arg("--product", o.product));
         opt.default_product = p;
@@ -70,15 +70,14 @@ Expected<int> run_bulk(const IssueOptions& o) {
     for (auto& item : batch.items) {
         auto line = issuing::sign_bulk_item(key, item);
         if (!line)
-            return std::unexpected(Error{line.error().code, fmt::format("line {}: {}", item.line,
-                                                                        line.error().message)});
+            return std::unexpected(Error{
+                line.error().code, fmt::format("line {}: {}", item.line, line.error().message)});
         out += *line;
         out += '\n';
         progress.tick(++done);
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
-    if (std::fflush(stdout) != 0)
-        return usage_error("writing standard output failed");
+    if (std::fflush(stdout) != 0) return usage_error("writing standard output failed");
     if (!batch.errors.empty()) {
         std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n",
                                  batch.items.size(), batch.errors.size());

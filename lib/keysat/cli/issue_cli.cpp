@@ -21,7 +21,9 @@ namespace {
 
 using issuing::SecretKey;
 
-std::int64_t now_of(const IssueOptions& o) { return o.now ? *o.now : SystemClock().now(); }
+std::int64_t now_of(const IssueOptions& o) {
+    return o.now ? *o.now : SystemClock().now();
+}
 
 // A passphrase for a new key file: file, environment, or typed twice on the terminal.
 Expected<std::string> new_passphrase(const std::string& passphrase_file) {
@@ -61,8 +63,7 @@ Expected<int> write_key_pair(const IssueOptions& o, const SecretKey& key) {
         key, o.unencrypted ? issuing::Encrypt::no : issuing::Encrypt::yes, pass,
         issuing::kdf_limits(strength), o.comment);
     crypto::wipe(pass.data(), pass.size());
-    if (!text)
-        return std::unexpected(text.error());
+    if (!text) return std::unexpected(text.error());
     KEYSAT_TRY(write_file_atomic(key_path, *text, 0600, overwrite));
     crypto::wipe(text->data(), text->size());
     KEYSAT_TRY(write_file_atomic(
@@ -73,26 +74,25 @@ Expected<int> write_key_pair(const IssueOptions& o, const SecretKey& key) {
     return k_exit_ok;
 }
 
-Expected<int> run_keygen(const IssueOptions& o) { return write_key_pair(o, SecretKey::generate()); }
+Expected<int> run_keygen(const IssueOptions& o) {
+    return write_key_pair(o, SecretKey::generate());
+}
 
 Expected<int> run_import(const IssueOptions& o) {
     int sources = !o.pkcs8_file.empty() + !o.seed_hex.empty() + !o.minisign_file.empty();
-    if (sources != 1)
-        return usage_error("give exactly one of --pkcs8, --seed-hex, --minisign");
+    if (sources != 1) return usage_error("give exactly one of --pkcs8, --seed-hex, --minisign");
     if (!o.pkcs8_file.empty()) {
         KEYSAT_TRY_ASSIGN(text, read_small_file(o.pkcs8_file, 64 * 1024));
         auto key = issuing::import_pkcs8_pem(text);
         crypto::wipe(text.data(), text.size());
-        if (!key)
-            return usage_error(o.pkcs8_file + ": " + key.error().message);
+        if (!key) return usage_error(o.pkcs8_file + ": " + key.error().message);
         return write_key_pair(o, *key);
     }
     if (!o.seed_hex.empty()) {
         KEYSAT_TRY_ASSIGN(hex, read_argument(o.seed_hex, false));
         auto key = issuing::import_seed_hex(hex);
         crypto::wipe(hex.data(), hex.size());
-        if (!key)
-            return usage_error("--seed-hex: " + key.error().message);
+        if (!key) return usage_error("--seed-hex: " + key.error().message);
         return write_key_pair(o, *key);
     }
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.minisign_file, o.source_passphrase_file));
@@ -124,10 +124,9 @@ Expected<int> run_license(const IssueOptions& o) {
     req.entitlements = o.entitlements;
     KEYSAT_TRY_ASSIGN(lic, issuing::issue_license(key, req));
     if (!o.ledger.empty()) {
-        issuing::LedgerRecord rec{req, lic, crypto::key_id_text(key.key_id()), std::nullopt,
-                                  std::nullopt, o.seats, ""};
-        if (!o.email.empty())
-            rec.email = o.email;
+        issuing::LedgerRecord rec{
+            req, lic, crypto::key_id_text(key.key_id()), std::nullopt, std::nullopt, o.seats, ""};
+        if (!o.email.empty()) rec.email = o.email;
         KEYSAT_TRY(append_line(o.ledger, issuing::format_ledger_record(rec)));
     }
     std::cout << lic << '\n';
@@ -137,8 +136,7 @@ Expected<int> run_license(const IssueOptions& o) {
 Expected<int> run_token(const IssueOptions& o) {
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.secret_key, o.passphrase_file));
     license::TokenPayload p{o.product, o.channel_expiry, o.entitlements, std::nullopt};
-    if (!o.version_floor.empty())
-        p.version_floor = o.version_floor;
+    if (!o.version_floor.empty()) p.version_floor = o.version_floor;
     KEYSAT_TRY_ASSIGN(token, issuing::issue_token(key, p));
     std::cout << token << '\n';
     return k_exit_ok;
@@ -150,10 +148,9 @@ Expected<int> run_sign(const IssueOptions& o) {
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.secret_key, o.passphrase_file));
     std::int64_t now = now_of(o);
     for (const auto& f : o.files) {
-        KEYSAT_TRY_ASSIGN(sig, issuing::sign_file(key, f,
-                                                  o.legacy ? issuing::Prehash::no
-                                                           : issuing::Prehash::yes,
-                                                  o.trusted_comment, now));
+        KEYSAT_TRY_ASSIGN(
+            sig, issuing::sign_file(key, f, o.legacy ? issuing::Prehash::no : issuing::Prehash::yes,
+                                    o.trusted_comment, now));
         std::string out = o.sig_file.empty() ? f + ".minisig" : o.sig_file;
         KEYSAT_TRY(write_file_atomic(out, license::format_signature_file(sig), 0644));
     }
@@ -183,7 +180,8 @@ CLI::App* signing_subcommand(CLI::App& app, IssueOptions& o, const char* name, c
 
 void key_output_options(CLI::App& sub, IssueOptions& o) {
     sub.add_option("-o,--output", o.output, "Write NAME.key and NAME.pub")
-        ->capture_default_str()->type_name("NAME");
+        ->capture_default_str()
+        ->type_name("NAME");
     sub.add_flag("--unencrypted", o.unencrypted, "Store the secret key without a passphrase");
     sub.add_option("--passphrase-file", o.passphrase_file,
                    "Read the new key's passphrase from the first line of this file")
@@ -205,13 +203,13 @@ void now_option(CLI::App& sub, IssueOptions& o) {
 
 } // namespace
 
-Expected<crypto::SecretKey> load_secret_key(const std::string& path, const std::string& passphrase_file) {
+Expected<crypto::SecretKey> load_secret_key(const std::string& path,
+                                            const std::string& passphrase_file) {
     KEYSAT_TRY_ASSIGN(text, read_small_file(path, 64 * 1024));
     auto key = issuing::parse_secret_key_file(text, [&] {
         return read_passphrase(passphrase_file, fmt::format("Passphrase for {}: ", path));
     });
-    if (!key)
-        return std::unexpected(Error{key.error().code, path + ": " + key.error().message});
+    if (!key) return std::unexpected(Error{key.error().code, path + ": " + key.error().message});
     return key;
 }
 
@@ -241,8 +239,8 @@ std::unique_ptr<CLI::App> make_issue_app(IssueOptions& o) {
     lic->add_option("--product", o.product, "Product UUID")->required()->type_name("UUID");
     lic->add_option("--license-id", o.license_id, "License UUID (default: a random one)")
         ->type_name("UUID");
-    auto* expires =
-        lic->add_option("--expires", o.expires, "Expiry date YYYY-MM-DD (00:00 UTC)")->type_name("DATE");
+    auto* expires = lic->add_option("--expires", o.expires, "Expiry date YYYY-MM-DD (00:00 UTC)")
+                        ->type_name("DATE");
     lic->add_option("--days", o.days, "Expire N days after the issue time")
         ->type_name("N")
         ->check(CLI::Range(1, 36500))
@@ -310,18 +308,12 @@ int issue_main(int argc, char** argv) {
     auto app = make_issue_app(o);
     return run_program(*app, argc, argv, [&]() -> Expected<int> {
         const std::string& name = app->get_subcommands().front()->get_name();
-        if (name == "keygen")
-            return run_keygen(o);
-        if (name == "import")
-            return run_import(o);
-        if (name == "license")
-            return run_license(o);
-        if (name == "token")
-            return run_token(o);
-        if (name == "sign")
-            return run_sign(o);
-        if (name == "pubkey")
-            return run_pubkey(o);
+        if (name == "keygen") return run_keygen(o);
+        if (name == "import") return run_import(o);
+        if (name == "license") return run_license(o);
+        if (name == "token") return run_token(o);
+        if (name == "sign") return run_sign(o);
+        if (name == "pubkey") return run_pubkey(o);
         return run_bulk(o);
     });
 }

@@ -28,21 +28,20 @@ std::string dump(const json& j) {
 
 // --at: a date (its first second, UTC) or unix seconds; default: now.
 Expected<std::int64_t> resolve_time(const std::string& at) {
-    if (at.empty())
-        return SystemClock().now();
-    if (auto t = parse_date_unix(at))
-        return *t;
+    if (at.empty()) return SystemClock().now();
+    if (auto t = parse_date_unix(at)) return *t;
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), v);
-    if (ec == std::errc() && end == at.data() + at.size() && v >= 0)
-        return v;
+    if (ec == std::errc() && end == at.data() + at.size() && v >= 0) return v;
     return usage_error(fmt::format("--at: '{}' is not a date YYYY-MM-DD or unix seconds", at));
 }
 
 std::string key_label(const license::Keyring& ring, std::size_t index) {
     const auto& k = ring.keys[index];
     std::string id = k.key_id ? crypto::key_id_text(*k.key_id) : hex_encode(k.bytes).substr(0, 16);
-    return ring.keys.size() == 1 ? id : fmt::format("{} (key {} of {})", id, index + 1, ring.keys.size());
+    return ring.keys.size() == 1
+               ? id
+               : fmt::format("{} (key {} of {})", id, index + 1, ring.keys.size());
 }
 
 json license_json(const license::LicensePayload& p) {
@@ -69,11 +68,12 @@ void print_license(const license::LicensePayload& p) {
                p.expires_at == 0 ? "never"
                                  : format_timestamp(static_cast<std::int64_t>(p.expires_at)));
     fmt::print("  trial         {}\n", p.trial() ? "yes" : "no");
-    fmt::print("  fingerprint   {}\n",
-               p.fingerprint_bound() ? "bound, sha256 " + hex_encode(p.fingerprint_hash)
-                                     : std::string("not bound"));
-    fmt::print("  entitlements  {}\n",
-               p.entitlements.empty() ? "(none)" : fmt::format("{}", fmt::join(p.entitlements, ", ")));
+    fmt::print("  fingerprint   {}\n", p.fingerprint_bound()
+                                           ? "bound, sha256 " + hex_encode(p.fingerprint_hash)
+                                           : std::string("not bound"));
+    fmt::print("  entitlements  {}\n", p.entitlements.empty()
+                                           ? "(none)"
+                                           : fmt::format("{}", fmt::join(p.entitlements, ", ")));
 }
 
 json token_json(const license::DecodedToken& t) {
@@ -89,9 +89,10 @@ void print_token(const license::DecodedToken& t, std::string_view token) {
     fmt::print("  product         {}\n", t.payload.product);
     fmt::print("  channel expiry  {} (valid through the end of that day, UTC)\n",
                t.payload.channel_expiry);
-    fmt::print("  entitlements    {}\n", t.payload.entitlements.empty()
-                                              ? "(none)"
-                                              : fmt::format("{}", fmt::join(t.payload.entitlements, ", ")));
+    fmt::print("  entitlements    {}\n",
+               t.payload.entitlements.empty()
+                   ? "(none)"
+                   : fmt::format("{}", fmt::join(t.payload.entitlements, ", ")));
     fmt::print("  version floor   {}\n", t.payload.version_floor.value_or("(none)"));
     fmt::print("  revocation id   {}\n", license::token_revocation_id(token));
 }
@@ -119,11 +120,9 @@ Expected<int> run_license(const VerifyOptions& o) {
         KEYSAT_TRY_ASSIGN(pid, parse_uuid_arg("--product-id", o.product_id));
         check.product_id = pid;
     }
-    if (!o.fingerprint.empty())
-        check.fingerprint = o.fingerprint;
+    if (!o.fingerprint.empty()) check.fingerprint = o.fingerprint;
     auto v = license::verify_license_key(text, ring, check);
-    if (!v)
-        return report_invalid(o, "license", v.error());
+    if (!v) return report_invalid(o, "license", v.error());
     if (o.json) {
         json j = license_json(v->payload);
         j["valid"] = true;
@@ -146,18 +145,15 @@ Expected<int> run_token(const VerifyOptions& o) {
     license::TokenCheck check;
     KEYSAT_TRY_ASSIGN(now, resolve_time(o.at));
     check.now = now;
-    if (!o.product.empty())
-        check.product = o.product;
+    if (!o.product.empty()) check.product = o.product;
     if (!o.revoked_file.empty()) {
         KEYSAT_TRY_ASSIGN(list_text, read_small_file(o.revoked_file, 64 << 20));
         auto list = license::parse_revocation_list(list_text);
-        if (!list)
-            return usage_error(o.revoked_file + ": " + list.error().message);
+        if (!list) return usage_error(o.revoked_file + ": " + list.error().message);
         check.revoked = std::move(*list);
     }
     auto v = license::verify_token(token, ring, check);
-    if (!v)
-        return report_invalid(o, "token", v.error());
+    if (!v) return report_invalid(o, "token", v.error());
     if (o.json) {
         json j = token_json(v->token);
         j["valid"] = true;
@@ -178,10 +174,10 @@ Expected<int> run_file(const VerifyOptions& o) {
     KEYSAT_TRY_ASSIGN(sig_text, read_small_file(sig_path, 64 * 1024));
     auto sig = license::parse_signature_file(sig_text);
     if (!sig)
-        return report_invalid(o, "file", Error{Errc::invalid, sig_path + ": " + sig.error().message});
+        return report_invalid(o, "file",
+                              Error{Errc::invalid, sig_path + ": " + sig.error().message});
     auto v = license::verify_file(o.file, *sig, ring);
-    if (!v)
-        return report_invalid(o, "file", v.error());
+    if (!v) return report_invalid(o, "file", v.error());
     if (o.json) {
         json j{{"valid", true},
                {"kind", "file"},
@@ -208,8 +204,7 @@ Expected<int> run_inspect(const VerifyOptions& o) {
                    "fields.\n");
     if (text.size() >= 5 && (text.substr(0, 5) == "LIC1-" || text.substr(0, 5) == "lic1-")) {
         auto d = license::decode_license_key(text, license::Strictness::lenient);
-        if (!d)
-            return report_invalid(o, "license", d.error());
+        if (!d) return report_invalid(o, "license", d.error());
         j.update(license_json(d->payload));
         j["kind"] = "license";
         j["unknown_extension_bytes"] = d->extension_bytes;
@@ -225,8 +220,7 @@ Expected<int> run_inspect(const VerifyOptions& o) {
         }
     } else if (text.starts_with("untrusted comment:")) {
         auto s = license::parse_signature_file(text);
-        if (!s)
-            return report_invalid(o, "signature", s.error());
+        if (!s) return report_invalid(o, "signature", s.error());
         j["kind"] = "signature";
         j["algorithm"] = s->alg == license::SigAlg::prehashed ? "ED" : "Ed";
         j["key_id"] = crypto::key_id_text(s->key_id);
@@ -243,8 +237,8 @@ Expected<int> run_inspect(const VerifyOptions& o) {
         if (!t)
             return report_invalid(
                 o, "unknown",
-                Error{Errc::invalid, "not a license key, signature file or download token: " +
-                                         t.error().message});
+                Error{Errc::invalid,
+                      "not a license key, signature file or download token: " + t.error().message});
         j.update(token_json(*t));
         j["kind"] = "token";
         j["revocation_id"] = license::token_revocation_id(text);
@@ -253,8 +247,7 @@ Expected<int> run_inspect(const VerifyOptions& o) {
             print_token(*t, text);
         }
     }
-    if (!human)
-        std::cout << dump(j) << '\n';
+    if (!human) std::cout << dump(j) << '\n';
     return k_exit_ok;
 }
 
@@ -286,7 +279,8 @@ std::unique_ptr<CLI::App> make_verify_app(VerifyOptions& o) {
     lic->add_option("--fingerprint", o.fingerprint,
                     "Require the key to be bound to this raw machine fingerprint")
         ->type_name("FP");
-    lic->add_option("--at", o.at, "Check validity at this date (YYYY-MM-DD, 00:00 UTC) or unix time")
+    lic->add_option("--at", o.at,
+                    "Check validity at this date (YYYY-MM-DD, 00:00 UTC) or unix time")
         ->type_name("DATE");
     add_json_flag(*lic, o);
     lic->add_option("key", o.input, "The license key, or - to read it from standard input")
@@ -296,7 +290,8 @@ std::unique_ptr<CLI::App> make_verify_app(VerifyOptions& o) {
     auto* tok = app->add_subcommand("token", "Verify a download token");
     add_pubkey_option(*tok, o);
     tok->add_option("--product", o.product, "Require this product slug")->type_name("SLUG");
-    tok->add_option("--at", o.at, "Check validity at this date (YYYY-MM-DD, 00:00 UTC) or unix time")
+    tok->add_option("--at", o.at,
+                    "Check validity at this date (YYYY-MM-DD, 00:00 UTC) or unix time")
         ->type_name("DATE");
     tok->add_option("--revoked", o.revoked_file,
                     "Revocation list: SHA-256 hex of revoked tokens, one per line")
@@ -328,12 +323,9 @@ int verify_main(int argc, char** argv) {
     return run_program(*app, argc, argv, [&]() -> Expected<int> {
         auto* sub = app->get_subcommands().front();
         const std::string& name = sub->get_name();
-        if (name == "license")
-            return run_license(o);
-        if (name == "token")
-            return run_token(o);
-        if (name == "file")
-            return run_file(o);
+        if (name == "license") return run_license(o);
+        if (name == "token") return run_token(o);
+        if (name == "file") return run_file(o);
         return run_inspect(o);
     });
 }

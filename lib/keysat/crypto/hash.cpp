@@ -59,22 +59,19 @@ Blake2b512 Blake2b512Stream::finish() {
 
 Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+    if (fd < 0) return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     Blake2b512Stream h;
     std::vector<std::uint8_t> buf(1 << 20);
     for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             int e = errno;
             ::close(fd);
             return usage_error(fmt::format("{}: read failed: {}", path.string(), std::strerror(e)));
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         h.update({buf.data(), static_cast<std::size_t>(n)});
     }
     ::close(fd);

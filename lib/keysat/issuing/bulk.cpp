@@ -18,9 +18,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view k_columns[] = {"product", "email",       "expires", "days",
-                                          "entitlements", "trial", "seats",   "fingerprint",
-                                          "id_key",  "license_id",  "policy"};
+constexpr std::string_view k_columns[] = {"product",      "email",      "expires", "days",
+                                          "entitlements", "trial",      "seats",   "fingerprint",
+                                          "id_key",       "license_id", "policy"};
 
 bool known_column(std::string_view name) {
     return std::find(std::begin(k_columns), std::end(k_columns), name) != std::end(k_columns);
@@ -62,18 +62,15 @@ std::vector<CsvRecord> read_csv(std::string_view in, std::vector<BulkError>& err
                 if (c == '"')
                     in_quotes = false;
                 else {
-                    if (c == '\n')
-                        ++line;
+                    if (c == '\n') ++line;
                     cell += c;
                 }
                 ++pos;
                 continue;
             }
-            if (c == '\n')
-                break;
+            if (c == '\n') break;
             if (c == '"') {
-                if (!cell.empty())
-                    bad = true;
+                if (!cell.empty()) bad = true;
                 in_quotes = true;
             } else if (c == ',') {
                 rec.cells.push_back(std::move(cell));
@@ -84,8 +81,7 @@ std::vector<CsvRecord> read_csv(std::string_view in, std::vector<BulkError>& err
             ++pos;
         }
         rec.content = std::string(in.substr(start, pos - start));
-        if (!rec.content.empty() && rec.content.back() == '\r')
-            rec.content.pop_back();
+        if (!rec.content.empty() && rec.content.back() == '\r') rec.content.pop_back();
         rec.cells.push_back(std::move(cell));
         if (in_quotes)
             errors.push_back({rec.line, "", "unterminated quoted field"});
@@ -102,8 +98,7 @@ std::vector<CsvRecord> read_csv(std::string_view in, std::vector<BulkError>& err
 std::vector<RawLine> read_csv_lines(std::string_view in, std::vector<BulkError>& errors) {
     auto records = read_csv(in, errors);
     std::vector<RawLine> out;
-    if (records.empty())
-        return out;
+    if (records.empty()) return out;
     std::vector<std::string> header;
     for (auto& h : records.front().cells) {
         std::string name(trim(h));
@@ -126,8 +121,7 @@ std::vector<RawLine> read_csv_lines(std::string_view in, std::vector<BulkError>&
         }
         RawLine raw{rec.line, std::move(rec.content), {}, std::nullopt};
         for (std::size_t c = 0; c < header.size(); ++c)
-            if (!rec.cells[c].empty())
-                raw.fields[header[c]] = std::move(rec.cells[c]);
+            if (!rec.cells[c].empty()) raw.fields[header[c]] = std::move(rec.cells[c]);
         out.push_back(std::move(raw));
     }
     return out;
@@ -141,8 +135,7 @@ std::vector<RawLine> read_jsonl_lines(std::string_view in, std::vector<BulkError
         auto nl = in.find('\n');
         std::string_view text = trim(in.substr(0, nl));
         in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
-        if (text.empty())
-            continue;
+        if (text.empty()) continue;
         json j = json::parse(text, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
             errors.push_back({line, "", "not a JSON object"});
@@ -176,8 +169,7 @@ std::vector<RawLine> read_jsonl_lines(std::string_view in, std::vector<BulkError
                 ok = false;
             }
         }
-        if (ok)
-            out.push_back(std::move(raw));
+        if (ok) out.push_back(std::move(raw));
     }
     return out;
 }
@@ -185,18 +177,15 @@ std::vector<RawLine> read_jsonl_lines(std::string_view in, std::vector<BulkError
 std::optional<std::int64_t> parse_positive(std::string_view s, std::int64_t max) {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || v <= 0 || v > max)
-        return std::nullopt;
+    if (ec != std::errc() || end != s.data() + s.size() || v <= 0 || v > max) return std::nullopt;
     return v;
 }
 
 std::optional<bool> parse_bool(std::string_view s) {
     std::string l(s);
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (l == "true" || l == "1" || l == "yes")
-        return true;
-    if (l == "false" || l == "0" || l == "no")
-        return false;
+    if (l == "true" || l == "1" || l == "yes") return true;
+    if (l == "false" || l == "0" || l == "no") return false;
     return std::nullopt;
 }
 
@@ -212,8 +201,7 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
         return it == raw.fields.end() ? nullptr : &it->second;
     };
     for (auto& [name, value] : raw.fields)
-        if (!is_valid_utf8(value))
-            fail(name, "is not valid UTF-8");
+        if (!is_valid_utf8(value)) fail(name, "is not valid UTF-8");
     BulkItem item;
     item.line = raw.line;
     LedgerRecord& rec = item.record;
@@ -237,8 +225,8 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
         if (auto t = parse_date_unix(*expires); t && *t > opt.now)
             req.expires_at = *t;
         else
-            fail("expires", fmt::format("'{}' is not a date YYYY-MM-DD after the issue time",
-                                        *expires));
+            fail("expires",
+                 fmt::format("'{}' is not a date YYYY-MM-DD after the issue time", *expires));
     } else if (days) {
         if (auto d = parse_positive(*days, 36500))
             req.expires_at = opt.now + *d * 86400;
@@ -252,13 +240,11 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
         while (!rest.empty()) {
             auto semi = rest.find(';');
             auto part = trim(rest.substr(0, semi));
-            if (!part.empty())
-                req.entitlements.emplace_back(part);
+            if (!part.empty()) req.entitlements.emplace_back(part);
             rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
         }
     }
-    if (req.entitlements.size() > 255)
-        fail("entitlements", "more than 255 entitlements");
+    if (req.entitlements.size() > 255) fail("entitlements", "more than 255 entitlements");
     for (const auto& e : req.entitlements)
         if (e.empty() || e.size() > 255)
             fail("entitlements", fmt::format("'{}' must be 1 to 255 bytes", e));
@@ -274,15 +260,13 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
         else
             fail("seats", fmt::format("'{}' is not a whole number from 1 to 1000000", *s));
     }
-    if (const auto* f = get("fingerprint"))
-        req.fingerprint = *f;
+    if (const auto* f = get("fingerprint")) req.fingerprint = *f;
     if (const auto* m = get("email")) {
         if (m->find('@') == std::string::npos)
             fail("email", fmt::format("'{}' is not an email address", *m));
         rec.email = *m;
     }
-    if (const auto* p = get("policy"))
-        rec.policy = *p;
+    if (const auto* p = get("policy")) rec.policy = *p;
     const auto* id_key = get("id_key");
     rec.id_key = id_key ? *id_key : raw.content;
     if (const auto* l = get("license_id")) {
@@ -293,8 +277,7 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
     } else {
         req.license_id = opt.ns ? crypto::uuid_v5(*opt.ns, rec.id_key) : crypto::uuid_v4();
     }
-    if (errors.size() != before)
-        return std::nullopt;
+    if (errors.size() != before) return std::nullopt;
     return item;
 }
 
@@ -308,19 +291,18 @@ BulkInput parse_bulk_input(std::string_view input, const BulkOptions& options) {
     std::unordered_map<std::string, std::size_t> seen_ids;
     for (auto& raw : raws) {
         auto item = validate(raw, options, out.errors);
-        if (!item)
-            continue;
+        if (!item) continue;
         auto [it, fresh] = seen_keys.emplace(item->record.id_key, item->line);
         if (!fresh) {
-            out.errors.push_back({item->line, "id_key",
-                                  fmt::format("same idempotency key as line {}", it->second)});
+            out.errors.push_back(
+                {item->line, "id_key", fmt::format("same idempotency key as line {}", it->second)});
             continue;
         }
         auto [id_it, id_fresh] =
             seen_ids.emplace(item->record.request.license_id.to_string(), item->line);
         if (!id_fresh) {
-            out.errors.push_back(
-                {item->line, "license_id", fmt::format("same license id as line {}", id_it->second)});
+            out.errors.push_back({item->line, "license_id",
+                                  fmt::format("same license id as line {}", id_it->second)});
             continue;
         }
         out.items.push_back(std::move(*item));
@@ -338,8 +320,7 @@ Expected<std::string> sign_bulk_item(const crypto::SecretKey& key, BulkItem& ite
 }
 
 std::string describe(const BulkError& e) {
-    if (e.field.empty())
-        return fmt::format("line {}: {}", e.line, e.message);
+    if (e.field.empty()) return fmt::format("line {}: {}", e.line, e.message);
     return fmt::format("line {}: {}: {}", e.line, e.field, e.message);
 }
 

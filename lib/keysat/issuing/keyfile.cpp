@@ -102,8 +102,7 @@ Expected<std::string> key_line(std::string_view text) {
 
 bool secret_key_file_is_encrypted(std::string_view text) {
     auto line = key_line(text);
-    if (!line)
-        return false;
+    if (!line) return false;
     auto raw = base64_decode(*line);
     return raw && raw->size() == k_file_size && (*raw)[2] == 'S' && (*raw)[3] == 'c';
 }
@@ -134,7 +133,8 @@ Expected<SecretKey> parse_secret_key_file(std::string_view text,
     }
     auto expected_sum = checksum(r + k_keynum_off);
     std::span<const std::uint8_t> stored_sum(r + k_keynum_off + 72, 32);
-    bool zero_sum = std::all_of(stored_sum.begin(), stored_sum.end(), [](auto b) { return b == 0; });
+    bool zero_sum =
+        std::all_of(stored_sum.begin(), stored_sum.end(), [](auto b) { return b == 0; });
     if (!crypto::equal_ct(expected_sum, stored_sum) && (encrypted || !zero_sum))
         return usage_error(encrypted ? "wrong passphrase (or corrupted key file): checksum mismatch"
                                      : "corrupted secret key file: checksum mismatch");
@@ -152,11 +152,10 @@ Expected<SecretKey> import_pkcs8_pem(std::string_view text) {
     static constexpr std::uint8_t k_prefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
                                                 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
     auto body = license::pem_body(text, "PRIVATE KEY");
-    if (!body)
-        return usage_error("not a PKCS#8 PEM private key (no BEGIN/END PRIVATE KEY block)");
+    if (!body) return usage_error("not a PKCS#8 PEM private key (no BEGIN/END PRIVATE KEY block)");
     auto der = base64_decode(*body);
-    if (!der || der->size() != 48 || !std::equal(std::begin(k_prefix), std::end(k_prefix),
-                                                 der->begin()))
+    if (!der || der->size() != 48 ||
+        !std::equal(std::begin(k_prefix), std::end(k_prefix), der->begin()))
         return usage_error("PKCS#8 key is not an unencrypted Ed25519 private key");
     crypto::SecureBytes seed(32);
     std::copy_n(der->begin() + 16, 32, seed.data());
@@ -168,10 +167,9 @@ Expected<SecretKey> import_pkcs8_pem(std::string_view text) {
 Expected<SecretKey> import_seed_hex(std::string_view hex) {
     auto t = trim(hex);
     auto seed = t.size() == 64 ? hex_decode(t) : std::nullopt;
-    if (!seed)
-        return usage_error("seed must be exactly 64 hex characters (32 bytes)");
-    auto key = SecretKey::from_seed(std::span<const std::uint8_t, 32>(seed->data(), 32),
-                                    random_key_id());
+    if (!seed) return usage_error("seed must be exactly 64 hex characters (32 bytes)");
+    auto key =
+        SecretKey::from_seed(std::span<const std::uint8_t, 32>(seed->data(), 32), random_key_id());
     crypto::wipe(seed->data(), seed->size());
     return key;
 }

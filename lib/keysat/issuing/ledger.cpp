@@ -61,8 +61,7 @@ std::string format_ledger_record(const LedgerRecord& r) {
     fmt::format_to(std::back_inserter(out), R"(,"issued_at":{},"expires_at":{},"entitlements":[)",
                    q.issued_at, q.expires_at);
     for (std::size_t i = 0; i < q.entitlements.size(); ++i) {
-        if (i > 0)
-            out += ',';
+        if (i > 0) out += ',';
         append_json_string(out, q.entitlements[i]);
     }
     out += R"(],"max_machines":)";

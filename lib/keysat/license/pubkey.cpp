@@ -31,11 +31,10 @@ Expected<PublicKey> from_minisign_b64(std::string_view line) {
 
 Expected<PublicKey> from_pem(std::string_view text) {
     auto body = pem_body(text, "PUBLIC KEY");
-    if (!body)
-        return invalid("malformed PEM public key");
+    if (!body) return invalid("malformed PEM public key");
     auto der = base64_decode(*body);
-    if (!der || der->size() != 44 || !std::equal(std::begin(k_spki_prefix),
-                                                 std::end(k_spki_prefix), der->begin()))
+    if (!der || der->size() != 44 ||
+        !std::equal(std::begin(k_spki_prefix), std::end(k_spki_prefix), der->begin()))
         return invalid("PEM public key is not an Ed25519 SPKI key");
     PublicKey k;
     std::copy_n(der->begin() + 12, 32, k.bytes.begin());
@@ -46,12 +45,10 @@ Expected<PublicKey> from_pem(std::string_view text) {
 
 Expected<PublicKey> parse_public_key(std::string_view text) {
     std::string_view t = trim(text);
-    if (t.find("-----BEGIN") != std::string_view::npos)
-        return from_pem(t);
+    if (t.find("-----BEGIN") != std::string_view::npos) return from_pem(t);
     if (t.starts_with("untrusted comment:")) {
         auto lines = split_lines(t);
-        if (lines.size() < 2)
-            return invalid("minisign public key file has no key line");
+        if (lines.size() < 2) return invalid("minisign public key file has no key line");
         return from_minisign_b64(lines[1]);
     }
     if (t.size() == 64) {
@@ -92,9 +89,10 @@ std::string format_public_key(const PublicKey& key, PubkeyForm form, std::string
     };
     switch (form) {
     case PubkeyForm::minisign: {
-        std::string c = comment.empty()
-                            ? "minisign public key " + crypto::key_id_text(key.key_id.value_or(crypto::KeyId{}))
-                            : std::string(comment);
+        std::string c =
+            comment.empty()
+                ? "minisign public key " + crypto::key_id_text(key.key_id.value_or(crypto::KeyId{}))
+                : std::string(comment);
         return fmt::format("untrusted comment: {}\n{}\n", c, minisign_line());
     }
     case PubkeyForm::base64:
@@ -112,8 +110,7 @@ std::string format_public_key(const PublicKey& key, PubkeyForm form, std::string
 }
 
 Expected<Keyring> load_keyring(const std::vector<std::string>& args) {
-    if (args.empty())
-        return usage_error("no public key given (use -p/--pubkey, repeatable)");
+    if (args.empty()) return usage_error("no public key given (use -p/--pubkey, repeatable)");
     Keyring ring;
     for (const auto& a : args) {
         KEYSAT_TRY_ASSIGN(key, load_public_key(a));

@@ -9,8 +9,8 @@ namespace keysat {
 
 // What went wrong, which also decides a program's exit code (see STYLE.md).
 enum class Errc {
-    invalid = 1,     // the thing checked is not valid: bad signature, expired, malformed input
-    usage = 2,       // bad arguments, unreadable file, missing passphrase: environment or usage
+    invalid = 1, // the thing checked is not valid: bad signature, expired, malformed input
+    usage = 2,   // bad arguments, unreadable file, missing passphrase: environment or usage
     needs_migrate = 3,
 };
 
@@ -32,15 +32,14 @@ inline std::unexpected<Error> usage_error(std::string message) {
 } // namespace keysat
 
 // Evaluate an Expected; on error return it from the enclosing function.
-#define KEYSAT_TRY(expr)                                                                          \
-    do {                                                                                          \
-        if (auto keysat_try_result_ = (expr); !keysat_try_result_)                                \
-            return std::unexpected(std::move(keysat_try_result_.error()));                        \
+#define KEYSAT_TRY(expr)                                                                           \
+    do {                                                                                           \
+        if (auto keysat_try_result_ = (expr); !keysat_try_result_)                                 \
+            return std::unexpected(std::move(keysat_try_result_.error()));                         \
     } while (false)
 
 // Evaluate an Expected<T> and move its value into a new variable `var`, or return its error.
-#define KEYSAT_TRY_ASSIGN(var, expr)                                                              \
-    auto var##_expected_ = (expr);                                                                \
-    if (!var##_expected_)                                                                         \
-        return std::unexpected(std::move(var##_expected_.error()));                               \
+#define KEYSAT_TRY_ASSIGN(var, expr)                                                               \
+    auto var##_expected_ = (expr);                                                                 \
+    if (!var##_expected_) return std::unexpected(std::move(var##_expected_.error()));              \
     auto var = std::move(*var##_expected_)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite: the normal build, then the
+# unit and end-to-end tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Usage: scripts/test.sh [--no-sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+jobs=$(nproc)
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYSAT_WERROR=ON
+cmake --build build -j"$jobs"
+(cd build && ctest -j"$jobs" --output-on-failure)
+
+if [ "${1:-}" != "--no-sanitize" ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKEYSAT_SANITIZE=ON -DKEYSAT_BENCH=OFF -DKEYSAT_WERROR=ON
+  cmake --build build-asan -j"$jobs"
+  # Style checks ran above; here only the code under the sanitizers.
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest -j"$jobs" --output-on-failure -E 'sources_are_formatted|docs_are_up_to_date')
+fi
+echo "all tests passed"

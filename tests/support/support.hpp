@@ -1,0 +1,54 @@
+#pragma once
+// Test helpers: a temporary directory, fixture paths, running the built programs.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "keysat/util/bytes.hpp"
+
+namespace keysat::test {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+  private:
+    std::filesystem::path m_path;
+};
+
+// ../shared/fixtures/<relative>
+std::filesystem::path fixture(const std::string& relative);
+// The whole content of a file (throws on failure: tests only).
+std::string slurp(const std::filesystem::path& path);
+void spit(const std::filesystem::path& path, const std::string& content);
+// Bytes from hex (throws on bad input: tests only).
+Bytes unhex(const std::string& hex);
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs a program in a new session (so it has no controlling terminal), with `input` on stdin and
+// `env` added to the environment. Arguments are passed as they are, no shell.
+RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
+              const std::vector<std::string>& env = {});
+
+// Paths of the built programs.
+std::string issue_bin();
+std::string verify_bin();
+std::string docgen_bin();
+std::string source_dir();
+
+// True when a program is on PATH.
+bool have_program(const std::string& name);
+
+} // namespace keysat::test
