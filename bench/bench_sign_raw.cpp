@@ -40,7 +40,8 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
     std::size_t count = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : k_default_count;
     int rounds = argc > 2 ? std::atoi(argv[2]) : k_default_rounds;
-    if (sodium_init() < 0 || count == 0 || rounds <= 0) return 2;
+    if (sodium_init() < 0 || count == 0 || rounds <= 0)
+        return 2;
     std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES> pk;
     std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> sk;
     crypto_sign_keypair(pk.data(), sk.data());

@@ -59,7 +59,8 @@ template <typename F> double rate(std::size_t count, F&& body) {
 int run(int argc, char** argv) {
     std::size_t count = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : k_default_count;
     int rounds = argc > 2 ? std::atoi(argv[2]) : k_default_rounds;
-    if (sodium_init() < 0 || count == 0 || rounds <= 0) return 2;
+    if (sodium_init() < 0 || count == 0 || rounds <= 0)
+        return 2;
     auto key = crypto::SecretKey::generate();
     license::Keyring ring{{key.public_key()}};
     Uuid product = *Uuid::parse("6f1c2a0e-8d4b-4f5e-9a7c-3b2d1e0f4a5b");

@@ -56,9 +56,9 @@ _keysat_issue() {
         case "$prev" in
         --input-format) COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
         -s|--secret-key|--passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --product|--now|--namespace) COMPREPLY=(); return ;;
+        --product|--now|--namespace|-j|--jobs) COMPREPLY=(); return ;;
         esac
-        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --input-format --now --namespace --keep-going" -- "$cur"))
+        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --input-format --now --namespace -j --jobs --keep-going" -- "$cur"))
         else COMPREPLY=(); fi ;;
     esac
 }

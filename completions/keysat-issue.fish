@@ -67,4 +67,5 @@ complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -l product -x -d 
 complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -l input-format -x -a 'csv jsonl' -d 'Input format'
 complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -l now -x -d 'Issue time in unix seconds (default: the clock)'
 complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -l namespace -x -d 'Derive license ids as UUID v5 of each line'\''s id_key in this namespace'
+complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -s j -l jobs -x -d 'Signing threads (default 0: one per core)'
 complete -c keysat-issue -n '__fish_seen_subcommand_from bulk' -l keep-going -d 'Issue the good lines and report the bad ones (exit 1)'

@@ -179,6 +179,12 @@ TEST_CASE("bulk: reproducible byte for byte, all-or-nothing, --keep-going", "[e2
     REQUIRE(a.exit_code == 0);
     CHECK(a.out == b.out);
     CHECK(std::count(a.out.begin(), a.out.end(), '\n') == 200);
+    // The number of signing threads changes nothing in the output.
+    for (const char* jobs : {"1", "3"}) {
+        auto threaded = args;
+        threaded.insert(threaded.end(), {"--jobs", jobs});
+        CHECK(run(threaded, csv, k_pass_env).out == a.out);
+    }
     auto pub = dir / "k.pub";
     auto first = nlohmann::json::parse(a.out.substr(0, a.out.find('\n')));
     CHECK(run({test::verify_bin(), "license", "-p", pub.string(), "--at", "2023-12-01",

@@ -87,3 +87,16 @@ TEST_CASE("an encrypted minisign key imports with its passphrase", "[e2e][minisi
                test::fixture("minisign/encrypted/enc.pub").string(), (dir / "c.bin").string()})
               .exit_code == 0);
 }
+
+TEST_CASE("sign writes nothing when any FILE cannot be signed", "[e2e]") {
+    test::TempDir dir;
+    REQUIRE(
+        run({test::issue_bin(), "keygen", "--unencrypted", "-o", (dir / "k").string()}).exit_code ==
+        0);
+    test::spit(dir / "a.bin", "a");
+    auto r = run({test::issue_bin(), "sign", "-s", (dir / "k.key").string(),
+                  (dir / "a.bin").string(), (dir / "missing.bin").string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("missing.bin"));
+    CHECK_FALSE(std::filesystem::exists(dir / "a.bin.minisig"));
+}

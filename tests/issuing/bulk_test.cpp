@@ -134,3 +134,16 @@ TEST_CASE("with a namespace and a fixed time, bulk output is reproducible", "[is
     auto e = issuing::parse_bulk_input(csv, random_ids);
     CHECK(d.items[0].record.request.license_id != e.items[0].record.request.license_id);
 }
+
+TEST_CASE("check then for_each: errors skip exactly their lines", "[issuing]") {
+    std::string csv = std::string("product,email\n") + k_product + ",a@x\n" + k_product + ",bad\n" +
+                      k_product + ",a@x\n" + k_product + ",c@x\n";
+    auto errors = issuing::check_bulk_input(csv, options());
+    REQUIRE(errors.size() == 2); // line 3 (email), line 4 (same id_key as line 2)
+    CHECK(errors[0].line == 3);
+    CHECK(errors[1].line == 4);
+    std::vector<std::size_t> lines;
+    issuing::for_each_bulk_item(csv, options(), errors,
+                                [&](issuing::BulkItem& item) { lines.push_back(item.line); });
+    CHECK(lines == std::vector<std::size_t>{2, 5});
+}

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "keysat/issuing/keyfile.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/util/encoding.hpp"
@@ -102,4 +104,19 @@ TEST_CASE("PKCS#8 PEM and hex seed imports derive the RFC 8032 public key", "[is
     CHECK_FALSE(issuing::import_pkcs8_pem("-----BEGIN PRIVATE KEY-----\n" + base64_encode(der) +
                                           "\n-----END PRIVATE KEY-----\n"));
     CHECK_FALSE(issuing::import_pkcs8_pem("no pem here"));
+}
+
+TEST_CASE("garbage never crashes the secret key parser", "[issuing]") {
+    std::mt19937 rng(3);
+    for (int i = 0; i < 2000; ++i) {
+        Bytes raw(i % 2 == 0 ? 158 : rng() % 200);
+        for (auto& b : raw)
+            b = static_cast<std::uint8_t>(rng());
+        if (i % 4 == 0 && raw.size() >= 6) { // plausible header, unencrypted: reaches the checksum
+            raw[0] = 'E', raw[1] = 'd', raw[2] = 0, raw[3] = 0, raw[4] = 'B', raw[5] = '2';
+        }
+        auto text = "untrusted comment: fuzz\n" + base64_encode(raw) + "\n";
+        CHECK_FALSE(issuing::parse_secret_key_file(
+            text, [] { return Expected<std::string>(usage_error("no passphrase in this test")); }));
+    }
 }

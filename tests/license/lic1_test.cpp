@@ -222,7 +222,8 @@ TEST_CASE("garbage never crashes the license parser", "[license]") {
         std::size_t len = rng() % 300;
         for (std::size_t k = 0; k < len; ++k)
             s += (i % 2 == 0) ? static_cast<char>(rng()) : alphabet[rng() % alphabet.size()];
-        if (i % 3 == 0) s = "LIC1-" + s;
+        if (i % 3 == 0)
+            s = "LIC1-" + s;
         CHECK_FALSE(license::verify_license_key(s, ring, at(1800000000)));
         (void)license::decode_license_key(s, license::Strictness::lenient);
     }
@@ -231,7 +232,8 @@ TEST_CASE("garbage never crashes the license parser", "[license]") {
         Bytes p(rng() % 200);
         for (auto& b : p)
             b = static_cast<std::uint8_t>(rng());
-        if (!p.empty()) p[0] = static_cast<std::uint8_t>(1 + rng() % 2);
+        if (!p.empty())
+            p[0] = static_cast<std::uint8_t>(1 + rng() % 2);
         crypto::Signature sig{};
         auto text = license::format_license_key(p, sig);
         CHECK_FALSE(license::verify_license_key(text, ring, at(1800000000)));

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "keysat/issuing/issue.hpp"
 #include "keysat/license/minisig.hpp"
 #include "keysat/util/encoding.hpp"
@@ -116,4 +118,22 @@ TEST_CASE("malformed signature files are rejected with a reason", "[license]") {
     std::string long_comment =
         "untrusted comment: " + std::string(2000, 'a') + good.substr(good.find('\n'));
     CHECK_FALSE(license::parse_signature_file(long_comment));
+}
+
+TEST_CASE("garbage never crashes the signature file and public key parsers", "[license]") {
+    std::mt19937 rng(5);
+    auto good = test::slurp(test::fixture("minisign/msg.txt.minisig"));
+    auto pub = test::slurp(test::fixture("minisign/test.pub"));
+    for (int i = 0; i < 3000; ++i) {
+        std::string junk(rng() % 400, '\0');
+        for (auto& c : junk)
+            c = static_cast<char>(rng());
+        CHECK_FALSE(license::parse_signature_file(junk));
+        (void)license::parse_public_key(junk);
+        // Truncations and splices of real files.
+        std::string cut = good.substr(0, rng() % good.size()) + junk.substr(0, rng() % 8);
+        if (cut != good && cut + "\n" != good)
+            (void)license::parse_signature_file(cut);
+        (void)license::parse_public_key(pub.substr(0, rng() % pub.size()));
+    }
 }

@@ -21,7 +21,8 @@ TEST_CASE("the four public key forms read the same key", "[license]") {
         bool carries_id =
             form == license::PubkeyForm::minisign || form == license::PubkeyForm::base64;
         CHECK(parsed->key_id.has_value() == carries_id);
-        if (carries_id) CHECK(*parsed->key_id == key.key_id());
+        if (carries_id)
+            CHECK(*parsed->key_id == key.key_id());
     }
 }
 

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 TempDir::TempDir() {
     std::string tmpl = (fs::temp_directory_path() / "keysat-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    if (::mkdtemp(tmpl.data()) == nullptr)
+        throw std::runtime_error("mkdtemp failed");
     m_path = tmpl;
 }
 
@@ -31,7 +32,8 @@ fs::path fixture(const std::string& relative) {
 
 std::string slurp(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
+    if (!in)
+        throw std::runtime_error("cannot read " + path.string());
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -40,12 +42,14 @@ std::string slurp(const fs::path& path) {
 void spit(const fs::path& path, const std::string& content) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << content;
-    if (!out) throw std::runtime_error("cannot write " + path.string());
+    if (!out)
+        throw std::runtime_error("cannot write " + path.string());
 }
 
 Bytes unhex(const std::string& hex) {
     auto b = hex_decode(hex);
-    if (!b) throw std::runtime_error("bad hex in test: " + hex);
+    if (!b)
+        throw std::runtime_error("bad hex in test: " + hex);
     return *b;
 }
 
@@ -55,7 +59,8 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
     fs::path in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
     spit(in_path, input);
     pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
     if (pid == 0) {
         ::setsid();
         int in = ::open(in_path.c_str(), O_RDONLY);

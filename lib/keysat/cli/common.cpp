@@ -30,7 +30,8 @@ int run_program(CLI::App& app, int argc, char** argv, const std::function<Expect
             return k_exit_usage;
         }
         auto result = body();
-        if (result) return *result;
+        if (result)
+            return *result;
         std::cerr << app.get_name() << ": " << result.error().message << '\n';
         return static_cast<int>(result.error().code);
     } catch (const std::bad_alloc&) {
@@ -42,7 +43,8 @@ int run_program(CLI::App& app, int argc, char** argv, const std::function<Expect
 }
 
 Expected<std::string> read_argument(const std::string& arg, bool maybe_file) {
-    if (arg == "-") return read_stdin(16 << 20);
+    if (arg == "-")
+        return read_stdin(16 << 20);
     std::error_code ec;
     if (maybe_file && std::filesystem::is_regular_file(arg, ec))
         return read_small_file(arg, 16 << 20);
@@ -58,14 +60,17 @@ Expected<std::string> read_passphrase(const std::string& passphrase_file, std::s
         crypto::wipe(text.data(), text.size());
         return pass;
     }
-    if (const char* env = std::getenv("KEYSAT_PASSPHRASE")) return std::string(env);
-    if (auto typed = prompt_passphrase(prompt)) return std::move(*typed);
+    if (const char* env = std::getenv("KEYSAT_PASSPHRASE"))
+        return std::string(env);
+    if (auto typed = prompt_passphrase(prompt))
+        return std::move(*typed);
     return usage_error("the key is encrypted and no passphrase is available (use "
                        "--passphrase-file, KEYSAT_PASSPHRASE, or run on a terminal)");
 }
 
 Expected<Uuid> parse_uuid_arg(std::string_view option, const std::string& value) {
-    if (auto u = Uuid::parse(value)) return *u;
+    if (auto u = Uuid::parse(value))
+        return *u;
     return usage_error(fmt::format("{}: '{}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
                                    option, value));
 }

@@ -40,7 +40,8 @@ Expected<std::vector<Output>> outputs_for(const std::filesystem::path& root, con
 int docgen_main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     bool check = !args.empty() && args[0] == "--check";
-    if (check) args.erase(args.begin());
+    if (check)
+        args.erase(args.begin());
     if (args.size() != 1) {
         std::cerr << "usage: keysat-docgen [--check] SOURCE_DIR\n";
         return 2;
@@ -58,7 +59,8 @@ int docgen_main(int argc, char** argv) {
         }
         for (const auto& out : *outs) {
             auto current = read_small_file(out.path);
-            if (current && *current == out.content) continue;
+            if (current && *current == out.content)
+                continue;
             if (check) {
                 std::cerr << "out of date: " << out.path.string() << '\n';
                 ++stale;

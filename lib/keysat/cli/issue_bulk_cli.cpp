@@ -1,7 +1,10 @@
 // keysat-issue bulk: validate the whole input first, then sign and print.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -23,11 +26,12 @@ class Progress {
   public:
     explicit Progress(std::size_t total) : m_total(total), m_enabled(stderr_is_terminal()) {}
     void tick(std::size_t done) {
-        if (m_enabled && (done % 1000 == 0 || done == m_total))
+        if (m_enabled)
             std::fprintf(stderr, "\rsigned %zu/%zu", done, m_total);
     }
     ~Progress() {
-        if (m_enabled && m_total > 0) std::fputc('\n', stderr);
+        if (m_enabled && m_total > 0)
+            std::fputc('\n', stderr);
     }
 
   private:
@@ -54,33 +58,68 @@ Expected<int> run_bulk(const IssueOptions& o) {
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.secret_key, o.passphrase_file));
 
     KEYSAT_TRY_ASSIGN(input, read_stdin(k_max_input));
-    issuing::BulkInput batch = issuing::parse_bulk_input(input, opt);
-    for (const auto& e : batch.errors)
+    // Pass 1 validates everything, so that a bad line anywhere means nothing is written.
+    std::vector<issuing::BulkError> errors = issuing::check_bulk_input(input, opt);
+    for (const auto& e : errors)
         std::cerr << "keysat-issue: " << issuing::describe(e) << '\n';
-    if (!batch.errors.empty() && !o.keep_going) {
+    if (!errors.empty() && !o.keep_going) {
         std::cerr << fmt::format("keysat-issue: {} bad line(s); nothing was issued (use "
                                  "--keep-going to issue the good lines)\n",
-                                 batch.errors.size());
+                                 errors.size());
         return k_exit_invalid;
     }
+    // Pass 2 reads the input again and signs it block by block on `jobs` threads, writing each
+    // block in input order (output stays reproducible, memory stays flat).
+    unsigned jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
+    constexpr std::size_t k_block = 4096;
+    std::vector<issuing::BulkItem> block;
+    block.reserve(k_block);
+    std::vector<Expected<std::string>> lines(k_block);
     std::string out;
-    out.reserve(batch.items.size() * 600);
-    Progress progress(batch.items.size());
-    std::size_t done = 0;
-    for (auto& item : batch.items) {
-        auto line = issuing::sign_bulk_item(key, item);
-        if (!line)
-            return std::unexpected(Error{
-                line.error().code, fmt::format("line {}: {}", item.line, line.error().message)});
-        out += *line;
-        out += '\n';
-        progress.tick(++done);
-    }
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    if (std::fflush(stdout) != 0) return usage_error("writing standard output failed");
-    if (!batch.errors.empty()) {
-        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n",
-                                 batch.items.size(), batch.errors.size());
+    std::size_t issued = 0;
+    Progress progress(static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n')));
+    Expected<void> status;
+    auto flush = [&]() -> Expected<void> {
+        auto work = [&](std::size_t first) {
+            for (std::size_t i = first; i < block.size(); i += jobs)
+                lines[i] = issuing::sign_bulk_item(key, block[i]);
+        };
+        {
+            std::vector<std::jthread> helpers;
+            for (unsigned t = 1; t < jobs && t < block.size(); ++t)
+                helpers.emplace_back(work, t);
+            work(0);
+        }
+        out.clear();
+        for (std::size_t i = 0; i < block.size(); ++i) {
+            // Validation ran first, so this cannot fail on input; it is still checked.
+            if (!lines[i])
+                return std::unexpected(
+                    Error{lines[i].error().code,
+                          fmt::format("line {}: {}", block[i].line, lines[i].error().message)});
+            out += *lines[i];
+            out += '\n';
+        }
+        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size())
+            return usage_error("writing standard output failed");
+        issued += block.size();
+        progress.tick(block.back().line);
+        block.clear();
+        return {};
+    };
+    issuing::for_each_bulk_item(input, opt, errors, [&](issuing::BulkItem& item) {
+        block.push_back(std::move(item));
+        if (block.size() == k_block && status)
+            status = flush();
+    });
+    if (status && !block.empty())
+        status = flush();
+    KEYSAT_TRY(std::move(status));
+    if (std::fflush(stdout) != 0)
+        return usage_error("writing standard output failed");
+    if (!errors.empty()) {
+        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n", issued,
+                                 errors.size());
         return k_exit_invalid;
     }
     return k_exit_ok;

@@ -63,7 +63,8 @@ Expected<int> write_key_pair(const IssueOptions& o, const SecretKey& key) {
         key, o.unencrypted ? issuing::Encrypt::no : issuing::Encrypt::yes, pass,
         issuing::kdf_limits(strength), o.comment);
     crypto::wipe(pass.data(), pass.size());
-    if (!text) return std::unexpected(text.error());
+    if (!text)
+        return std::unexpected(text.error());
     KEYSAT_TRY(write_file_atomic(key_path, *text, 0600, overwrite));
     crypto::wipe(text->data(), text->size());
     KEYSAT_TRY(write_file_atomic(
@@ -80,19 +81,22 @@ Expected<int> run_keygen(const IssueOptions& o) {
 
 Expected<int> run_import(const IssueOptions& o) {
     int sources = !o.pkcs8_file.empty() + !o.seed_hex.empty() + !o.minisign_file.empty();
-    if (sources != 1) return usage_error("give exactly one of --pkcs8, --seed-hex, --minisign");
+    if (sources != 1)
+        return usage_error("give exactly one of --pkcs8, --seed-hex, --minisign");
     if (!o.pkcs8_file.empty()) {
         KEYSAT_TRY_ASSIGN(text, read_small_file(o.pkcs8_file, 64 * 1024));
         auto key = issuing::import_pkcs8_pem(text);
         crypto::wipe(text.data(), text.size());
-        if (!key) return usage_error(o.pkcs8_file + ": " + key.error().message);
+        if (!key)
+            return usage_error(o.pkcs8_file + ": " + key.error().message);
         return write_key_pair(o, *key);
     }
     if (!o.seed_hex.empty()) {
         KEYSAT_TRY_ASSIGN(hex, read_argument(o.seed_hex, false));
         auto key = issuing::import_seed_hex(hex);
         crypto::wipe(hex.data(), hex.size());
-        if (!key) return usage_error("--seed-hex: " + key.error().message);
+        if (!key)
+            return usage_error("--seed-hex: " + key.error().message);
         return write_key_pair(o, *key);
     }
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.minisign_file, o.source_passphrase_file));
@@ -126,7 +130,8 @@ Expected<int> run_license(const IssueOptions& o) {
     if (!o.ledger.empty()) {
         issuing::LedgerRecord rec{
             req, lic, crypto::key_id_text(key.key_id()), std::nullopt, std::nullopt, o.seats, ""};
-        if (!o.email.empty()) rec.email = o.email;
+        if (!o.email.empty())
+            rec.email = o.email;
         KEYSAT_TRY(append_line(o.ledger, issuing::format_ledger_record(rec)));
     }
     std::cout << lic << '\n';
@@ -136,7 +141,8 @@ Expected<int> run_license(const IssueOptions& o) {
 Expected<int> run_token(const IssueOptions& o) {
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.secret_key, o.passphrase_file));
     license::TokenPayload p{o.product, o.channel_expiry, o.entitlements, std::nullopt};
-    if (!o.version_floor.empty()) p.version_floor = o.version_floor;
+    if (!o.version_floor.empty())
+        p.version_floor = o.version_floor;
     KEYSAT_TRY_ASSIGN(token, issuing::issue_token(key, p));
     std::cout << token << '\n';
     return k_exit_ok;
@@ -147,13 +153,17 @@ Expected<int> run_sign(const IssueOptions& o) {
         return usage_error("-x/--sig-file needs exactly one FILE");
     KEYSAT_TRY_ASSIGN(key, load_secret_key(o.secret_key, o.passphrase_file));
     std::int64_t now = now_of(o);
+    // Sign everything first: a bad FILE anywhere in the list leaves no signature written.
+    std::vector<std::pair<std::string, std::string>> outputs;
     for (const auto& f : o.files) {
         KEYSAT_TRY_ASSIGN(
             sig, issuing::sign_file(key, f, o.legacy ? issuing::Prehash::no : issuing::Prehash::yes,
                                     o.trusted_comment, now));
-        std::string out = o.sig_file.empty() ? f + ".minisig" : o.sig_file;
-        KEYSAT_TRY(write_file_atomic(out, license::format_signature_file(sig), 0644));
+        outputs.emplace_back(o.sig_file.empty() ? f + ".minisig" : o.sig_file,
+                             license::format_signature_file(sig));
     }
+    for (const auto& [path, text] : outputs)
+        KEYSAT_TRY(write_file_atomic(path, text, 0644));
     return k_exit_ok;
 }
 
@@ -209,7 +219,8 @@ Expected<crypto::SecretKey> load_secret_key(const std::string& path,
     auto key = issuing::parse_secret_key_file(text, [&] {
         return read_passphrase(passphrase_file, fmt::format("Passphrase for {}: ", path));
     });
-    if (!key) return std::unexpected(Error{key.error().code, path + ": " + key.error().message});
+    if (!key)
+        return std::unexpected(Error{key.error().code, path + ": " + key.error().message});
     return key;
 }
 
@@ -298,6 +309,9 @@ std::unique_ptr<CLI::App> make_issue_app(IssueOptions& o) {
     bulk->add_option("--namespace", o.ns,
                      "Derive license ids as UUID v5 of each line's id_key in this namespace")
         ->type_name("UUID");
+    bulk->add_option("-j,--jobs", o.jobs, "Signing threads (default 0: one per core)")
+        ->type_name("N")
+        ->check(CLI::Range(0, 256));
     bulk->add_flag("--keep-going", o.keep_going,
                    "Issue the good lines and report the bad ones (exit 1)");
     return app;
@@ -308,12 +322,18 @@ int issue_main(int argc, char** argv) {
     auto app = make_issue_app(o);
     return run_program(*app, argc, argv, [&]() -> Expected<int> {
         const std::string& name = app->get_subcommands().front()->get_name();
-        if (name == "keygen") return run_keygen(o);
-        if (name == "import") return run_import(o);
-        if (name == "license") return run_license(o);
-        if (name == "token") return run_token(o);
-        if (name == "sign") return run_sign(o);
-        if (name == "pubkey") return run_pubkey(o);
+        if (name == "keygen")
+            return run_keygen(o);
+        if (name == "import")
+            return run_import(o);
+        if (name == "license")
+            return run_license(o);
+        if (name == "token")
+            return run_token(o);
+        if (name == "sign")
+            return run_sign(o);
+        if (name == "pubkey")
+            return run_pubkey(o);
         return run_bulk(o);
     });
 }

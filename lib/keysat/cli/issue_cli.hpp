@@ -61,6 +61,7 @@ struct IssueOptions {
     std::string input_format = "csv";
     std::string ns;
     bool keep_going = false;
+    unsigned jobs = 0; // 0: one per core
 };
 
 // Builds the command line of keysat-issue into `opts` (also used to generate docs).

@@ -28,11 +28,14 @@ std::string dump(const json& j) {
 
 // --at: a date (its first second, UTC) or unix seconds; default: now.
 Expected<std::int64_t> resolve_time(const std::string& at) {
-    if (at.empty()) return SystemClock().now();
-    if (auto t = parse_date_unix(at)) return *t;
+    if (at.empty())
+        return SystemClock().now();
+    if (auto t = parse_date_unix(at))
+        return *t;
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), v);
-    if (ec == std::errc() && end == at.data() + at.size() && v >= 0) return v;
+    if (ec == std::errc() && end == at.data() + at.size() && v >= 0)
+        return v;
     return usage_error(fmt::format("--at: '{}' is not a date YYYY-MM-DD or unix seconds", at));
 }
 
@@ -120,9 +123,11 @@ Expected<int> run_license(const VerifyOptions& o) {
         KEYSAT_TRY_ASSIGN(pid, parse_uuid_arg("--product-id", o.product_id));
         check.product_id = pid;
     }
-    if (!o.fingerprint.empty()) check.fingerprint = o.fingerprint;
+    if (!o.fingerprint.empty())
+        check.fingerprint = o.fingerprint;
     auto v = license::verify_license_key(text, ring, check);
-    if (!v) return report_invalid(o, "license", v.error());
+    if (!v)
+        return report_invalid(o, "license", v.error());
     if (o.json) {
         json j = license_json(v->payload);
         j["valid"] = true;
@@ -145,15 +150,18 @@ Expected<int> run_token(const VerifyOptions& o) {
     license::TokenCheck check;
     KEYSAT_TRY_ASSIGN(now, resolve_time(o.at));
     check.now = now;
-    if (!o.product.empty()) check.product = o.product;
+    if (!o.product.empty())
+        check.product = o.product;
     if (!o.revoked_file.empty()) {
         KEYSAT_TRY_ASSIGN(list_text, read_small_file(o.revoked_file, 64 << 20));
         auto list = license::parse_revocation_list(list_text);
-        if (!list) return usage_error(o.revoked_file + ": " + list.error().message);
+        if (!list)
+            return usage_error(o.revoked_file + ": " + list.error().message);
         check.revoked = std::move(*list);
     }
     auto v = license::verify_token(token, ring, check);
-    if (!v) return report_invalid(o, "token", v.error());
+    if (!v)
+        return report_invalid(o, "token", v.error());
     if (o.json) {
         json j = token_json(v->token);
         j["valid"] = true;
@@ -177,7 +185,8 @@ Expected<int> run_file(const VerifyOptions& o) {
         return report_invalid(o, "file",
                               Error{Errc::invalid, sig_path + ": " + sig.error().message});
     auto v = license::verify_file(o.file, *sig, ring);
-    if (!v) return report_invalid(o, "file", v.error());
+    if (!v)
+        return report_invalid(o, "file", v.error());
     if (o.json) {
         json j{{"valid", true},
                {"kind", "file"},
@@ -204,7 +213,8 @@ Expected<int> run_inspect(const VerifyOptions& o) {
                    "fields.\n");
     if (text.size() >= 5 && (text.substr(0, 5) == "LIC1-" || text.substr(0, 5) == "lic1-")) {
         auto d = license::decode_license_key(text, license::Strictness::lenient);
-        if (!d) return report_invalid(o, "license", d.error());
+        if (!d)
+            return report_invalid(o, "license", d.error());
         j.update(license_json(d->payload));
         j["kind"] = "license";
         j["unknown_extension_bytes"] = d->extension_bytes;
@@ -220,7 +230,8 @@ Expected<int> run_inspect(const VerifyOptions& o) {
         }
     } else if (text.starts_with("untrusted comment:")) {
         auto s = license::parse_signature_file(text);
-        if (!s) return report_invalid(o, "signature", s.error());
+        if (!s)
+            return report_invalid(o, "signature", s.error());
         j["kind"] = "signature";
         j["algorithm"] = s->alg == license::SigAlg::prehashed ? "ED" : "Ed";
         j["key_id"] = crypto::key_id_text(s->key_id);
@@ -247,7 +258,8 @@ Expected<int> run_inspect(const VerifyOptions& o) {
             print_token(*t, text);
         }
     }
-    if (!human) std::cout << dump(j) << '\n';
+    if (!human)
+        std::cout << dump(j) << '\n';
     return k_exit_ok;
 }
 
@@ -323,9 +335,12 @@ int verify_main(int argc, char** argv) {
     return run_program(*app, argc, argv, [&]() -> Expected<int> {
         auto* sub = app->get_subcommands().front();
         const std::string& name = sub->get_name();
-        if (name == "license") return run_license(o);
-        if (name == "token") return run_token(o);
-        if (name == "file") return run_file(o);
+        if (name == "license")
+            return run_license(o);
+        if (name == "token")
+            return run_token(o);
+        if (name == "file")
+            return run_file(o);
         return run_inspect(o);
     });
 }

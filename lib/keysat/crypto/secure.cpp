@@ -14,7 +14,8 @@ void init() {
 SecureBytes::SecureBytes(std::size_t size) : m_size(size) {
     init();
     m_data = static_cast<std::uint8_t*>(sodium_malloc(size == 0 ? 1 : size));
-    if (m_data == nullptr) throw std::bad_alloc();
+    if (m_data == nullptr)
+        throw std::bad_alloc();
 }
 
 SecureBytes::SecureBytes(SecureBytes&& other) noexcept
@@ -22,7 +23,8 @@ SecureBytes::SecureBytes(SecureBytes&& other) noexcept
 
 SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
     if (this != &other) {
-        if (m_data != nullptr) sodium_free(m_data);
+        if (m_data != nullptr)
+            sodium_free(m_data);
         m_data = std::exchange(other.m_data, nullptr);
         m_size = std::exchange(other.m_size, 0);
     }
@@ -30,7 +32,8 @@ SecureBytes& SecureBytes::operator=(SecureBytes&& other) noexcept {
 }
 
 SecureBytes::~SecureBytes() {
-    if (m_data != nullptr) sodium_free(m_data);
+    if (m_data != nullptr)
+        sodium_free(m_data);
 }
 
 void wipe(void* data, std::size_t size) {

@@ -1,8 +1,10 @@
 #include "keysat/issuing/bulk.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
-#include <map>
+#include <deque>
+#include <functional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -18,138 +20,200 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view k_columns[] = {"product",      "email",      "expires", "days",
-                                          "entitlements", "trial",      "seats",   "fingerprint",
-                                          "id_key",       "license_id", "policy"};
+enum Field : std::size_t {
+    f_product,
+    f_email,
+    f_expires,
+    f_days,
+    f_entitlements,
+    f_trial,
+    f_seats,
+    f_fingerprint,
+    f_id_key,
+    f_license_id,
+    f_policy,
+    k_field_count
+};
 
-bool known_column(std::string_view name) {
-    return std::find(std::begin(k_columns), std::end(k_columns), name) != std::end(k_columns);
+constexpr std::array<std::string_view, k_field_count> k_field_names = {
+    "product", "email",       "expires", "days",       "entitlements", "trial",
+    "seats",   "fingerprint", "id_key",  "license_id", "policy"};
+
+std::optional<Field> field_of(std::string_view name) {
+    for (std::size_t i = 0; i < k_field_count; ++i)
+        if (k_field_names[i] == name)
+            return static_cast<Field>(i);
+    return std::nullopt;
 }
 
-// One input record, as text fields, before validation.
+// One input record, as text fields, before validation. The views point into the input or into
+// `owned` strings that outlive the record's validation.
 struct RawLine {
     std::size_t line = 0;
-    std::string content; // the record's own text: the default idempotency key
-    std::map<std::string, std::string, std::less<>> fields;
+    std::string_view content; // the record's own text: the default idempotency key
+    std::array<std::optional<std::string_view>, k_field_count> fields{};
     std::optional<std::vector<std::string>> entitlements; // JSON arrays arrive already split
 };
 
-// Splits RFC 4180 CSV into records, tracking the physical line each starts on. Quoted fields may
-// hold commas, doubled quotes and newlines.
-struct CsvRecord {
-    std::size_t line = 0;
-    std::string content;
-    std::vector<std::string> cells;
+struct UuidHash {
+    std::size_t operator()(const Uuid& u) const {
+        std::size_t h = 0;
+        for (int i = 0; i < 8; ++i)
+            h = (h << 8) | u.bytes[i];
+        return h;
+    }
 };
 
-std::vector<CsvRecord> read_csv(std::string_view in, std::vector<BulkError>& errors) {
-    std::vector<CsvRecord> out;
-    std::size_t pos = 0, line = 1;
+using RecordSink = std::function<void(RawLine&)>;
+
+// Splits one CSV record starting at `pos` (RFC 4180: quoted fields may hold commas, doubled
+// quotes and newlines) into cells; unescaped quoted cells are stored in `owned`. Advances `pos`
+// past the record and `line` past its newlines. Returns an error text for a malformed record.
+std::optional<std::string> read_csv_record(std::string_view in, std::size_t& pos, std::size_t& line,
+                                           std::vector<std::string_view>& cells,
+                                           std::deque<std::string>& owned) {
+    cells.clear();
+    std::size_t end = in.find('\n', pos);
+    std::string_view simple = in.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (simple.find('"') == std::string_view::npos) { // fast path: no quoting
+        if (!simple.empty() && simple.back() == '\r')
+            simple.remove_suffix(1);
+        std::size_t start = 0;
+        for (;;) {
+            auto comma = simple.find(',', start);
+            cells.push_back(
+                simple.substr(start, comma == std::string_view::npos ? comma : comma - start));
+            if (comma == std::string_view::npos)
+                break;
+            start = comma + 1;
+        }
+        pos = end == std::string_view::npos ? in.size() : end + 1;
+        ++line;
+        return std::nullopt;
+    }
+    std::string cell;
+    bool in_quotes = false, was_quoted = false, bad = false;
+    auto finish_cell = [&] {
+        owned.push_back(std::move(cell));
+        cells.push_back(owned.back());
+        cell.clear();
+        was_quoted = false;
+    };
     while (pos < in.size()) {
-        CsvRecord rec;
-        rec.line = line;
-        std::size_t start = pos;
-        std::string cell;
-        bool in_quotes = false, bad = false;
-        while (pos < in.size()) {
-            char c = in[pos];
-            if (in_quotes) {
-                if (c == '"' && pos + 1 < in.size() && in[pos + 1] == '"') {
-                    cell += '"';
-                    pos += 2;
-                    continue;
-                }
-                if (c == '"')
-                    in_quotes = false;
-                else {
-                    if (c == '\n') ++line;
-                    cell += c;
-                }
-                ++pos;
+        char c = in[pos];
+        if (in_quotes) {
+            if (c == '"' && pos + 1 < in.size() && in[pos + 1] == '"') {
+                cell += '"';
+                pos += 2;
                 continue;
             }
-            if (c == '\n') break;
-            if (c == '"') {
-                if (!cell.empty()) bad = true;
-                in_quotes = true;
-            } else if (c == ',') {
-                rec.cells.push_back(std::move(cell));
-                cell.clear();
-            } else if (c != '\r' || (pos + 1 < in.size() && in[pos + 1] != '\n')) {
+            if (c == '"')
+                in_quotes = false;
+            else {
+                line += c == '\n';
                 cell += c;
             }
             ++pos;
-        }
-        rec.content = std::string(in.substr(start, pos - start));
-        if (!rec.content.empty() && rec.content.back() == '\r') rec.content.pop_back();
-        rec.cells.push_back(std::move(cell));
-        if (in_quotes)
-            errors.push_back({rec.line, "", "unterminated quoted field"});
-        else if (bad)
-            errors.push_back({rec.line, "", "a quote inside an unquoted field"});
-        else if (!trim(rec.content).empty())
-            out.push_back(std::move(rec));
-        ++pos; // past the newline
-        ++line;
-    }
-    return out;
-}
-
-std::vector<RawLine> read_csv_lines(std::string_view in, std::vector<BulkError>& errors) {
-    auto records = read_csv(in, errors);
-    std::vector<RawLine> out;
-    if (records.empty()) return out;
-    std::vector<std::string> header;
-    for (auto& h : records.front().cells) {
-        std::string name(trim(h));
-        if (!known_column(name))
-            errors.push_back({records.front().line, name,
-                              "unknown column (expected one of product, email, expires, days, "
-                              "entitlements, trial, seats, fingerprint, id_key, license_id, "
-                              "policy)"});
-        if (std::find(header.begin(), header.end(), name) != header.end())
-            errors.push_back({records.front().line, name, "column appears twice"});
-        header.push_back(name);
-    }
-    for (std::size_t r = 1; r < records.size(); ++r) {
-        auto& rec = records[r];
-        if (rec.cells.size() != header.size()) {
-            errors.push_back({rec.line, "",
-                              fmt::format("{} fields, but the header has {} columns",
-                                          rec.cells.size(), header.size())});
             continue;
         }
-        RawLine raw{rec.line, std::move(rec.content), {}, std::nullopt};
-        for (std::size_t c = 0; c < header.size(); ++c)
-            if (!rec.cells[c].empty()) raw.fields[header[c]] = std::move(rec.cells[c]);
-        out.push_back(std::move(raw));
+        if (c == '\n')
+            break;
+        if (c == '"') {
+            bad = bad || !cell.empty() || was_quoted;
+            in_quotes = was_quoted = true;
+        } else if (c == ',') {
+            finish_cell();
+        } else if (c != '\r' || (pos + 1 < in.size() && in[pos + 1] != '\n')) {
+            bad = bad || was_quoted;
+            cell += c;
+        }
+        ++pos;
     }
-    return out;
+    finish_cell();
+    pos = pos < in.size() ? pos + 1 : pos;
+    ++line;
+    if (in_quotes)
+        return "unterminated quoted field";
+    if (bad)
+        return "a quote inside an unquoted field";
+    return std::nullopt;
 }
 
-std::vector<RawLine> read_jsonl_lines(std::string_view in, std::vector<BulkError>& errors) {
-    std::vector<RawLine> out;
+void read_csv(std::string_view in, std::vector<BulkError>& errors, const RecordSink& sink) {
+    std::size_t pos = 0, line = 1;
+    std::vector<std::string_view> cells;
+    std::deque<std::string> owned;
+    std::vector<std::optional<Field>> header;
+    while (pos < in.size()) {
+        std::size_t start = pos, first_line = line;
+        owned.clear();
+        auto problem = read_csv_record(in, pos, line, cells, owned);
+        std::string_view content = trim(in.substr(start, pos - start));
+        if (problem) {
+            errors.push_back({first_line, "", *problem});
+            if (header.empty())
+                return;
+            continue;
+        }
+        if (content.empty())
+            continue;
+        if (header.empty()) {
+            for (auto name : cells) {
+                auto f = field_of(trim(name));
+                if (!f)
+                    errors.push_back({first_line, std::string(trim(name)),
+                                      "unknown column (expected one of product, email, expires, "
+                                      "days, entitlements, trial, seats, fingerprint, id_key, "
+                                      "license_id, policy)"});
+                else if (std::find(header.begin(), header.end(), f) != header.end())
+                    errors.push_back({first_line, std::string(trim(name)), "column appears twice"});
+                header.push_back(f);
+            }
+            continue;
+        }
+        if (cells.size() != header.size()) {
+            errors.push_back({first_line, "",
+                              fmt::format("{} fields, but the header has {} columns", cells.size(),
+                                          header.size())});
+            continue;
+        }
+        RawLine raw;
+        raw.line = first_line;
+        raw.content = content;
+        for (std::size_t c = 0; c < cells.size(); ++c)
+            if (header[c] && !cells[c].empty())
+                raw.fields[*header[c]] = cells[c];
+        sink(raw);
+    }
+}
+
+void read_jsonl(std::string_view in, std::vector<BulkError>& errors, const RecordSink& sink) {
     std::size_t line = 0;
+    std::array<std::string, k_field_count> values;
     while (!in.empty()) {
         ++line;
         auto nl = in.find('\n');
         std::string_view text = trim(in.substr(0, nl));
         in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
-        if (text.empty()) continue;
+        if (text.empty())
+            continue;
         json j = json::parse(text, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
             errors.push_back({line, "", "not a JSON object"});
             continue;
         }
-        RawLine raw{line, std::string(text), {}, std::nullopt};
+        RawLine raw;
+        raw.line = line;
+        raw.content = text;
         bool ok = true;
         for (auto& [name, value] : j.items()) {
-            if (!known_column(name)) {
+            auto f = field_of(name);
+            if (!f) {
                 errors.push_back({line, name, "unknown field"});
                 ok = false;
             } else if (value.is_null()) {
                 continue;
-            } else if (name == "entitlements" && value.is_array()) {
+            } else if (*f == f_entitlements && value.is_array()) {
                 std::vector<std::string> list;
                 for (auto& e : value) {
                     if (!e.is_string()) {
@@ -160,32 +224,34 @@ std::vector<RawLine> read_jsonl_lines(std::string_view in, std::vector<BulkError
                     list.push_back(e.get<std::string>());
                 }
                 raw.entitlements = std::move(list);
-            } else if (value.is_string()) {
-                raw.fields[name] = value.get<std::string>();
-            } else if (value.is_boolean() || value.is_number_integer()) {
-                raw.fields[name] = value.dump();
+            } else if (value.is_string() || value.is_boolean() || value.is_number_integer()) {
+                values[*f] = value.is_string() ? value.get<std::string>() : value.dump();
+                raw.fields[*f] = values[*f];
             } else {
                 errors.push_back({line, name, "must be a string, integer or boolean"});
                 ok = false;
             }
         }
-        if (ok) out.push_back(std::move(raw));
+        if (ok)
+            sink(raw);
     }
-    return out;
 }
 
 std::optional<std::int64_t> parse_positive(std::string_view s, std::int64_t max) {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || v <= 0 || v > max) return std::nullopt;
+    if (ec != std::errc() || end != s.data() + s.size() || v <= 0 || v > max)
+        return std::nullopt;
     return v;
 }
 
 std::optional<bool> parse_bool(std::string_view s) {
     std::string l(s);
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (l == "true" || l == "1" || l == "yes") return true;
-    if (l == "false" || l == "0" || l == "no") return false;
+    if (l == "true" || l == "1" || l == "yes")
+        return true;
+    if (l == "false" || l == "0" || l == "no")
+        return false;
     return std::nullopt;
 }
 
@@ -196,18 +262,18 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
     auto fail = [&](std::string_view field, std::string msg) {
         errors.push_back({raw.line, std::string(field), std::move(msg)});
     };
-    auto get = [&](std::string_view name) -> const std::string* {
-        auto it = raw.fields.find(name);
-        return it == raw.fields.end() ? nullptr : &it->second;
+    auto get = [&](Field f) -> const std::string_view* {
+        return raw.fields[f] ? &*raw.fields[f] : nullptr;
     };
-    for (auto& [name, value] : raw.fields)
-        if (!is_valid_utf8(value)) fail(name, "is not valid UTF-8");
+    for (std::size_t f = 0; f < k_field_count; ++f)
+        if (raw.fields[f] && !is_valid_utf8(*raw.fields[f]))
+            fail(k_field_names[f], "is not valid UTF-8");
     BulkItem item;
     item.line = raw.line;
     LedgerRecord& rec = item.record;
     LicenseRequest& req = rec.request;
     req.issued_at = opt.now;
-    if (const auto* p = get("product")) {
+    if (const auto* p = get(f_product)) {
         if (auto u = Uuid::parse(*p))
             req.product_id = *u;
         else
@@ -217,8 +283,8 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
     } else {
         fail("product", "missing (give a product column or --product)");
     }
-    const auto* expires = get("expires");
-    const auto* days = get("days");
+    const auto* expires = get(f_expires);
+    const auto* days = get(f_days);
     if (expires && days)
         fail("expires", "give either expires or days, not both");
     else if (expires) {
@@ -235,41 +301,45 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
     }
     if (raw.entitlements) {
         req.entitlements = std::move(*raw.entitlements);
-    } else if (const auto* e = get("entitlements")) {
+    } else if (const auto* e = get(f_entitlements)) {
         std::string_view rest = *e;
         while (!rest.empty()) {
             auto semi = rest.find(';');
             auto part = trim(rest.substr(0, semi));
-            if (!part.empty()) req.entitlements.emplace_back(part);
+            if (!part.empty())
+                req.entitlements.emplace_back(part);
             rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
         }
     }
-    if (req.entitlements.size() > 255) fail("entitlements", "more than 255 entitlements");
+    if (req.entitlements.size() > 255)
+        fail("entitlements", "more than 255 entitlements");
     for (const auto& e : req.entitlements)
         if (e.empty() || e.size() > 255)
             fail("entitlements", fmt::format("'{}' must be 1 to 255 bytes", e));
-    if (const auto* t = get("trial")) {
+    if (const auto* t = get(f_trial)) {
         if (auto b = parse_bool(*t))
             req.trial = *b;
         else
             fail("trial", fmt::format("'{}' is not true or false", *t));
     }
-    if (const auto* s = get("seats")) {
+    if (const auto* s = get(f_seats)) {
         if (auto n = parse_positive(*s, 1000000))
             rec.max_machines = *n;
         else
             fail("seats", fmt::format("'{}' is not a whole number from 1 to 1000000", *s));
     }
-    if (const auto* f = get("fingerprint")) req.fingerprint = *f;
-    if (const auto* m = get("email")) {
+    if (const auto* f = get(f_fingerprint))
+        req.fingerprint = *f;
+    if (const auto* m = get(f_email)) {
         if (m->find('@') == std::string::npos)
             fail("email", fmt::format("'{}' is not an email address", *m));
         rec.email = *m;
     }
-    if (const auto* p = get("policy")) rec.policy = *p;
-    const auto* id_key = get("id_key");
+    if (const auto* p = get(f_policy))
+        rec.policy = *p;
+    const auto* id_key = get(f_id_key);
     rec.id_key = id_key ? *id_key : raw.content;
-    if (const auto* l = get("license_id")) {
+    if (const auto* l = get(f_license_id)) {
         if (auto u = Uuid::parse(*l))
             req.license_id = *u;
         else
@@ -277,38 +347,74 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
     } else {
         req.license_id = opt.ns ? crypto::uuid_v5(*opt.ns, rec.id_key) : crypto::uuid_v4();
     }
-    if (errors.size() != before) return std::nullopt;
+    if (errors.size() != before)
+        return std::nullopt;
     return item;
 }
 
 } // namespace
 
+namespace {
+
+// Reads and validates every record, reporting each valid one to `sink` and each problem to
+// `errors`. No state is kept between records.
+void scan(std::string_view input, const BulkOptions& options, std::vector<BulkError>& errors,
+          const std::function<void(BulkItem&)>& sink) {
+    auto accept = [&](RawLine& raw) {
+        if (auto item = validate(raw, options, errors))
+            sink(*item);
+    };
+    if (options.format == InputFormat::csv)
+        read_csv(input, errors, accept);
+    else
+        read_jsonl(input, errors, accept);
+}
+
+} // namespace
+
+std::vector<BulkError> check_bulk_input(std::string_view input, const BulkOptions& options) {
+    std::vector<BulkError> errors;
+    std::unordered_map<std::string, std::size_t> seen_keys;
+    std::unordered_map<Uuid, std::size_t, UuidHash> seen_ids;
+    auto lines = static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n')) + 1;
+    seen_keys.reserve(lines);
+    seen_ids.reserve(lines);
+    scan(input, options, errors, [&](BulkItem& item) {
+        auto [it, fresh] = seen_keys.emplace(std::move(item.record.id_key), item.line);
+        if (!fresh) {
+            errors.push_back(
+                {item.line, "id_key", fmt::format("same idempotency key as line {}", it->second)});
+            return;
+        }
+        auto [id_it, id_fresh] = seen_ids.emplace(item.record.request.license_id, item.line);
+        if (!id_fresh)
+            errors.push_back({item.line, "license_id",
+                              fmt::format("same license id as line {}", id_it->second)});
+    });
+    std::stable_sort(errors.begin(), errors.end(),
+                     [](const BulkError& a, const BulkError& b) { return a.line < b.line; });
+    return errors;
+}
+
+void for_each_bulk_item(std::string_view input, const BulkOptions& options,
+                        const std::vector<BulkError>& skip,
+                        const std::function<void(BulkItem&)>& sink) {
+    std::vector<std::size_t> bad_lines;
+    for (const auto& e : skip)
+        bad_lines.push_back(e.line);
+    std::sort(bad_lines.begin(), bad_lines.end());
+    std::vector<BulkError> ignored; // already reported by check_bulk_input
+    scan(input, options, ignored, [&](BulkItem& item) {
+        if (!std::binary_search(bad_lines.begin(), bad_lines.end(), item.line))
+            sink(item);
+    });
+}
+
 BulkInput parse_bulk_input(std::string_view input, const BulkOptions& options) {
     BulkInput out;
-    auto raws = options.format == InputFormat::csv ? read_csv_lines(input, out.errors)
-                                                   : read_jsonl_lines(input, out.errors);
-    std::unordered_map<std::string, std::size_t> seen_keys;
-    std::unordered_map<std::string, std::size_t> seen_ids;
-    for (auto& raw : raws) {
-        auto item = validate(raw, options, out.errors);
-        if (!item) continue;
-        auto [it, fresh] = seen_keys.emplace(item->record.id_key, item->line);
-        if (!fresh) {
-            out.errors.push_back(
-                {item->line, "id_key", fmt::format("same idempotency key as line {}", it->second)});
-            continue;
-        }
-        auto [id_it, id_fresh] =
-            seen_ids.emplace(item->record.request.license_id.to_string(), item->line);
-        if (!id_fresh) {
-            out.errors.push_back({item->line, "license_id",
-                                  fmt::format("same license id as line {}", id_it->second)});
-            continue;
-        }
-        out.items.push_back(std::move(*item));
-    }
-    std::stable_sort(out.errors.begin(), out.errors.end(),
-                     [](const BulkError& a, const BulkError& b) { return a.line < b.line; });
+    out.errors = check_bulk_input(input, options);
+    for_each_bulk_item(input, options, out.errors,
+                       [&](BulkItem& item) { out.items.push_back(std::move(item)); });
     return out;
 }
 
@@ -320,7 +426,8 @@ Expected<std::string> sign_bulk_item(const crypto::SecretKey& key, BulkItem& ite
 }
 
 std::string describe(const BulkError& e) {
-    if (e.field.empty()) return fmt::format("line {}: {}", e.line, e.message);
+    if (e.field.empty())
+        return fmt::format("line {}: {}", e.line, e.message);
     return fmt::format("line {}: {}: {}", e.line, e.field, e.message);
 }
 

@@ -41,8 +41,19 @@ struct BulkInput {
     std::vector<BulkError> errors;
 };
 
-// Parses and validates the whole input. Line numbers count physical lines from 1 (the CSV
-// header is line 1). Blank lines are skipped. A repeated idempotency key is an error.
+// Validates the whole input without keeping it, and returns every error in line order. Line
+// numbers count physical lines from 1 (the CSV header is line 1); blank lines are skipped; a
+// repeated idempotency key or license id is an error.
+std::vector<BulkError> check_bulk_input(std::string_view input, const BulkOptions& options);
+
+// Reads the input again and hands each valid item to `sink` in input order, skipping the lines
+// named in `skip` (the errors from check_bulk_input). Memory stays flat in the input size.
+// Without a namespace, license ids are random: they differ from those of check_bulk_input.
+void for_each_bulk_item(std::string_view input, const BulkOptions& options,
+                        const std::vector<BulkError>& skip,
+                        const std::function<void(BulkItem&)>& sink);
+
+// Both of the above, keeping every item (for tests and small inputs).
 BulkInput parse_bulk_input(std::string_view input, const BulkOptions& options);
 
 // Signs one item and returns its ledger line (without newline).

@@ -21,7 +21,8 @@ Expected<license::LicensePayload> make_payload(const LicenseRequest& req) {
     p.issued_at = static_cast<std::uint64_t>(req.issued_at);
     p.expires_at = static_cast<std::uint64_t>(req.expires_at);
     if (req.fingerprint) {
-        if (req.fingerprint->empty()) return usage_error("fingerprint must not be empty");
+        if (req.fingerprint->empty())
+            return usage_error("fingerprint must not be empty");
         p.fingerprint_hash = crypto::sha256(as_bytes(*req.fingerprint));
     }
     p.entitlements = req.entitlements;

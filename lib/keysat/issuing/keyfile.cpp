@@ -102,7 +102,8 @@ Expected<std::string> key_line(std::string_view text) {
 
 bool secret_key_file_is_encrypted(std::string_view text) {
     auto line = key_line(text);
-    if (!line) return false;
+    if (!line)
+        return false;
     auto raw = base64_decode(*line);
     return raw && raw->size() == k_file_size && (*raw)[2] == 'S' && (*raw)[3] == 'c';
 }
@@ -152,7 +153,8 @@ Expected<SecretKey> import_pkcs8_pem(std::string_view text) {
     static constexpr std::uint8_t k_prefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
                                                 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
     auto body = license::pem_body(text, "PRIVATE KEY");
-    if (!body) return usage_error("not a PKCS#8 PEM private key (no BEGIN/END PRIVATE KEY block)");
+    if (!body)
+        return usage_error("not a PKCS#8 PEM private key (no BEGIN/END PRIVATE KEY block)");
     auto der = base64_decode(*body);
     if (!der || der->size() != 48 ||
         !std::equal(std::begin(k_prefix), std::end(k_prefix), der->begin()))
@@ -167,7 +169,8 @@ Expected<SecretKey> import_pkcs8_pem(std::string_view text) {
 Expected<SecretKey> import_seed_hex(std::string_view hex) {
     auto t = trim(hex);
     auto seed = t.size() == 64 ? hex_decode(t) : std::nullopt;
-    if (!seed) return usage_error("seed must be exactly 64 hex characters (32 bytes)");
+    if (!seed)
+        return usage_error("seed must be exactly 64 hex characters (32 bytes)");
     auto key =
         SecretKey::from_seed(std::span<const std::uint8_t, 32>(seed->data(), 32), random_key_id());
     crypto::wipe(seed->data(), seed->size());

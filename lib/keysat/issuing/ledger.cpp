@@ -49,7 +49,7 @@ void append_optional(std::string& out, const std::optional<std::string>& v) {
 std::string format_ledger_record(const LedgerRecord& r) {
     const LicenseRequest& q = r.request;
     std::string out;
-    out.reserve(512);
+    out.reserve(1024);
     out += R"({"v":1,"license_id":")";
     out += q.license_id.to_string();
     out += R"(","product_id":")";
@@ -61,7 +61,8 @@ std::string format_ledger_record(const LedgerRecord& r) {
     fmt::format_to(std::back_inserter(out), R"(,"issued_at":{},"expires_at":{},"entitlements":[)",
                    q.issued_at, q.expires_at);
     for (std::size_t i = 0; i < q.entitlements.size(); ++i) {
-        if (i > 0) out += ',';
+        if (i > 0)
+            out += ',';
         append_json_string(out, q.entitlements[i]);
     }
     out += R"(],"max_machines":)";

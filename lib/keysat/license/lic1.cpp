@@ -17,7 +17,8 @@ constexpr std::size_t k_v1_size = 74;
 constexpr std::size_t k_v2_fixed = 83;
 
 Expected<LicensePayload> parse_payload(ByteView raw, Strictness strictness, DecodedLicense& out) {
-    if (raw.empty()) return invalid("malformed license key: empty payload");
+    if (raw.empty())
+        return invalid("malformed license key: empty payload");
     LicensePayload p;
     p.version = raw[0];
     if (p.version != 1 && p.version != 2)
@@ -66,7 +67,8 @@ Expected<LicensePayload> parse_payload(ByteView raw, Strictness strictness, Deco
 } // namespace
 
 Expected<Bytes> encode_payload(const LicensePayload& p) {
-    if (p.entitlements.size() > 255) return usage_error("more than 255 entitlements");
+    if (p.entitlements.size() > 255)
+        return usage_error("more than 255 entitlements");
     Bytes out;
     out.reserve(k_v2_fixed + 16 * p.entitlements.size());
     out.push_back(2);
@@ -87,7 +89,9 @@ Expected<Bytes> encode_payload(const LicensePayload& p) {
 }
 
 std::string format_license_key(ByteView raw_payload, const crypto::Signature& sig) {
-    std::string out = "LIC1-";
+    std::string out;
+    out.reserve(7 + (raw_payload.size() * 8 + 4) / 5 + 103);
+    out += "LIC1-";
     out += base32_encode(raw_payload);
     out += '-';
     out += base32_encode(sig);
@@ -106,7 +110,8 @@ Expected<DecodedLicense> decode_license_key(std::string_view text, Strictness st
         std::toupper(static_cast<unsigned char>(prefix[2])) != 'C' || prefix[3] != '1')
         return invalid("malformed license key: it does not start with LIC1-");
     auto payload = base32_decode(t.substr(d1 + 1, d2 - d1 - 1));
-    if (!payload) return invalid("malformed license key: payload is not base32");
+    if (!payload)
+        return invalid("malformed license key: payload is not base32");
     auto sig = base32_decode(t.substr(d2 + 1));
     if (!sig || sig->size() != 64)
         return invalid("malformed license key: signature is not 64 bytes of base32");
@@ -123,8 +128,10 @@ Expected<VerifiedLicense> verify_license_key(std::string_view text, const Keyrin
     KEYSAT_TRY_ASSIGN(decoded, decode_license_key(text, Strictness::strict));
     std::optional<std::size_t> signer;
     for (std::size_t i = 0; i < ring.keys.size() && !signer; ++i)
-        if (crypto::verify(ring.keys[i], decoded.raw_payload, decoded.signature)) signer = i;
-    if (!signer) return invalid("signature does not verify with any trusted key");
+        if (crypto::verify(ring.keys[i], decoded.raw_payload, decoded.signature))
+            signer = i;
+    if (!signer)
+        return invalid("signature does not verify with any trusted key");
     const LicensePayload& p = decoded.payload;
     if (p.expires_at != 0 && static_cast<std::uint64_t>(check.now) >= p.expires_at)
         return invalid(fmt::format("license expired at {}",
@@ -133,7 +140,8 @@ Expected<VerifiedLicense> verify_license_key(std::string_view text, const Keyrin
         return invalid(fmt::format("license is for product {}, not {}", p.product_id.to_string(),
                                    check.product_id->to_string()));
     if (check.fingerprint) {
-        if (!p.fingerprint_bound()) return invalid("license is not bound to a machine fingerprint");
+        if (!p.fingerprint_bound())
+            return invalid("license is not bound to a machine fingerprint");
         if (crypto::sha256(as_bytes(*check.fingerprint)) != p.fingerprint_hash)
             return invalid("license is bound to a different machine fingerprint");
     }

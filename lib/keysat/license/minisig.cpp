@@ -26,7 +26,8 @@ class MappedFile {
   public:
     static Expected<MappedFile> open(const std::filesystem::path& path) {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+        if (fd < 0)
+            return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
         struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
@@ -50,7 +51,8 @@ class MappedFile {
         : m_data(std::exchange(o.m_data, nullptr)), m_size(std::exchange(o.m_size, 0)) {}
     MappedFile& operator=(MappedFile&&) = delete;
     ~MappedFile() {
-        if (m_data != nullptr) ::munmap(const_cast<std::uint8_t*>(m_data), m_size);
+        if (m_data != nullptr)
+            ::munmap(const_cast<std::uint8_t*>(m_data), m_size);
     }
     ByteView view() const { return {m_data, m_size}; }
 
@@ -81,7 +83,8 @@ Expected<SignatureFile> parse_signature_file(std::string_view text) {
     auto lines = split_lines(text);
     while (lines.size() > 4 && lines.back().empty())
         lines.pop_back();
-    if (lines.size() != 4) return invalid("malformed signature file: expected 4 lines");
+    if (lines.size() != 4)
+        return invalid("malformed signature file: expected 4 lines");
     SignatureFile s;
     if (!lines[0].starts_with(k_untrusted_prefix))
         return invalid("malformed signature file: line 1 is not an untrusted comment");
@@ -123,7 +126,8 @@ Expected<VerifiedFile> verify_file(const std::filesystem::path& file, const Sign
                                    const Keyring& ring) {
     std::vector<std::size_t> candidates;
     for (std::size_t i = 0; i < ring.keys.size(); ++i)
-        if (!ring.keys[i].key_id || *ring.keys[i].key_id == sig.key_id) candidates.push_back(i);
+        if (!ring.keys[i].key_id || *ring.keys[i].key_id == sig.key_id)
+            candidates.push_back(i);
     if (candidates.empty())
         return invalid(fmt::format("signature key id {} matches no trusted key",
                                    crypto::key_id_text(sig.key_id)));
@@ -131,11 +135,13 @@ Expected<VerifiedFile> verify_file(const std::filesystem::path& file, const Sign
     if (sig.alg == SigAlg::prehashed) {
         KEYSAT_TRY_ASSIGN(digest, crypto::blake2b_512_file(file));
         for (std::size_t i : candidates)
-            if (!signer && crypto::verify(ring.keys[i], digest, sig.signature)) signer = i;
+            if (!signer && crypto::verify(ring.keys[i], digest, sig.signature))
+                signer = i;
     } else {
         KEYSAT_TRY_ASSIGN(mapped, MappedFile::open(file));
         for (std::size_t i : candidates)
-            if (!signer && crypto::verify(ring.keys[i], mapped.view(), sig.signature)) signer = i;
+            if (!signer && crypto::verify(ring.keys[i], mapped.view(), sig.signature))
+                signer = i;
     }
     if (!signer)
         return invalid("signature verification failed: the file does not match its signature");

@@ -31,7 +31,8 @@ Expected<PublicKey> from_minisign_b64(std::string_view line) {
 
 Expected<PublicKey> from_pem(std::string_view text) {
     auto body = pem_body(text, "PUBLIC KEY");
-    if (!body) return invalid("malformed PEM public key");
+    if (!body)
+        return invalid("malformed PEM public key");
     auto der = base64_decode(*body);
     if (!der || der->size() != 44 ||
         !std::equal(std::begin(k_spki_prefix), std::end(k_spki_prefix), der->begin()))
@@ -45,10 +46,12 @@ Expected<PublicKey> from_pem(std::string_view text) {
 
 Expected<PublicKey> parse_public_key(std::string_view text) {
     std::string_view t = trim(text);
-    if (t.find("-----BEGIN") != std::string_view::npos) return from_pem(t);
+    if (t.find("-----BEGIN") != std::string_view::npos)
+        return from_pem(t);
     if (t.starts_with("untrusted comment:")) {
         auto lines = split_lines(t);
-        if (lines.size() < 2) return invalid("minisign public key file has no key line");
+        if (lines.size() < 2)
+            return invalid("minisign public key file has no key line");
         return from_minisign_b64(lines[1]);
     }
     if (t.size() == 64) {
@@ -110,7 +113,8 @@ std::string format_public_key(const PublicKey& key, PubkeyForm form, std::string
 }
 
 Expected<Keyring> load_keyring(const std::vector<std::string>& args) {
-    if (args.empty()) return usage_error("no public key given (use -p/--pubkey, repeatable)");
+    if (args.empty())
+        return usage_error("no public key given (use -p/--pubkey, repeatable)");
     Keyring ring;
     for (const auto& a : args) {
         KEYSAT_TRY_ASSIGN(key, load_public_key(a));

@@ -21,17 +21,21 @@ bool is_version_triple(std::string_view v) {
         std::size_t n = 0;
         while (n < v.size() && std::isdigit(static_cast<unsigned char>(v[n])))
             ++n;
-        if (n == 0 || n > 9 || (n > 1 && v[0] == '0')) return false;
+        if (n == 0 || n > 9 || (n > 1 && v[0] == '0'))
+            return false;
         ++parts;
         v.remove_prefix(n);
-        if (v.empty()) return parts == 3;
-        if (v[0] != '.' || parts == 3) return false;
+        if (v.empty())
+            return parts == 3;
+        if (v[0] != '.' || parts == 3)
+            return false;
         v.remove_prefix(1);
     }
 }
 
 Expected<std::string> encode_token_payload(const TokenPayload& p) {
-    if (p.product.empty()) return usage_error("token product must not be empty");
+    if (p.product.empty())
+        return usage_error("token product must not be empty");
     if (!parse_date_days(p.channel_expiry))
         return usage_error(
             fmt::format("channel expiry '{}' is not a date YYYY-MM-DD", p.channel_expiry));
@@ -59,8 +63,10 @@ namespace {
 // Splits a token into signature and payload bytes; checks only the encoding and length.
 Expected<DecodedToken> split_token(std::string_view token) {
     auto raw = base64url_decode(token);
-    if (!raw) return invalid("malformed token: not unpadded base64url");
-    if (raw->size() <= 64) return invalid("malformed token: too short");
+    if (!raw)
+        return invalid("malformed token: not unpadded base64url");
+    if (raw->size() <= 64)
+        return invalid("malformed token: too short");
     DecodedToken out;
     std::copy_n(raw->begin(), 64, out.signature.begin());
     out.raw_payload.assign(raw->begin() + 64, raw->end());
@@ -78,8 +84,10 @@ Expected<DecodedToken> parse_token_payload(DecodedToken out) {
     };
     const json* product = string_field("product");
     const json* expiry = string_field("channel_expiry");
-    if (!product) return invalid("malformed token: 'product' is missing or not a string");
-    if (!expiry) return invalid("malformed token: 'channel_expiry' is missing or not a string");
+    if (!product)
+        return invalid("malformed token: 'product' is missing or not a string");
+    if (!expiry)
+        return invalid("malformed token: 'channel_expiry' is missing or not a string");
     out.payload.product = product->get<std::string>();
     out.payload.channel_expiry = expiry->get<std::string>();
     auto days = parse_date_days(out.payload.channel_expiry);
@@ -91,7 +99,8 @@ Expected<DecodedToken> parse_token_payload(DecodedToken out) {
     if (ents == j.end() || !ents->is_array())
         return invalid("malformed token: 'entitlements' is missing or not an array");
     for (const auto& e : *ents) {
-        if (!e.is_string()) return invalid("malformed token: an entitlement is not a string");
+        if (!e.is_string())
+            return invalid("malformed token: an entitlement is not a string");
         out.payload.entitlements.push_back(e.get<std::string>());
     }
     if (auto vf = j.find("version_floor"); vf != j.end() && !vf->is_null()) {
@@ -115,8 +124,10 @@ Expected<VerifiedToken> verify_token(std::string_view token, const Keyring& ring
     KEYSAT_TRY_ASSIGN(split, split_token(token));
     std::optional<std::size_t> signer;
     for (std::size_t i = 0; i < ring.keys.size() && !signer; ++i)
-        if (crypto::verify(ring.keys[i], as_bytes(split.raw_payload), split.signature)) signer = i;
-    if (!signer) return invalid("signature does not verify with any trusted key");
+        if (crypto::verify(ring.keys[i], as_bytes(split.raw_payload), split.signature))
+            signer = i;
+    if (!signer)
+        return invalid("signature does not verify with any trusted key");
     KEYSAT_TRY_ASSIGN(decoded, parse_token_payload(std::move(split)));
     if (check.now >= (decoded.expiry_days + 1) * 86400)
         return invalid(fmt::format("token expired: channel expiry {} has passed",
@@ -142,7 +153,8 @@ Expected<std::vector<std::string>> parse_revocation_list(std::string_view text) 
     for (std::string_view line : split_lines(text)) {
         ++number;
         std::string_view t = trim(line);
-        if (t.empty() || t.front() == '#') continue;
+        if (t.empty() || t.front() == '#')
+            continue;
         if (t.size() != 64 || !hex_decode(t))
             return usage_error(
                 fmt::format("revocation list line {}: expected 64 hex digits", number));

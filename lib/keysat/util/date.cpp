@@ -8,26 +8,31 @@ namespace keysat {
 namespace chr = std::chrono;
 
 std::optional<std::int64_t> parse_date_days(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-')
+        return std::nullopt;
     auto number = [&](std::size_t pos, std::size_t len) -> int {
         int v = 0;
         for (std::size_t i = pos; i < pos + len; ++i) {
-            if (text[i] < '0' || text[i] > '9') return -1;
+            if (text[i] < '0' || text[i] > '9')
+                return -1;
             v = v * 10 + (text[i] - '0');
         }
         return v;
     };
     int y = number(0, 4), m = number(5, 2), d = number(8, 2);
-    if (y < 1970 || m < 1 || d < 1) return std::nullopt;
+    if (y < 1970 || m < 1 || d < 1)
+        return std::nullopt;
     chr::year_month_day ymd{chr::year{y}, chr::month{static_cast<unsigned>(m)},
                             chr::day{static_cast<unsigned>(d)}};
-    if (!ymd.ok()) return std::nullopt;
+    if (!ymd.ok())
+        return std::nullopt;
     return chr::sys_days{ymd}.time_since_epoch().count();
 }
 
 std::optional<std::int64_t> parse_date_unix(std::string_view text) {
     auto days = parse_date_days(text);
-    if (!days) return std::nullopt;
+    if (!days)
+        return std::nullopt;
     return *days * 86400;
 }
 

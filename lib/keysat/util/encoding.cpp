@@ -19,7 +19,8 @@ constexpr std::array<std::uint8_t, 256> make_table(std::string_view alphabet, bo
     for (std::size_t i = 0; i < alphabet.size(); ++i) {
         auto c = static_cast<unsigned char>(alphabet[i]);
         t[c] = static_cast<std::uint8_t>(i);
-        if (fold_case && c >= 'A' && c <= 'Z') t[c + 32] = static_cast<std::uint8_t>(i);
+        if (fold_case && c >= 'A' && c <= 'Z')
+            t[c + 32] = static_cast<std::uint8_t>(i);
     }
     return t;
 }
@@ -42,11 +43,14 @@ std::string base64_encode_with(ByteView data, std::string_view alphabet, bool pa
     std::size_t rest = data.size() - i;
     if (rest > 0) {
         std::uint32_t v = data[i] << 16;
-        if (rest == 2) v |= data[i + 1] << 8;
+        if (rest == 2)
+            v |= data[i + 1] << 8;
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
-        if (rest == 2) out += alphabet[(v >> 6) & 63];
-        if (pad) out.append(rest == 1 ? 2 : 1, '=');
+        if (rest == 2)
+            out += alphabet[(v >> 6) & 63];
+        if (pad)
+            out.append(rest == 1 ? 2 : 1, '=');
     }
     return out;
 }
@@ -55,14 +59,16 @@ std::string base64_encode_with(ByteView data, std::string_view alphabet, bool pa
 // that every accepted text has exactly one byte string (no malleability).
 std::optional<Bytes> base64_decode_digits(std::string_view text,
                                           const std::array<std::uint8_t, 256>& table) {
-    if (text.size() % 4 == 1) return std::nullopt;
+    if (text.size() % 4 == 1)
+        return std::nullopt;
     Bytes out;
     out.reserve(text.size() * 3 / 4);
     std::uint32_t acc = 0;
     int bits = 0;
     for (char ch : text) {
         std::uint8_t v = table[static_cast<unsigned char>(ch)];
-        if (v == 0xff) return std::nullopt;
+        if (v == 0xff)
+            return std::nullopt;
         acc = (acc << 6) | v;
         bits += 6;
         if (bits >= 8) {
@@ -71,7 +77,8 @@ std::optional<Bytes> base64_decode_digits(std::string_view text,
             acc &= (1u << bits) - 1;
         }
     }
-    if (acc != 0) return std::nullopt;
+    if (acc != 0)
+        return std::nullopt;
     return out;
 }
 
@@ -91,7 +98,8 @@ std::string base32_encode(ByteView data) {
         }
         acc &= (1u << bits) - 1;
     }
-    if (bits > 0) out += k_base32_alphabet[(acc << (5 - bits)) & 31];
+    if (bits > 0)
+        out += k_base32_alphabet[(acc << (5 - bits)) & 31];
     return out;
 }
 
@@ -104,7 +112,8 @@ std::optional<Bytes> base32_decode(std::string_view text) {
     int bits = 0;
     for (char ch : text) {
         std::uint8_t v = k_base32_table[static_cast<unsigned char>(ch)];
-        if (v == 0xff) return std::nullopt;
+        if (v == 0xff)
+            return std::nullopt;
         acc = (acc << 5) | v;
         bits += 5;
         if (bits >= 8) {
@@ -114,7 +123,8 @@ std::optional<Bytes> base32_decode(std::string_view text) {
         }
     }
     // Leftover bits must be zero padding of fewer than 5 bits; otherwise the text is not canonical.
-    if (bits >= 5 || acc != 0) return std::nullopt;
+    if (bits >= 5 || acc != 0)
+        return std::nullopt;
     return out;
 }
 
@@ -123,7 +133,8 @@ std::string base64_encode(ByteView data) {
 }
 
 std::optional<Bytes> base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0) return std::nullopt;
+    if (text.size() % 4 != 0)
+        return std::nullopt;
     std::size_t pad = 0;
     while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=')
         ++pad;
@@ -150,11 +161,15 @@ std::string hex_encode(ByteView data) {
 }
 
 std::optional<Bytes> hex_decode(std::string_view text) {
-    if (text.size() % 2 != 0) return std::nullopt;
+    if (text.size() % 2 != 0)
+        return std::nullopt;
     auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
         return -1;
     };
     Bytes out;
@@ -162,7 +177,8 @@ std::optional<Bytes> hex_decode(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); i += 2) {
         int hi = nibble(text[i]);
         int lo = nibble(text[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
         out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
     }
     return out;
@@ -203,14 +219,17 @@ bool is_valid_utf8(std::string_view s) {
         } else {
             return false;
         }
-        if (i + n >= s.size()) return false;
+        if (i + n >= s.size())
+            return false;
         for (std::size_t k = 1; k <= n; ++k) {
             auto d = static_cast<unsigned char>(s[i + k]);
-            if ((d & 0xc0) != 0x80) return false;
+            if ((d & 0xc0) != 0x80)
+                return false;
             cp = (cp << 6) | (d & 0x3f);
         }
         static constexpr std::uint32_t k_min[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
         i += n + 1;
     }
     return true;

@@ -41,5 +41,6 @@ inline std::unexpected<Error> usage_error(std::string message) {
 // Evaluate an Expected<T> and move its value into a new variable `var`, or return its error.
 #define KEYSAT_TRY_ASSIGN(var, expr)                                                               \
     auto var##_expected_ = (expr);                                                                 \
-    if (!var##_expected_) return std::unexpected(std::move(var##_expected_.error()));              \
+    if (!var##_expected_)                                                                          \
+        return std::unexpected(std::move(var##_expected_.error()));                                \
     auto var = std::move(*var##_expected_)

@@ -22,7 +22,8 @@ std::string errno_text() {
 struct Fd {
     int fd = -1;
     ~Fd() {
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0)
+            ::close(fd);
     }
 };
 
@@ -32,10 +33,12 @@ Expected<std::string> read_fd(int fd, std::size_t max_bytes, const std::string& 
     for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return usage_error(fmt::format("{}: read failed: {}", name, errno_text()));
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         if (out.size() + static_cast<std::size_t>(n) > max_bytes)
             return usage_error(fmt::format("{}: larger than {} bytes", name, max_bytes));
         out.append(buf, static_cast<std::size_t>(n));
@@ -46,7 +49,8 @@ Expected<std::string> read_fd(int fd, std::size_t max_bytes, const std::string& 
 
 Expected<std::string> read_small_file(const fs::path& path, std::size_t max_bytes) {
     Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) return usage_error(fmt::format("{}: {}", path.string(), errno_text()));
+    if (f.fd < 0)
+        return usage_error(fmt::format("{}: {}", path.string(), errno_text()));
     struct stat st {};
     if (::fstat(f.fd, &st) == 0 && S_ISDIR(st.st_mode))
         return usage_error(fmt::format("{}: is a directory", path.string()));
@@ -69,17 +73,20 @@ Expected<void> write_file_atomic(const fs::path& path, std::string_view content,
         ::unlink(tmpl.c_str());
         return usage_error(fmt::format("{}: {}", path.string(), what));
     };
-    if (::fchmod(f.fd, mode) != 0) return fail("chmod failed: " + errno_text());
+    if (::fchmod(f.fd, mode) != 0)
+        return fail("chmod failed: " + errno_text());
     std::size_t done = 0;
     while (done < content.size()) {
         ssize_t n = ::write(f.fd, content.data() + done, content.size() - done);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return fail("write failed: " + errno_text());
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(f.fd) != 0) return fail("fsync failed: " + errno_text());
+    if (::fsync(f.fd) != 0)
+        return fail("fsync failed: " + errno_text());
     if (overwrite == Overwrite::no) {
         // link() fails if the target exists, so a concurrent writer cannot be clobbered either.
         if (::link(tmpl.c_str(), path.c_str()) != 0) {
@@ -92,7 +99,8 @@ Expected<void> write_file_atomic(const fs::path& path, std::string_view content,
         return fail("rename failed: " + errno_text());
     }
     Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (d.fd >= 0) ::fsync(d.fd);
+    if (d.fd >= 0)
+        ::fsync(d.fd);
     return {};
 }
 
@@ -102,7 +110,8 @@ namespace keysat {
 
 Expected<void> append_line(const std::filesystem::path& path, std::string_view line) {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
+    if (fd < 0)
+        return usage_error(fmt::format("{}: {}", path.string(), std::strerror(errno)));
     std::string buf(line);
     buf += '\n';
     ssize_t n = ::write(fd, buf.data(), buf.size());

@@ -13,7 +13,8 @@ bool stderr_is_terminal() {
 
 std::optional<std::string> prompt_passphrase(std::string_view prompt) {
     int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return std::nullopt;
+    if (fd < 0)
+        return std::nullopt;
     termios old{};
     bool have_termios = ::tcgetattr(fd, &old) == 0;
     if (!have_termios) {
@@ -31,7 +32,8 @@ std::optional<std::string> prompt_passphrase(std::string_view prompt) {
         line += c;
     ::tcsetattr(fd, TCSAFLUSH, &old);
     ::close(fd);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
     return line;
 }
 

@@ -11,9 +11,11 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
     std::string digits;
     digits.reserve(32);
     for (std::size_t i = 0; i < text.size(); ++i)
-        if (i != 8 && i != 13 && i != 18 && i != 23) digits += text[i];
+        if (i != 8 && i != 13 && i != 18 && i != 23)
+            digits += text[i];
     auto raw = hex_decode(digits);
-    if (!raw) return std::nullopt;
+    if (!raw)
+        return std::nullopt;
     Uuid u;
     std::copy(raw->begin(), raw->end(), u.bytes.begin());
     return u;
