@@ -38,11 +38,14 @@ python3 "$root/bench/gen_bulk_input.py" "$k_keys" >"$tmp/in.csv"
 "$issue" keygen --unencrypted -o "$tmp/k" >"$tmp/keygen.log" 2>&1 || { cat "$tmp/keygen.log"; exit 2; }
 bulk_cmd="$issue bulk -s $tmp/k.key --now 1700000000 --namespace $k_namespace < $tmp/in.csv > /dev/null"
 "$sign_raw" "$k_keys" 3 | tee "$tmp/raw1"
-hyperfine --style basic --runs 5 --warmup 1 --export-json "$tmp/bulk.json" -n keysat-issue-bulk "$bulk_cmd"
+hyperfine --style basic --runs 5 --warmup 1 --export-json "$tmp/bulk.json" -n keysat-issue-bulk "$bulk_cmd" \
+    -n keysat-issue-bulk-jobs1 "${bulk_cmd/ bulk / bulk --jobs 1 }"
 "$sign_raw" "$k_keys" 3 | tee "$tmp/raw2"
 raw_sign=$(calc "($(field sign_per_s "$tmp/raw1") + $(field sign_per_s "$tmp/raw2")) / 2" 1)
 bulk_rate=$(calc "$k_keys / $(mean_of "$tmp/bulk.json")" 1)
 bulk_ratio=$(calc "$bulk_rate / $raw_sign")
+bulk1_rate=$(calc "$k_keys / $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][1]["mean"])' "$tmp/bulk.json")" 1)
+bulk1_ratio=$(calc "$bulk1_rate / $raw_sign")
 
 echo
 echo "== 2. offline verification: verify_license_key vs raw crypto_sign_verify_detached ($k_keys keys)"
@@ -81,6 +84,8 @@ printf '%-58s %s\n' \
     "bulk: keysat-issue bulk keys/s" "$bulk_rate" \
     "bulk: raw crypto_sign_detached/s (before/after mean)" "$raw_sign" \
     "bulk: ratio (target >= 0.8)" "$bulk_ratio" \
+    "bulk --jobs 1: keys/s" "$bulk1_rate" \
+    "bulk --jobs 1: ratio (one signing thread)" "$bulk1_ratio" \
     "verify: verify_license_key/s (best of 3)" "$lib_verify" \
     "verify: raw crypto_sign_verify_detached/s (best of 3)" "$raw_verify" \
     "verify: ratio (target >= 0.8)" "$verify_ratio" \

@@ -90,7 +90,7 @@ TEST_CASE("malformed channel expiry dates are invalid, never 'not expired'", "[l
         Fixture::at("2020-01-01")));
 }
 
-TEST_CASE("token payload shape is checked; unknown fields are ignored", "[license]") {
+TEST_CASE("token payload shape is checked, unknown fields are ignored", "[license]") {
     Fixture f;
     auto ok = f.raw_token(
         R"({"product":"a","channel_expiry":"2026-05-01","entitlements":[],"kid":"x","license_id":"y"})");
