@@ -26,10 +26,10 @@ _keysat_issue() {
         else COMPREPLY=(); fi ;;
     license)
         case "$prev" in
-        -s|--secret-key|--passphrase-file|--ledger) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -s|--secret-key|--passphrase-file|--ledger|--db|--id-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --product|--license-id|--expires|--days|-e|--entitlement|--fingerprint|--seats|--email|--now) COMPREPLY=(); return ;;
         esac
-        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --license-id --expires --days --trial -e --entitlement --fingerprint --seats --email --ledger --now" -- "$cur"))
+        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --license-id --expires --days --trial -e --entitlement --fingerprint --seats --email --ledger --db --id-key --now" -- "$cur"))
         else COMPREPLY=(); fi ;;
     token)
         case "$prev" in
@@ -55,10 +55,10 @@ _keysat_issue() {
     bulk)
         case "$prev" in
         --input-format) COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
-        -s|--secret-key|--passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -s|--secret-key|--passphrase-file|--db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --product|--now|--namespace|-j|--jobs) COMPREPLY=(); return ;;
         esac
-        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --input-format --now --namespace -j --jobs --keep-going" -- "$cur"))
+        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --input-format --now --namespace --db -j --jobs --keep-going" -- "$cur"))
         else COMPREPLY=(); fi ;;
     esac
 }

@@ -11,6 +11,7 @@
 #include "keysat/cli/common.hpp"
 #include "keysat/cli/issue_cli.hpp"
 #include "keysat/issuing/bulk.hpp"
+#include "keysat/service/recorder.hpp"
 #include "keysat/util/clock.hpp"
 #include "keysat/util/file.hpp"
 #include "keysat/util/terminal.hpp"
@@ -68,6 +69,12 @@ Expected<int> run_bulk(const IssueOptions& o) {
                                  errors.size());
         return k_exit_invalid;
     }
+    std::optional<service::IssueRecorder> recorder;
+    if (!o.db.empty()) {
+        KEYSAT_TRY_ASSIGN(r, service::IssueRecorder::open(o.db, key, opt.now));
+        recorder.emplace(std::move(r));
+    }
+    std::size_t skipped = 0;
     // Pass 2 reads the input again and signs it block by block on `jobs` threads, writing each
     // block in input order (output stays reproducible, memory stays flat).
     unsigned jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -100,6 +107,13 @@ Expected<int> run_bulk(const IssueOptions& o) {
             out += *lines[i];
             out += '\n';
         }
+        // Recorded before printed: what was printed is always in the database, and a run
+        // killed in between is resumed by running it again (recorded lines are skipped).
+        if (recorder)
+            KEYSAT_TRY(recorder->record(
+                block.size(),
+                [&](std::size_t i) -> const issuing::LedgerRecord& { return block[i].record; },
+                opt.now));
         if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size())
             return usage_error("writing standard output failed");
         issued += block.size();
@@ -108,6 +122,20 @@ Expected<int> run_bulk(const IssueOptions& o) {
         return {};
     };
     issuing::for_each_bulk_item(input, opt, errors, [&](issuing::BulkItem& item) {
+        if (recorder && status) {
+            auto found = recorder->existing(item.record.id_key);
+            if (!found) {
+                status = std::unexpected(found.error());
+                return;
+            }
+            if (*found) {
+                std::cerr << fmt::format("keysat-issue: line {}: already issued as license {}; "
+                                         "skipped\n",
+                                         item.line, (*found)->id);
+                ++skipped;
+                return;
+            }
+        }
         block.push_back(std::move(item));
         if (block.size() == k_block && status)
             status = flush();
@@ -117,6 +145,9 @@ Expected<int> run_bulk(const IssueOptions& o) {
     KEYSAT_TRY(std::move(status));
     if (std::fflush(stdout) != 0)
         return usage_error("writing standard output failed");
+    if (skipped > 0)
+        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} already recorded\n", issued,
+                                 skipped);
     if (!errors.empty()) {
         std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n", issued,
                                  errors.size());

@@ -10,6 +10,7 @@
 #include "keysat/issuing/keyfile.hpp"
 #include "keysat/issuing/ledger.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/recorder.hpp"
 #include "keysat/util/clock.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/file.hpp"
@@ -126,14 +127,31 @@ Expected<int> run_license(const IssueOptions& o) {
     req.trial = o.trial;
     req.fingerprint = o.fingerprint;
     req.entitlements = o.entitlements;
-    KEYSAT_TRY_ASSIGN(lic, issuing::issue_license(key, req));
-    if (!o.ledger.empty()) {
-        issuing::LedgerRecord rec{
-            req, lic, crypto::key_id_text(key.key_id()), std::nullopt, std::nullopt, o.seats, ""};
-        if (!o.email.empty())
-            rec.email = o.email;
-        KEYSAT_TRY(append_line(o.ledger, issuing::format_ledger_record(rec)));
+    std::optional<service::IssueRecorder> recorder;
+    if (!o.db.empty()) {
+        KEYSAT_TRY_ASSIGN(r, service::IssueRecorder::open(o.db, key, req.issued_at));
+        recorder.emplace(std::move(r));
+        if (!o.id_key.empty()) {
+            KEYSAT_TRY_ASSIGN(found, recorder->existing(o.id_key));
+            if (found) {
+                std::cerr << fmt::format("keysat-issue: id_key '{}' was already issued as license "
+                                         "{}; printing that key\n",
+                                         o.id_key, found->id);
+                std::cout << found->license_key << '\n';
+                return k_exit_ok;
+            }
+        }
     }
+    KEYSAT_TRY_ASSIGN(lic, issuing::issue_license(key, req));
+    issuing::LedgerRecord rec{
+        req, lic, crypto::key_id_text(key.key_id()), std::nullopt, std::nullopt, o.seats, o.id_key};
+    if (!o.email.empty())
+        rec.email = o.email;
+    if (recorder)
+        KEYSAT_TRY(recorder->record(
+            1, [&](std::size_t) -> const issuing::LedgerRecord& { return rec; }, req.issued_at));
+    if (!o.ledger.empty())
+        KEYSAT_TRY(append_line(o.ledger, issuing::format_ledger_record(rec)));
     std::cout << lic << '\n';
     return k_exit_ok;
 }
@@ -267,6 +285,10 @@ std::unique_ptr<CLI::App> make_issue_app(IssueOptions& o) {
     lic->add_option("--email", o.email, "Buyer email, recorded in the ledger")->type_name("EMAIL");
     lic->add_option("--ledger", o.ledger, "Append the issuance record to this JSONL file")
         ->type_name("FILE");
+    lic->add_option("--db", o.db, "Record the license in this database")->type_name("FILE");
+    lic->add_option("--id-key", o.id_key,
+                    "Idempotency key: with --db, an existing license under it is printed instead")
+        ->type_name("KEY");
     now_option(*lic, o);
 
     auto* tok = signing_subcommand(*app, o, "token", "Sign one download token");
@@ -309,6 +331,10 @@ std::unique_ptr<CLI::App> make_issue_app(IssueOptions& o) {
     bulk->add_option("--namespace", o.ns,
                      "Derive license ids as UUID v5 of each line's id_key in this namespace")
         ->type_name("UUID");
+    bulk->add_option("--db", o.db,
+                     "Record every license in this database; lines already recorded (same "
+                     "id_key) are skipped")
+        ->type_name("FILE");
     bulk->add_option("-j,--jobs", o.jobs, "Signing threads (default 0: one per core)")
         ->type_name("N")
         ->check(CLI::Range(0, 256));

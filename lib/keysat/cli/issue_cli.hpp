@@ -43,6 +43,8 @@ struct IssueOptions {
     std::optional<std::int64_t> seats;
     std::string email;
     std::string ledger;
+    std::string db;     // record issued licenses in this database
+    std::string id_key; // license: idempotency key for --db
 
     // token
     std::string channel_expiry;

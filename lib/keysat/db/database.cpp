@@ -1,0 +1,238 @@
+#include "keysat/db/database.hpp"
+
+#include <cstdio>
+#include <sqlite3.h>
+#include <unistd.h>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace keysat::db {
+
+namespace {
+
+constexpr int k_busy_timeout_ms = 5000;
+
+Error db_error(sqlite3* db, std::string_view what) {
+    return Error{Errc::usage,
+                 fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+} // namespace
+
+// ---- Statement -----------------------------------------------------------------------------
+
+Statement::Statement(Statement&& other) noexcept
+    : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr)) {}
+
+Statement::~Statement() {
+    sqlite3_finalize(m_stmt);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(m_stmt, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    return *this;
+}
+
+Statement& Statement::bind(int index, ByteView blob) {
+    sqlite3_bind_blob64(m_stmt, index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::nullopt_t) {
+    sqlite3_bind_null(m_stmt, index);
+    return *this;
+}
+
+Expected<bool> Statement::step() {
+    int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc == SQLITE_DONE)
+        return false;
+    return std::unexpected(db_error(m_db, "database"));
+}
+
+Expected<void> Statement::run() {
+    for (;;) {
+        KEYSAT_TRY_ASSIGN(row, step());
+        if (!row)
+            return {};
+    }
+}
+
+void Statement::reset() {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+}
+
+std::int64_t Statement::column_int(int index) const {
+    return sqlite3_column_int64(m_stmt, index);
+}
+
+std::string Statement::column_text(int index) const {
+    const auto* p = sqlite3_column_text(m_stmt, index);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, index)))
+             : std::string();
+}
+
+Bytes Statement::column_blob(int index) const {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_stmt, index));
+    return p ? Bytes(p, p + sqlite3_column_bytes(m_stmt, index)) : Bytes();
+}
+
+bool Statement::column_is_null(int index) const {
+    return sqlite3_column_type(m_stmt, index) == SQLITE_NULL;
+}
+
+// ---- Database ------------------------------------------------------------------------------
+
+Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mode) {
+    int flags = SQLITE_OPEN_NOMUTEX;
+    switch (mode) {
+    case OpenMode::read_write_create:
+        flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        if (path.has_parent_path()) {
+            std::error_code ec;
+            std::filesystem::create_directories(path.parent_path(), ec);
+        }
+        break;
+    case OpenMode::read_write:
+        flags |= SQLITE_OPEN_READWRITE;
+        break;
+    case OpenMode::read_only:
+        flags |= SQLITE_OPEN_READONLY;
+        break;
+    }
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    Database db(raw, path, mode == OpenMode::read_only);
+    if (rc != SQLITE_OK)
+        return usage_error(fmt::format("{}: cannot open database: {}", path.string(),
+                                       raw ? sqlite3_errmsg(raw) : "out of memory"));
+    if (mode != OpenMode::read_only && sqlite3_db_readonly(raw, "main") == 1)
+        return usage_error(fmt::format("{}: the database file is read-only", path.string()));
+    sqlite3_busy_timeout(raw, k_busy_timeout_ms);
+    sqlite3_extended_result_codes(raw, 1);
+    // Reading the schema is the first thing that fails on a file that is not a database.
+    if (auto probe = db.query_int("SELECT count(*) FROM sqlite_master"); !probe)
+        return usage_error(
+            fmt::format("{}: not a SQLite database ({})", path.string(), probe.error().message));
+    std::string pragmas = "PRAGMA foreign_keys = ON;";
+    if (mode != OpenMode::read_only)
+        pragmas += "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+    if (auto ok = db.exec(pragmas); !ok)
+        return usage_error(fmt::format("{}: {}", path.string(), ok.error().message));
+    return db;
+}
+
+Database::Database(Database&& other) noexcept
+    : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
+      m_read_only(other.m_read_only) {}
+
+Database::~Database() {
+    sqlite3_close_v2(m_db);
+}
+
+Expected<Statement> Database::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+        return std::unexpected(db_error(m_db, "database"));
+    return Statement(m_db, stmt);
+}
+
+Expected<void> Database::exec(std::string_view sql) {
+    std::string text(sql);
+    char* message = nullptr;
+    if (sqlite3_exec(m_db, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string m = message ? message : sqlite3_errmsg(m_db);
+        sqlite3_free(message);
+        return usage_error("database: " + m);
+    }
+    return {};
+}
+
+Expected<std::int64_t> Database::query_int(std::string_view sql) {
+    KEYSAT_TRY_ASSIGN(stmt, prepare(sql));
+    KEYSAT_TRY_ASSIGN(row, stmt.step());
+    return row ? stmt.column_int(0) : 0;
+}
+
+Expected<std::vector<std::string>> Database::query_texts(std::string_view sql) {
+    KEYSAT_TRY_ASSIGN(stmt, prepare(sql));
+    std::vector<std::string> out;
+    for (;;) {
+        KEYSAT_TRY_ASSIGN(row, stmt.step());
+        if (!row)
+            return out;
+        out.push_back(stmt.column_text(0));
+    }
+}
+
+Expected<void> Database::backup_to(const std::filesystem::path& target) {
+    std::string tmp = target.string() + ".tmp-" + std::to_string(::getpid());
+    sqlite3* dest = nullptr;
+    if (sqlite3_open_v2(tmp.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+        Error e = db_error(dest, target.string());
+        sqlite3_close_v2(dest);
+        return std::unexpected(e);
+    }
+    sqlite3_backup* b = sqlite3_backup_init(dest, "main", m_db, "main");
+    int rc = SQLITE_OK;
+    if (b != nullptr) {
+        // Copy in steps so that writers are not blocked for the whole copy.
+        do {
+            rc = sqlite3_backup_step(b, 1024);
+            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                sqlite3_sleep(10);
+        } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        sqlite3_backup_finish(b);
+    }
+    bool ok = b != nullptr && rc == SQLITE_DONE && sqlite3_errcode(dest) == SQLITE_OK;
+    std::string why = ok ? "" : sqlite3_errmsg(dest);
+    sqlite3_close_v2(dest);
+    if (!ok || std::rename(tmp.c_str(), target.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        return usage_error(fmt::format("{}: backup failed: {}", target.string(),
+                                       why.empty() ? "rename failed" : why));
+    }
+    return {};
+}
+
+std::int64_t Database::changes() const {
+    return sqlite3_changes64(m_db);
+}
+
+std::string Database::last_error() const {
+    return sqlite3_errmsg(m_db);
+}
+
+// ---- Transaction ---------------------------------------------------------------------------
+
+Expected<Transaction> Transaction::begin(Database& db) {
+    KEYSAT_TRY(db.exec("BEGIN IMMEDIATE"));
+    return Transaction(&db);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept : m_db(std::exchange(other.m_db, nullptr)) {}
+
+Transaction::~Transaction() {
+    if (m_db != nullptr)
+        (void)m_db->exec("ROLLBACK");
+}
+
+Expected<void> Transaction::commit() {
+    KEYSAT_TRY(m_db->exec("COMMIT"));
+    m_db = nullptr;
+    return {};
+}
+
+} // namespace keysat::db

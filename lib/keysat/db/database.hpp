@@ -1,0 +1,113 @@
+#pragma once
+// SQLite behind RAII: connections, prepared statements, transactions, online backup. The only
+// place that includes <sqlite3.h>.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keysat/util/bytes.hpp"
+#include "keysat/util/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace keysat::db {
+
+class Database;
+
+// A prepared statement; `?` placeholders are bound by 1-based index. Reset before reuse.
+class Statement {
+  public:
+    Statement(Statement&& other) noexcept;
+    Statement& operator=(Statement&&) = delete;
+    Statement(const Statement&) = delete;
+    ~Statement();
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+    Statement& bind(int index, ByteView blob);
+    Statement& bind(int index, std::nullopt_t);
+    template <typename T> Statement& bind(int index, const std::optional<T>& v) {
+        return v ? bind(index, *v) : bind(index, std::nullopt);
+    }
+
+    // Runs one step: true when a row is available, false when done.
+    Expected<bool> step();
+    // Runs to completion (for statements without rows).
+    Expected<void> run();
+    void reset();
+
+    std::int64_t column_int(int index) const;
+    std::string column_text(int index) const;
+    Bytes column_blob(int index) const;
+    bool column_is_null(int index) const;
+
+  private:
+    friend class Database;
+    Statement(sqlite3* db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt;
+};
+
+enum class OpenMode { read_write_create, read_write, read_only };
+
+// One connection with the project's pragmas: WAL, synchronous=NORMAL, foreign_keys=ON and a
+// busy timeout.
+class Database {
+  public:
+    // Opens (or creates, with read_write_create) the file and checks that it is a SQLite
+    // database. Creates the parent directory when creating.
+    static Expected<Database> open(const std::filesystem::path& path, OpenMode mode);
+
+    Database(Database&& other) noexcept;
+    Database& operator=(Database&&) = delete;
+    Database(const Database&) = delete;
+    ~Database();
+
+    Expected<Statement> prepare(std::string_view sql);
+    // Runs one or more statements without parameters.
+    Expected<void> exec(std::string_view sql);
+    // A single integer from a query (e.g. PRAGMA user_version).
+    Expected<std::int64_t> query_int(std::string_view sql);
+    // Rows of a single-column text query.
+    Expected<std::vector<std::string>> query_texts(std::string_view sql);
+
+    // Copies the whole database to `target` with the online backup API (safe while others
+    // write); the copy is written to a temporary file and renamed into place.
+    Expected<void> backup_to(const std::filesystem::path& target);
+
+    std::int64_t changes() const;
+    const std::filesystem::path& path() const { return m_path; }
+    bool read_only() const { return m_read_only; }
+    // The message of the last error on this connection.
+    std::string last_error() const;
+
+  private:
+    Database(sqlite3* db, std::filesystem::path path, bool read_only)
+        : m_db(db), m_path(std::move(path)), m_read_only(read_only) {}
+    sqlite3* m_db;
+    std::filesystem::path m_path;
+    bool m_read_only;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back on destruction unless committed.
+class Transaction {
+  public:
+    static Expected<Transaction> begin(Database& db);
+    Transaction(Transaction&& other) noexcept;
+    Transaction& operator=(Transaction&&) = delete;
+    ~Transaction();
+    Expected<void> commit();
+
+  private:
+    explicit Transaction(Database* db) : m_db(db) {}
+    Database* m_db;
+};
+
+} // namespace keysat::db

@@ -1,0 +1,82 @@
+#pragma once
+// Repository of licenses and the signing keys that signed them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysat/db/database.hpp"
+#include "keysat/util/bytes.hpp"
+
+namespace keysat::store {
+
+struct LicenseRow {
+    std::string id;
+    std::string product_id;
+    std::optional<std::string> policy_id;
+    std::optional<std::string> invoice_id;
+    std::string status = "active";
+    std::optional<std::string> buyer_email;
+    std::int64_t issued_at = 0;
+    std::optional<std::int64_t> expires_at; // nullopt: perpetual
+    std::int64_t grace_days = 0;
+    std::int64_t max_machines = 0; // 0: unlimited
+    std::string entitlements_json = "[]";
+    bool is_trial = false;
+    std::optional<std::string> fingerprint_sha256;
+    std::string license_key;
+    std::string signing_key_id;
+    std::optional<std::string> id_key;
+    std::string source = "server"; // server, issue, ledger
+};
+
+enum class InsertOutcome { inserted, unchanged, conflict };
+
+class LicenseStore {
+  public:
+    // Prepares its statements once; `db` must outlive the store.
+    static Expected<LicenseStore> open(db::Database& db);
+
+    // Inserts a license unless the same license (same id and key) is there already; a row that
+    // shares the id, key or idempotency key with different content is a conflict.
+    Expected<InsertOutcome> insert(const LicenseRow& row, std::int64_t now);
+
+    // The license recorded under an idempotency key.
+    Expected<std::optional<LicenseRow>> find_by_id_key(const std::string& id_key);
+    Expected<std::optional<LicenseRow>> find(const std::string& id);
+    Expected<std::int64_t> count();
+
+  private:
+    LicenseStore(db::Database& db, db::Statement insert, db::Statement by_id,
+                 db::Statement by_id_key)
+        : m_db(&db), m_insert(std::move(insert)), m_by_id(std::move(by_id)),
+          m_by_id_key(std::move(by_id_key)) {}
+    Expected<std::optional<LicenseRow>> read_one(db::Statement& stmt);
+
+    db::Database* m_db;
+    db::Statement m_insert;
+    db::Statement m_by_id;
+    db::Statement m_by_id_key;
+};
+
+struct SigningKeyRow {
+    std::string key_id;
+    Bytes public_key;
+    std::int64_t created_at = 0;
+    std::optional<std::int64_t> retired_at;
+};
+
+class SigningKeyStore {
+  public:
+    explicit SigningKeyStore(db::Database& db) : m_db(&db) {}
+    // Records a verification key; the same id with another public key is an error.
+    Expected<void> ensure(const std::string& key_id, ByteView public_key, std::int64_t now);
+    // Every key, oldest first.
+    Expected<std::vector<SigningKeyRow>> list();
+
+  private:
+    db::Database* m_db;
+};
+
+} // namespace keysat::store

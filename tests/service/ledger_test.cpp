@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/db/migrations.hpp"
+#include "keysat/issuing/bulk.hpp"
+#include "keysat/service/ledger.hpp"
+#include "keysat/service/recorder.hpp"
+#include "support/db_support.hpp"
+#include "support/support.hpp"
+
+using namespace keysat;
+using nlohmann::json;
+
+namespace {
+
+const char* k_product = "6f46a4f6-0d2f-4a28-b6aa-3e8fbf6f28f0";
+
+struct Fixture {
+    test::TempDir dir;
+    crypto::SecretKey key = crypto::SecretKey::generate();
+    license::Keyring ring{{key.public_key()}};
+    db::Database db = test::fresh_database(dir / "keysat.db");
+
+    // A ledger of `n` licenses signed by `signer`.
+    std::string ledger(const crypto::SecretKey& signer, int n) {
+        std::string csv = "product,email,days\n";
+        for (int i = 0; i < n; ++i)
+            csv += std::string(k_product) + ",u" + std::to_string(i) + "@example.com,30\n";
+        issuing::BulkOptions o;
+        o.now = 1700000000;
+        o.ns = Uuid::parse(k_product);
+        auto in = issuing::parse_bulk_input(csv, o);
+        REQUIRE(in.errors.empty());
+        std::string out;
+        for (auto& item : in.items)
+            out += *issuing::sign_bulk_item(signer, item) + "\n";
+        return out;
+    }
+
+    std::int64_t licenses() { return *db.query_int("SELECT count(*) FROM licenses"); }
+};
+
+} // namespace
+
+TEST_CASE("a ledger imports once, and importing it again changes nothing", "[service]") {
+    Fixture f;
+    auto text = f.ledger(f.key, 5);
+    auto r = service::import_ledger(f.db, text, f.ring, service::KeepGoing::no, 10);
+    REQUIRE(r);
+    CHECK(r->records == 5);
+    CHECK(r->inserted == 5);
+    CHECK(r->problems.empty());
+    auto again = service::import_ledger(f.db, text, license::Keyring{}, service::KeepGoing::no, 11);
+    REQUIRE(again); // the signing key is now recorded and trusted
+    CHECK(again->inserted == 0);
+    CHECK(again->unchanged == 5);
+    CHECK(f.licenses() == 5);
+    CHECK(*f.db.query_int("SELECT count(*) FROM ledger_imports") == 2);
+    CHECK(*f.db.query_texts("SELECT DISTINCT source FROM licenses") ==
+          std::vector<std::string>{"ledger"});
+}
+
+TEST_CASE("records with untrusted or forged signatures are rejected", "[service]") {
+    Fixture f;
+    auto stranger = crypto::SecretKey::generate();
+    auto good = f.ledger(f.key, 3);
+    auto foreign = f.ledger(stranger, 1);
+    // A record whose unsigned copy of a signed field was edited: longer expiry.
+    auto forged_record = json::parse(good.substr(0, good.find('\n')));
+    forged_record["expires_at"] = forged_record["expires_at"].get<std::int64_t>() + 86400 * 365;
+    for (const std::string& bad : {foreign, forged_record.dump() + "\n", std::string("{not json\n"),
+                                   std::string("{\"key\":\"LIC1-XX\",\"key_id\":\"00\"}\n")}) {
+        auto r = service::import_ledger(f.db, good + bad, f.ring, service::KeepGoing::no, 1);
+        REQUIRE(r);
+        CHECK(r->problems.size() == 1);
+        CHECK(r->problems[0].line == 4);
+        CHECK(f.licenses() == 0); // nothing imported
+    }
+    auto keep = service::import_ledger(f.db, good + foreign, f.ring, service::KeepGoing::yes, 1);
+    REQUIRE(keep);
+    CHECK(keep->inserted == 3);
+    CHECK_THAT(keep->problems[0].message, Catch::Contains("signature"));
+    CHECK(f.licenses() == 3);
+}
+
+TEST_CASE("the recorder writes batches atomically and finds licenses by idempotency key",
+          "[service]") {
+    Fixture f;
+    auto recorder = service::IssueRecorder::open(f.dir / "keysat.db", f.key, 5);
+    REQUIRE(recorder);
+    issuing::LedgerRecord rec;
+    rec.request.product_id = *Uuid::parse(k_product);
+    rec.request.license_id = *Uuid::parse("aaaaaaaa-0000-4000-8000-000000000001");
+    rec.request.issued_at = 1700000000;
+    rec.key = "LIC1-ONE";
+    rec.key_id = crypto::key_id_text(f.key.key_id());
+    rec.id_key = "k1";
+    auto twin = rec;
+    twin.request.license_id = *Uuid::parse("aaaaaaaa-0000-4000-8000-000000000002");
+    twin.key = "LIC1-TWO"; // same id_key: a conflict, so the whole batch fails
+    std::vector<issuing::LedgerRecord> batch{rec, twin};
+    auto r = recorder->record(
+        batch.size(), [&](std::size_t i) -> const issuing::LedgerRecord& { return batch[i]; }, 6);
+    REQUIRE_FALSE(r);
+    CHECK_FALSE(*recorder->existing("k1"));
+    batch.pop_back();
+    REQUIRE(recorder->record(
+        1, [&](std::size_t) -> const issuing::LedgerRecord& { return rec; }, 6));
+    auto found = recorder->existing("k1");
+    REQUIRE(found);
+    REQUIRE(*found);
+    CHECK((*found)->license_key == "LIC1-ONE");
+    CHECK((*found)->source == "issue");
+}
