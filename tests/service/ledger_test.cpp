@@ -96,17 +96,30 @@ TEST_CASE("the recorder writes batches atomically and finds licenses by idempote
     rec.key = "LIC1-ONE";
     rec.key_id = crypto::key_id_text(f.key.key_id());
     rec.id_key = "k1";
-    auto twin = rec;
+    auto twin = rec; // same id_key, another license: recorded once, the twin reported
     twin.request.license_id = *Uuid::parse("aaaaaaaa-0000-4000-8000-000000000002");
-    twin.key = "LIC1-TWO"; // same id_key: a conflict, so the whole batch fails
+    twin.key = "LIC1-TWO";
     std::vector<issuing::LedgerRecord> batch{rec, twin};
-    auto r = recorder->record(
-        batch.size(), [&](std::size_t i) -> const issuing::LedgerRecord& { return batch[i]; }, 6);
-    REQUIRE_FALSE(r);
-    CHECK_FALSE(*recorder->existing("k1"));
-    batch.pop_back();
-    REQUIRE(recorder->record(
-        1, [&](std::size_t) -> const issuing::LedgerRecord& { return rec; }, 6));
+    auto at = [&](std::size_t i) -> const issuing::LedgerRecord& { return batch[i]; };
+    auto r = recorder->record(batch.size(), at, 6);
+    REQUIRE(r);
+    CHECK(*r == std::vector<store::InsertOutcome>{store::InsertOutcome::inserted,
+                                                  store::InsertOutcome::already_issued});
+    auto again = recorder->record(1, at, 7);
+    REQUIRE(again);
+    CHECK(again->front() == store::InsertOutcome::unchanged);
+    // A license id taken by other content fails the whole batch.
+    auto stolen = rec;
+    stolen.id_key = "k2";
+    stolen.key = "LIC1-THREE";
+    issuing::LedgerRecord fresh = rec;
+    fresh.request.license_id = *Uuid::parse("aaaaaaaa-0000-4000-8000-000000000003");
+    fresh.id_key = "k3";
+    fresh.key = "LIC1-FOUR";
+    std::vector<issuing::LedgerRecord> bad{fresh, stolen};
+    CHECK_FALSE(recorder->record(
+        2, [&](std::size_t i) -> const issuing::LedgerRecord& { return bad[i]; }, 8));
+    CHECK_FALSE(*recorder->existing("k3")); // rolled back with the batch
     auto found = recorder->existing("k1");
     REQUIRE(found);
     REQUIRE(*found);

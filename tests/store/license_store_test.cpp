@@ -42,10 +42,12 @@ TEST_CASE("licenses insert once, the same row again is unchanged, another is a c
     CHECK(*store->insert(a, 6) == store::InsertOutcome::unchanged);
     auto other_key = a;
     other_key.license_key = "LIC1-B";
+    CHECK(*store->insert(other_key, 7) == store::InsertOutcome::already_issued);
+    other_key.id_key = "order-9"; // the id is taken by other content
     CHECK(*store->insert(other_key, 7) == store::InsertOutcome::conflict);
     auto same_id_key = f.row("aaaaaaaa-0000-4000-8000-000000000002", "LIC1-C");
     same_id_key.id_key = "order-1";
-    CHECK(*store->insert(same_id_key, 8) == store::InsertOutcome::conflict);
+    CHECK(*store->insert(same_id_key, 8) == store::InsertOutcome::already_issued);
     CHECK(*store->count() == 1);
 
     auto found = store->find_by_id_key("order-1");

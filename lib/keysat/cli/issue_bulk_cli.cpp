@@ -1,7 +1,9 @@
 // keysat-issue bulk: validate the whole input first, then sign and print.
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -40,6 +42,118 @@ class Progress {
     bool m_enabled;
 };
 
+// Pass 2 of bulk: blocks of items are signed on `jobs` threads while the previous block is
+// recorded (with --db) and printed on a writer thread, in input order, so output stays
+// reproducible and memory stays flat.
+class BulkPipeline {
+  public:
+    BulkPipeline(const crypto::SecretKey& key, service::IssueRecorder* recorder, std::int64_t now,
+                 unsigned jobs, std::size_t total_lines)
+        : m_key(key), m_recorder(recorder), m_now(now), m_jobs(jobs), m_progress(total_lines) {
+        for (auto& b : m_blocks)
+            b.reserve(k_block);
+    }
+
+    void add(issuing::BulkItem item) {
+        if (!m_status)
+            return;
+        m_blocks[m_current].push_back(std::move(item));
+        if (m_blocks[m_current].size() == k_block)
+            flush();
+    }
+
+    // Signs and writes what is left, then reports the first error, if any.
+    Expected<void> finish() {
+        if (m_status && !m_blocks[m_current].empty())
+            flush();
+        if (m_writer.valid() && m_status)
+            m_status = m_writer.get();
+        if (m_status && std::fflush(stdout) != 0)
+            m_status = usage_error("writing standard output failed");
+        return m_status;
+    }
+
+    std::size_t issued() const { return m_issued; }
+    std::size_t skipped() const { return m_skipped; }
+
+  private:
+    static constexpr std::size_t k_block = 4096;
+
+    void flush() {
+        auto& block = m_blocks[m_current];
+        auto& lines = m_lines[m_current];
+        lines.resize(block.size());
+        auto work = [&](std::size_t first) {
+            for (std::size_t i = first; i < block.size(); i += m_jobs)
+                lines[i] = issuing::sign_bulk_item(m_key, block[i]);
+        };
+        {
+            std::vector<std::jthread> helpers;
+            for (unsigned t = 1; t < m_jobs && t < block.size(); ++t)
+                helpers.emplace_back(work, t);
+            work(0);
+        }
+        if (m_writer.valid() && !(m_status = m_writer.get()))
+            return;
+        m_writer = std::async(std::launch::async, [this, slot = m_current] { return write(slot); });
+        m_current ^= 1;
+        m_blocks[m_current].clear(); // its writer has finished
+    }
+
+    // Records (with --db) then prints one signed block. Recorded before printed: what was
+    // printed is always in the database, and a run killed in between resumes when run again.
+    Expected<void> write(int slot) {
+        auto& block = m_blocks[slot];
+        auto& lines = m_lines[slot];
+        for (std::size_t i = 0; i < block.size(); ++i)
+            if (!lines[i]) // validation ran first, so this cannot fail on input
+                return std::unexpected(
+                    Error{lines[i].error().code,
+                          fmt::format("line {}: {}", block[i].line, lines[i].error().message)});
+        std::vector<store::InsertOutcome> outcomes;
+        if (m_recorder) {
+            KEYSAT_TRY_ASSIGN(o, m_recorder->record(
+                                     block.size(),
+                                     [&](std::size_t i) -> const issuing::LedgerRecord& {
+                                         return block[i].record;
+                                     },
+                                     m_now));
+            outcomes = std::move(o);
+        }
+        m_out.clear();
+        for (std::size_t i = 0; i < block.size(); ++i) {
+            if (!outcomes.empty() && outcomes[i] == store::InsertOutcome::already_issued) {
+                std::cerr << fmt::format("keysat-issue: line {}: already issued under the same "
+                                         "id_key; skipped\n",
+                                         block[i].line);
+                ++m_skipped;
+                continue;
+            }
+            m_out += *lines[i];
+            m_out += '\n';
+            ++m_issued;
+        }
+        if (std::fwrite(m_out.data(), 1, m_out.size(), stdout) != m_out.size())
+            return usage_error("writing standard output failed");
+        m_progress.tick(block.back().line);
+        return {};
+    }
+
+    const crypto::SecretKey& m_key;
+    service::IssueRecorder* m_recorder;
+    std::int64_t m_now;
+    unsigned m_jobs;
+    Progress m_progress;
+    std::array<std::vector<issuing::BulkItem>, 2> m_blocks;
+    std::array<std::vector<Expected<std::string>>, 2> m_lines;
+    int m_current = 0;
+    std::future<Expected<void>> m_writer;
+    std::string m_out;
+    std::size_t m_issued = 0;
+    std::size_t m_skipped = 0;
+    Expected<void> m_status;
+};
+
 } // namespace
 
 Expected<int> run_bulk(const IssueOptions& o) {
@@ -74,83 +188,18 @@ Expected<int> run_bulk(const IssueOptions& o) {
         KEYSAT_TRY_ASSIGN(r, service::IssueRecorder::open(o.db, key, opt.now));
         recorder.emplace(std::move(r));
     }
-    std::size_t skipped = 0;
-    // Pass 2 reads the input again and signs it block by block on `jobs` threads, writing each
-    // block in input order (output stays reproducible, memory stays flat).
-    unsigned jobs = o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
-    constexpr std::size_t k_block = 4096;
-    std::vector<issuing::BulkItem> block;
-    block.reserve(k_block);
-    std::vector<Expected<std::string>> lines(k_block);
-    std::string out;
-    std::size_t issued = 0;
-    Progress progress(static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n')));
-    Expected<void> status;
-    auto flush = [&]() -> Expected<void> {
-        auto work = [&](std::size_t first) {
-            for (std::size_t i = first; i < block.size(); i += jobs)
-                lines[i] = issuing::sign_bulk_item(key, block[i]);
-        };
-        {
-            std::vector<std::jthread> helpers;
-            for (unsigned t = 1; t < jobs && t < block.size(); ++t)
-                helpers.emplace_back(work, t);
-            work(0);
-        }
-        out.clear();
-        for (std::size_t i = 0; i < block.size(); ++i) {
-            // Validation ran first, so this cannot fail on input; it is still checked.
-            if (!lines[i])
-                return std::unexpected(
-                    Error{lines[i].error().code,
-                          fmt::format("line {}: {}", block[i].line, lines[i].error().message)});
-            out += *lines[i];
-            out += '\n';
-        }
-        // Recorded before printed: what was printed is always in the database, and a run
-        // killed in between is resumed by running it again (recorded lines are skipped).
-        if (recorder)
-            KEYSAT_TRY(recorder->record(
-                block.size(),
-                [&](std::size_t i) -> const issuing::LedgerRecord& { return block[i].record; },
-                opt.now));
-        if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size())
-            return usage_error("writing standard output failed");
-        issued += block.size();
-        progress.tick(block.back().line);
-        block.clear();
-        return {};
-    };
-    issuing::for_each_bulk_item(input, opt, errors, [&](issuing::BulkItem& item) {
-        if (recorder && status) {
-            auto found = recorder->existing(item.record.id_key);
-            if (!found) {
-                status = std::unexpected(found.error());
-                return;
-            }
-            if (*found) {
-                std::cerr << fmt::format("keysat-issue: line {}: already issued as license {}; "
-                                         "skipped\n",
-                                         item.line, (*found)->id);
-                ++skipped;
-                return;
-            }
-        }
-        block.push_back(std::move(item));
-        if (block.size() == k_block && status)
-            status = flush();
-    });
-    if (status && !block.empty())
-        status = flush();
-    KEYSAT_TRY(std::move(status));
-    if (std::fflush(stdout) != 0)
-        return usage_error("writing standard output failed");
-    if (skipped > 0)
-        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} already recorded\n", issued,
-                                 skipped);
+    BulkPipeline pipeline(key, recorder ? &*recorder : nullptr, opt.now,
+                          o.jobs > 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
+                          static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n')));
+    issuing::for_each_bulk_item(input, opt, errors,
+                                [&](issuing::BulkItem& item) { pipeline.add(std::move(item)); });
+    KEYSAT_TRY(pipeline.finish());
+    if (pipeline.skipped() > 0)
+        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} already recorded\n",
+                                 pipeline.issued(), pipeline.skipped());
     if (!errors.empty()) {
-        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n", issued,
-                                 errors.size());
+        std::cerr << fmt::format("keysat-issue: issued {}, skipped {} bad line(s)\n",
+                                 pipeline.issued(), errors.size());
         return k_exit_invalid;
     }
     return k_exit_ok;

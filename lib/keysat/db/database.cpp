@@ -134,7 +134,7 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
 
 Database::Database(Database&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
-      m_read_only(other.m_read_only) {}
+      m_savepoints(other.m_savepoints), m_read_only(other.m_read_only) {}
 
 Database::~Database() {
     sqlite3_close_v2(m_db);
@@ -215,22 +215,46 @@ std::string Database::last_error() const {
     return sqlite3_errmsg(m_db);
 }
 
+bool Database::in_transaction() const {
+    return sqlite3_get_autocommit(m_db) == 0;
+}
+
 // ---- Transaction ---------------------------------------------------------------------------
 
 Expected<Transaction> Transaction::begin(Database& db) {
-    KEYSAT_TRY(db.exec("BEGIN IMMEDIATE"));
-    return Transaction(&db);
+    if (!db.in_transaction()) {
+        KEYSAT_TRY(db.exec("BEGIN IMMEDIATE"));
+        return Transaction(&db, "");
+    }
+    std::string name = fmt::format("keysat_sp{}", ++db.m_savepoints);
+    if (auto ok = db.exec("SAVEPOINT " + name); !ok) {
+        --db.m_savepoints;
+        return std::unexpected(ok.error());
+    }
+    return Transaction(&db, name);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : m_db(std::exchange(other.m_db, nullptr)) {}
+Transaction::Transaction(Transaction&& other) noexcept
+    : m_db(std::exchange(other.m_db, nullptr)), m_savepoint(std::move(other.m_savepoint)) {}
 
 Transaction::~Transaction() {
-    if (m_db != nullptr)
+    if (m_db == nullptr)
+        return;
+    if (m_savepoint.empty()) {
         (void)m_db->exec("ROLLBACK");
+    } else {
+        (void)m_db->exec(fmt::format("ROLLBACK TO {0}; RELEASE {0}", m_savepoint));
+        --m_db->m_savepoints;
+    }
 }
 
 Expected<void> Transaction::commit() {
-    KEYSAT_TRY(m_db->exec("COMMIT"));
+    if (m_savepoint.empty()) {
+        KEYSAT_TRY(m_db->exec("COMMIT"));
+    } else {
+        KEYSAT_TRY(m_db->exec("RELEASE " + m_savepoint));
+        --m_db->m_savepoints;
+    }
     m_db = nullptr;
     return {};
 }

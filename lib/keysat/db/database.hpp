@@ -83,20 +83,25 @@ class Database {
     Expected<void> backup_to(const std::filesystem::path& target);
 
     std::int64_t changes() const;
+    // True inside BEGIN ... COMMIT.
+    bool in_transaction() const;
     const std::filesystem::path& path() const { return m_path; }
     bool read_only() const { return m_read_only; }
     // The message of the last error on this connection.
     std::string last_error() const;
 
   private:
+    friend class Transaction;
     Database(sqlite3* db, std::filesystem::path path, bool read_only)
         : m_db(db), m_path(std::move(path)), m_read_only(read_only) {}
     sqlite3* m_db;
     std::filesystem::path m_path;
+    int m_savepoints = 0; // nesting depth of Transaction savepoints
     bool m_read_only;
 };
 
-// BEGIN IMMEDIATE on construction; rolls back on destruction unless committed.
+// BEGIN IMMEDIATE on construction, or a savepoint when a transaction is already open (so that
+// repository operations compose); rolls back on destruction unless committed.
 class Transaction {
   public:
     static Expected<Transaction> begin(Database& db);
@@ -106,8 +111,10 @@ class Transaction {
     Expected<void> commit();
 
   private:
-    explicit Transaction(Database* db) : m_db(db) {}
+    Transaction(Database* db, std::string savepoint)
+        : m_db(db), m_savepoint(std::move(savepoint)) {}
     Database* m_db;
+    std::string m_savepoint; // empty: the outermost transaction
 };
 
 } // namespace keysat::db

@@ -161,7 +161,7 @@ Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
             ++report.inserted;
         else if (*outcome == store::InsertOutcome::unchanged)
             ++report.unchanged;
-        else
+        else // conflict or already_issued: another license holds its id, key or id_key
             report.problems.push_back(
                 {number, fmt::format("license {} (or its key or id_key) is already recorded with "
                                      "different content",

@@ -26,10 +26,12 @@ Expected<std::optional<store::LicenseRow>> IssueRecorder::existing(const std::st
     return m_store.find_by_id_key(id_key);
 }
 
-Expected<void>
+Expected<std::vector<store::InsertOutcome>>
 IssueRecorder::record(std::size_t count,
                       const std::function<const issuing::LedgerRecord&(std::size_t)>& at,
                       std::int64_t now) {
+    std::vector<store::InsertOutcome> outcomes;
+    outcomes.reserve(count);
     KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(*m_db));
     for (std::size_t i = 0; i < count; ++i) {
         auto row = license_row(at(i), "issue");
@@ -38,12 +40,14 @@ IssueRecorder::record(std::size_t count,
             return usage_error(
                 fmt::format("recording license {}: {}", row.id, outcome.error().message));
         if (*outcome == store::InsertOutcome::conflict)
-            return usage_error(fmt::format("license {} (or its key or id_key) is already recorded "
-                                           "with different content; nothing of this batch was "
+            return usage_error(fmt::format("license {} (or its key) is already recorded with "
+                                           "different content; nothing of this batch was "
                                            "recorded",
                                            row.id));
+        outcomes.push_back(*outcome);
     }
-    return tx.commit();
+    KEYSAT_TRY(tx.commit());
+    return outcomes;
 }
 
 } // namespace keysat::service

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
@@ -24,11 +25,12 @@ class IssueRecorder {
     // The license already recorded under an idempotency key, if any.
     Expected<std::optional<store::LicenseRow>> existing(const std::string& id_key);
 
-    // Records a batch of licenses in one transaction: all of them or none. A license that is
-    // already there unchanged is fine; one that conflicts fails the whole batch.
-    Expected<void> record(std::size_t count,
-                          const std::function<const issuing::LedgerRecord&(std::size_t)>& at,
-                          std::int64_t now);
+    // Records a batch of licenses in one transaction: all of them or none. Returns each
+    // license's outcome: inserted, unchanged (already there), or already_issued (its idempotency
+    // key holds another license, which stays). A conflict fails the whole batch.
+    Expected<std::vector<store::InsertOutcome>>
+    record(std::size_t count, const std::function<const issuing::LedgerRecord&(std::size_t)>& at,
+           std::int64_t now);
 
   private:
     IssueRecorder(std::unique_ptr<db::Database> db, store::LicenseStore store)

@@ -58,6 +58,12 @@ Expected<InsertOutcome> LicenseStore::insert(const LicenseRow& r, std::int64_t n
     KEYSAT_TRY(ran);
     if (m_db->changes() == 1)
         return InsertOutcome::inserted;
+    if (r.id_key) {
+        KEYSAT_TRY_ASSIGN(by_key, find_by_id_key(*r.id_key));
+        if (by_key)
+            return by_key->license_key == r.license_key ? InsertOutcome::unchanged
+                                                        : InsertOutcome::already_issued;
+    }
     KEYSAT_TRY_ASSIGN(existing, find(r.id));
     if (existing && existing->license_key == r.license_key)
         return InsertOutcome::unchanged;

@@ -31,15 +31,16 @@ struct LicenseRow {
     std::string source = "server"; // server, issue, ledger
 };
 
-enum class InsertOutcome { inserted, unchanged, conflict };
+// inserted: a new row. unchanged: the same license was there. already_issued: another license
+// was recorded under the same idempotency key. conflict: the id or key is taken by other content.
+enum class InsertOutcome { inserted, unchanged, already_issued, conflict };
 
 class LicenseStore {
   public:
     // Prepares its statements once; `db` must outlive the store.
     static Expected<LicenseStore> open(db::Database& db);
 
-    // Inserts a license unless the same license (same id and key) is there already; a row that
-    // shares the id, key or idempotency key with different content is a conflict.
+    // Inserts a license unless it, or another license with its idempotency key, is there.
     Expected<InsertOutcome> insert(const LicenseRow& row, std::int64_t now);
 
     // The license recorded under an idempotency key.

@@ -1,0 +1,86 @@
+#pragma once
+// Repository of invoices, discount codes and their redemptions.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysat/db/database.hpp"
+
+namespace keysat::store {
+
+struct InvoiceRow {
+    std::string id;
+    std::optional<std::string> provider_id;
+    std::optional<std::string> provider_invoice_id;
+    std::string product_id;
+    std::optional<std::string> policy_id;
+    std::string status = "new"; // new, processing, settled, expired, invalid
+    std::int64_t base_amount = 0;
+    std::int64_t discount_amount = 0;
+    std::int64_t amount = 0;
+    std::string currency = "SAT";
+    std::optional<std::string> buyer_email;
+    std::optional<std::string> buyer_note;
+    std::optional<std::string> discount_code_id;
+    std::optional<std::string> checkout_url;
+    std::optional<std::string> redirect_url;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    std::optional<std::int64_t> settled_at;
+};
+
+struct DiscountCodeRow {
+    std::string id;
+    std::string code;
+    std::string kind; // percent, fixed_sats, set_price, free_license
+    std::int64_t value = 0;
+    std::optional<std::int64_t> max_uses;
+    std::int64_t uses = 0;
+    std::optional<std::int64_t> expires_at;
+    std::string product_ids_json = "[]";
+    std::string policy_ids_json = "[]";
+    bool featured = false;
+    bool active = true;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+class CommerceStore {
+  public:
+    explicit CommerceStore(db::Database& db) : m_db(&db) {}
+
+    Expected<void> create_invoice(const InvoiceRow& i);
+    Expected<std::optional<InvoiceRow>> find_invoice(const std::string& id);
+    Expected<std::optional<InvoiceRow>>
+    find_by_provider_invoice(const std::string& provider_id,
+                             const std::string& provider_invoice_id);
+    // Records the provider's invoice id and checkout URL after the provider created it.
+    Expected<bool> attach_provider_invoice(const std::string& id, const std::string& provider_id,
+                                           const std::string& provider_invoice_id,
+                                           const std::string& checkout_url, std::int64_t now);
+    // Moves an invoice to `status` only from one of the states that may precede it, so a late
+    // or repeated notification cannot move a settled invoice back. True when it moved.
+    Expected<bool> transition(const std::string& id, const std::string& status, std::int64_t now);
+    // Invoices still new or processing, created at or after `since`, oldest first.
+    Expected<std::vector<InvoiceRow>> pending_since(std::int64_t since);
+
+    Expected<void> create_code(const DiscountCodeRow& c);
+    Expected<std::optional<DiscountCodeRow>> find_code(const std::string& code);
+    // Ordered by code.
+    Expected<std::vector<DiscountCodeRow>> list_codes();
+    Expected<bool> set_code_active(const std::string& id, bool active, std::int64_t now);
+    // Reserves one use for an invoice atomically: fails (false) when the code is inactive,
+    // expired or used up. One redemption per invoice.
+    Expected<bool> reserve_use(const std::string& code_id, const std::string& invoice_id,
+                               const std::string& redemption_id, std::int64_t now);
+    // Settles (`used`) or gives back (`released`) the use reserved for an invoice; a released
+    // use is counted back. True when the redemption changed.
+    Expected<bool> finish_use(const std::string& invoice_id, bool used, std::int64_t now);
+
+  private:
+    db::Database* m_db;
+};
+
+} // namespace keysat::store
