@@ -34,6 +34,11 @@ Statement& Statement::bind(int index, std::int64_t value) {
     return *this;
 }
 
+Statement& Statement::bind(int index, double value) {
+    sqlite3_bind_double(m_stmt, index, value);
+    return *this;
+}
+
 Statement& Statement::bind(int index, std::string_view text) {
     sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
@@ -73,6 +78,10 @@ void Statement::reset() {
 
 std::int64_t Statement::column_int(int index) const {
     return sqlite3_column_int64(m_stmt, index);
+}
+
+double Statement::column_double(int index) const {
+    return sqlite3_column_double(m_stmt, index);
 }
 
 std::string Statement::column_text(int index) const {

@@ -29,6 +29,8 @@ class Statement {
     ~Statement();
 
     Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, double value);
+    Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
     Statement& bind(int index, ByteView blob);
@@ -44,6 +46,7 @@ class Statement {
     void reset();
 
     std::int64_t column_int(int index) const;
+    double column_double(int index) const;
     std::string column_text(int index) const;
     Bytes column_blob(int index) const;
     bool column_is_null(int index) const;

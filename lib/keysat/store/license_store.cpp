@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "keysat/store/rows.hpp"
+
 namespace keysat::store {
 
 namespace {
@@ -12,10 +14,6 @@ constexpr std::string_view k_columns =
     "id, product_id, policy_id, invoice_id, status, buyer_email, issued_at, expires_at, "
     "grace_days, max_machines, entitlements, is_trial, fingerprint_sha256, license_key, "
     "signing_key_id, id_key, source";
-
-std::optional<std::string> text_or_null(const db::Statement& s, int i) {
-    return s.column_is_null(i) ? std::nullopt : std::optional<std::string>(s.column_text(i));
-}
 
 } // namespace
 
@@ -70,7 +68,7 @@ Expected<InsertOutcome> LicenseStore::insert(const LicenseRow& r, std::int64_t n
     return InsertOutcome::conflict;
 }
 
-Expected<std::optional<LicenseRow>> LicenseStore::read_one(db::Statement& s) {
+Expected<std::optional<LicenseRow>> LicenseStore::read_one(db::Statement& s, bool reset_after) {
     auto row = s.step();
     if (!row) {
         s.reset();
@@ -83,10 +81,10 @@ Expected<std::optional<LicenseRow>> LicenseStore::read_one(db::Statement& s) {
     LicenseRow r;
     r.id = s.column_text(0);
     r.product_id = s.column_text(1);
-    r.policy_id = text_or_null(s, 2);
-    r.invoice_id = text_or_null(s, 3);
+    r.policy_id = opt_text(s, 2);
+    r.invoice_id = opt_text(s, 3);
     r.status = s.column_text(4);
-    r.buyer_email = text_or_null(s, 5);
+    r.buyer_email = opt_text(s, 5);
     r.issued_at = s.column_int(6);
     if (!s.column_is_null(7))
         r.expires_at = s.column_int(7);
@@ -94,12 +92,13 @@ Expected<std::optional<LicenseRow>> LicenseStore::read_one(db::Statement& s) {
     r.max_machines = s.column_int(9);
     r.entitlements_json = s.column_text(10);
     r.is_trial = s.column_int(11) != 0;
-    r.fingerprint_sha256 = text_or_null(s, 12);
+    r.fingerprint_sha256 = opt_text(s, 12);
     r.license_key = s.column_text(13);
     r.signing_key_id = s.column_text(14);
-    r.id_key = text_or_null(s, 15);
+    r.id_key = opt_text(s, 15);
     r.source = s.column_text(16);
-    s.reset();
+    if (reset_after)
+        s.reset();
     return std::optional<LicenseRow>(std::move(r));
 }
 
@@ -115,6 +114,66 @@ Expected<std::optional<LicenseRow>> LicenseStore::find_by_id_key(const std::stri
 
 Expected<std::int64_t> LicenseStore::count() {
     return m_db->query_int("SELECT count(*) FROM licenses");
+}
+
+Expected<bool> LicenseStore::suspend(const std::string& id, const std::string& reason,
+                                     std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE licenses SET status = 'suspended', "
+                                       "suspension_reason = ?, updated_at = ? WHERE id = ? AND "
+                                       "status = 'active'"));
+    s.bind(1, reason).bind(2, now).bind(3, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<bool> LicenseStore::unsuspend(const std::string& id, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE licenses SET status = 'active', suspension_reason "
+                                       "= NULL, updated_at = ? WHERE id = ? AND status = "
+                                       "'suspended'"));
+    s.bind(1, now).bind(2, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<bool> LicenseStore::revoke(const std::string& id, const std::string& reason,
+                                    std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE licenses SET status = 'revoked', revocation_reason "
+                                       "= ?, updated_at = ? WHERE id = ? AND status != "
+                                       "'revoked'"));
+    s.bind(1, reason).bind(2, now).bind(3, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<bool> LicenseStore::change_policy(const std::string& id, const std::string& policy_id,
+                                           std::optional<std::int64_t> expires_at,
+                                           const std::string& entitlements_json,
+                                           std::int64_t max_machines, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE licenses SET policy_id = ?, expires_at = ?, "
+                                       "entitlements = ?, max_machines = ?, updated_at = ? WHERE "
+                                       "id = ? AND status != 'revoked'"));
+    s.bind(1, policy_id).bind(2, expires_at).bind(3, entitlements_json).bind(4, max_machines);
+    s.bind(5, now).bind(6, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<std::vector<LicenseRow>> LicenseStore::search(const std::optional<std::string>& email,
+                                                       const std::optional<std::string>& invoice_id,
+                                                       std::int64_t limit) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
+                             "SELECT {} FROM licenses WHERE (?1 IS NULL OR buyer_email = ?1 "
+                             "COLLATE NOCASE) AND (?2 IS NULL OR invoice_id = ?2) ORDER BY "
+                             "issued_at DESC, id LIMIT ?3",
+                             k_columns)));
+    s.bind(1, email).bind(2, invoice_id).bind(3, limit);
+    std::vector<LicenseRow> out;
+    for (;;) {
+        KEYSAT_TRY_ASSIGN(row, read_one(s, false));
+        if (!row)
+            return out;
+        out.push_back(std::move(*row));
+    }
 }
 
 Expected<void> SigningKeyStore::ensure(const std::string& key_id, ByteView public_key,

@@ -48,12 +48,29 @@ class LicenseStore {
     Expected<std::optional<LicenseRow>> find(const std::string& id);
     Expected<std::int64_t> count();
 
+    // Status changes: suspend (active only), unsuspend (suspended only), revoke (not revoked:
+    // final). True when the license changed. Reasons are kept for support.
+    Expected<bool> suspend(const std::string& id, const std::string& reason, std::int64_t now);
+    Expected<bool> unsuspend(const std::string& id, std::int64_t now);
+    Expected<bool> revoke(const std::string& id, const std::string& reason, std::int64_t now);
+    // Moves a license to another policy (tier change) with the policy's terms.
+    Expected<bool> change_policy(const std::string& id, const std::string& policy_id,
+                                 std::optional<std::int64_t> expires_at,
+                                 const std::string& entitlements_json, std::int64_t max_machines,
+                                 std::int64_t now);
+    // Licenses of a buyer (email compared case-insensitively) or of an invoice, newest first.
+    Expected<std::vector<LicenseRow>> search(const std::optional<std::string>& email,
+                                             const std::optional<std::string>& invoice_id,
+                                             std::int64_t limit);
+
   private:
     LicenseStore(db::Database& db, db::Statement insert, db::Statement by_id,
                  db::Statement by_id_key)
         : m_db(&db), m_insert(std::move(insert)), m_by_id(std::move(by_id)),
           m_by_id_key(std::move(by_id_key)) {}
-    Expected<std::optional<LicenseRow>> read_one(db::Statement& stmt);
+    // Reads the next row; resets the statement when done (and after the row unless reading
+    // several).
+    Expected<std::optional<LicenseRow>> read_one(db::Statement& stmt, bool reset_after = true);
 
     db::Database* m_db;
     db::Statement m_insert;

@@ -1,0 +1,164 @@
+#include "keysat/store/account_store.hpp"
+
+#include <fmt/format.h>
+
+#include "keysat/store/rows.hpp"
+
+namespace keysat::store {
+
+namespace {
+
+constexpr const char* k_provider_columns = "id, kind, merchant_profile_id, base_url, store_id, "
+                                           "api_key, webhook_id, webhook_secret, status, "
+                                           "created_at, updated_at";
+constexpr const char* k_subscription_columns =
+    "id, license_id, policy_id, status, current_period_end, created_at, updated_at";
+constexpr const char* k_tier_columns =
+    "id, license_id, from_policy_id, to_policy_id, invoice_id, created_at";
+
+PaymentProviderRow read_provider(const db::Statement& s) {
+    return PaymentProviderRow{s.column_text(0), s.column_text(1), opt_text(s, 2),  s.column_text(3),
+                              opt_text(s, 4),   opt_text(s, 5),   opt_text(s, 6),  opt_text(s, 7),
+                              s.column_text(8), s.column_int(9),  s.column_int(10)};
+}
+
+SubscriptionRow read_subscription(const db::Statement& s) {
+    return SubscriptionRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
+                           s.column_int(4),  s.column_int(5),  s.column_int(6)};
+}
+
+TierChangeRow read_tier(const db::Statement& s) {
+    return TierChangeRow{s.column_text(0), s.column_text(1), opt_text(s, 2),
+                         s.column_text(3), opt_text(s, 4),   s.column_int(5)};
+}
+
+} // namespace
+
+Expected<void> AccountStore::create_merchant(const MerchantProfileRow& m) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("INSERT INTO merchant_profiles (id, name, contact_email, "
+                                       "created_at) VALUES (?, ?, ?, ?)"));
+    s.bind(1, m.id).bind(2, m.name).bind(3, m.contact_email).bind(4, m.created_at);
+    return s.run();
+}
+
+Expected<std::vector<MerchantProfileRow>> AccountStore::list_merchants() {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT id, name, contact_email, created_at FROM "
+                                       "merchant_profiles ORDER BY name, id"));
+    return read_all<MerchantProfileRow>(s, [](const db::Statement& r) {
+        return MerchantProfileRow{r.column_text(0), r.column_text(1), opt_text(r, 2),
+                                  r.column_int(3)};
+    });
+}
+
+Expected<void> AccountStore::save_provider(const PaymentProviderRow& p) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
+                             "INSERT INTO payment_providers ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                             "?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+                             "merchant_profile_id = excluded.merchant_profile_id, base_url = "
+                             "excluded.base_url, store_id = excluded.store_id, api_key = "
+                             "excluded.api_key, webhook_id = excluded.webhook_id, webhook_secret "
+                             "= excluded.webhook_secret, status = excluded.status, updated_at = "
+                             "excluded.updated_at",
+                             k_provider_columns)));
+    s.bind(1, p.id)
+        .bind(2, p.kind)
+        .bind(3, p.merchant_profile_id)
+        .bind(4, p.base_url)
+        .bind(5, p.store_id)
+        .bind(6, p.api_key)
+        .bind(7, p.webhook_id)
+        .bind(8, p.webhook_secret)
+        .bind(9, p.status)
+        .bind(10, p.created_at)
+        .bind(11, p.updated_at);
+    return s.run();
+}
+
+Expected<std::optional<PaymentProviderRow>> AccountStore::find_provider(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM payment_providers WHERE id = ?",
+                                                   k_provider_columns)));
+    s.bind(1, id);
+    return read_first<PaymentProviderRow>(s, read_provider);
+}
+
+Expected<std::vector<PaymentProviderRow>> AccountStore::list_providers() {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM payment_providers ORDER BY "
+                                                   "created_at, id",
+                                                   k_provider_columns)));
+    return read_all<PaymentProviderRow>(s, read_provider);
+}
+
+Expected<bool> AccountStore::disconnect_provider(const std::string& id, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE payment_providers SET status = 'disconnected', "
+                                       "api_key = NULL, webhook_secret = NULL, updated_at = ? "
+                                       "WHERE id = ?"));
+    s.bind(1, now).bind(2, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<void> AccountStore::create_subscription(const SubscriptionRow& r) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO subscriptions ({}) VALUES (?, ?, "
+                                                   "?, ?, ?, ?, ?)",
+                                                   k_subscription_columns)));
+    s.bind(1, r.id)
+        .bind(2, r.license_id)
+        .bind(3, r.policy_id)
+        .bind(4, r.status)
+        .bind(5, r.current_period_end)
+        .bind(6, r.created_at)
+        .bind(7, r.updated_at);
+    return s.run();
+}
+
+Expected<std::optional<SubscriptionRow>>
+AccountStore::find_subscription_by_license(const std::string& license_id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM subscriptions WHERE license_id "
+                                                   "= ?",
+                                                   k_subscription_columns)));
+    s.bind(1, license_id);
+    return read_first<SubscriptionRow>(s, read_subscription);
+}
+
+Expected<bool> AccountStore::update_subscription(const std::string& id, const std::string& status,
+                                                 std::int64_t current_period_end,
+                                                 std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE subscriptions SET status = ?, current_period_end = "
+                                       "?, updated_at = ? WHERE id = ?"));
+    s.bind(1, status).bind(2, current_period_end).bind(3, now).bind(4, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<std::vector<SubscriptionRow>> AccountStore::ended_before(std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM subscriptions WHERE status IN "
+                                                   "('active', 'past_due') AND "
+                                                   "current_period_end < ? ORDER BY "
+                                                   "current_period_end, id",
+                                                   k_subscription_columns)));
+    s.bind(1, now);
+    return read_all<SubscriptionRow>(s, read_subscription);
+}
+
+Expected<void> AccountStore::record_tier_change(const TierChangeRow& t) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO tier_changes ({}) VALUES (?, ?, ?, "
+                                                   "?, ?, ?)",
+                                                   k_tier_columns)));
+    s.bind(1, t.id)
+        .bind(2, t.license_id)
+        .bind(3, t.from_policy_id)
+        .bind(4, t.to_policy_id)
+        .bind(5, t.invoice_id)
+        .bind(6, t.created_at);
+    return s.run();
+}
+
+Expected<std::vector<TierChangeRow>> AccountStore::tier_changes(const std::string& license_id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM tier_changes WHERE license_id = "
+                                                   "? ORDER BY created_at, id",
+                                                   k_tier_columns)));
+    s.bind(1, license_id);
+    return read_all<TierChangeRow>(s, read_tier);
+}
+
+} // namespace keysat::store

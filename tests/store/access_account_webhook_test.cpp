@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include "keysat/store/access_store.hpp"
+#include "keysat/store/account_store.hpp"
+#include "keysat/store/catalog_store.hpp"
+#include "keysat/store/license_store.hpp"
+#include "keysat/store/webhook_store.hpp"
+#include "support/db_support.hpp"
+#include "support/support.hpp"
+
+using namespace keysat;
+
+TEST_CASE("webhook deliveries: due order, retries, dead letters, operator retry", "[store]") {
+    test::TempDir dir;
+    auto db = test::fresh_database(dir / "k.db");
+    store::WebhookStore hooks(db);
+    REQUIRE(hooks.create_endpoint({"e1", "https://a.test/hook", "s3cret", "[]", true, 1, 1}));
+    REQUIRE(hooks.create_endpoint({"e2", "https://b.test/hook", "s3cret", "[]", false, 2, 2}));
+    CHECK((*hooks.list_endpoints(true)).size() == 1);
+    store::DeliveryRow d;
+    d.endpoint_id = "e1";
+    d.event_type = "license.issued";
+    d.body = R"({"event_type":"license.issued"})";
+    for (int i = 0; i < 3; ++i) {
+        d.id = "d" + std::to_string(i);
+        d.created_at = 100 + i;
+        REQUIRE(hooks.enqueue(d));
+    }
+    auto due = *hooks.due(101, 10);
+    REQUIRE(due.size() == 2);
+    CHECK(due[0].id == "d0");
+    CHECK(due[0].body == d.body);
+    CHECK(*hooks.mark_delivered("d0", 200, 105));
+    CHECK_FALSE(*hooks.mark_delivered("d0", 200, 106)); // never twice
+    CHECK(*hooks.mark_failed("d1", 503, "Service Unavailable", 200));
+    CHECK((*hooks.due(150, 10)).size() == 1); // d2 only; d1 waits until 200
+    CHECK(*hooks.mark_failed("d2", std::nullopt, "timeout", std::nullopt)); // dead
+    CHECK((*hooks.list_deliveries("failed", 10)).size() == 1);
+    CHECK((*hooks.list_deliveries("pending", 10)).size() == 1);
+    CHECK((*hooks.list_deliveries("delivered", 10)).size() == 1);
+    CHECK((*hooks.list_deliveries("all", 10)).size() == 3);
+    CHECK_FALSE(hooks.list_deliveries("bogus", 10));
+    CHECK(*hooks.retry("d2", 300));
+    auto now_due = *hooks.due(300, 10);
+    REQUIRE(now_due.size() == 2);
+    CHECK(now_due[0].attempts == 1);
+    // An endpoint with history is deactivated rather than deleted.
+    CHECK(*hooks.delete_endpoint("e1"));
+    CHECK((*hooks.list_endpoints(false)).size() == 2);
+    CHECK(*hooks.delete_endpoint("e2"));
+    CHECK((*hooks.list_endpoints(false)).size() == 1);
+}
+
+TEST_CASE("API keys by hash, revocation, audit filters, settings, rate limits", "[store]") {
+    test::TempDir dir;
+    auto db = test::fresh_database(dir / "k.db");
+    store::AccessStore access(db);
+    REQUIRE(access.create_api_key({"k1", "support", "hash-1", R"(["licenses:read"])", 1, {}, {}}));
+    CHECK_FALSE(access.create_api_key({"k2", "dup", "hash-1", "[]", 2, {}, {}}));
+    CHECK((*access.find_active_api_key("hash-1"))->name == "support");
+    CHECK(*access.touch_api_key("k1", 5));
+    CHECK(*access.revoke_api_key("k1", 6));
+    CHECK_FALSE(*access.find_active_api_key("hash-1"));
+    CHECK((*access.list_api_keys()).front().last_used_at == 5);
+
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(access.append_audit({0, 100 + i, "master", std::string("actor"),
+                                     i % 2 ? "license.revoke" : "product.create", std::nullopt,
+                                     std::nullopt, "{}"}));
+    store::AuditFilter f;
+    f.action = "license.revoke";
+    auto revokes = *access.list_audit(f);
+    REQUIRE(revokes.size() == 2);
+    CHECK(revokes[0].at == 103); // newest first
+    store::AuditFilter window;
+    window.since = 101;
+    window.until = 102;
+    CHECK((*access.list_audit(window)).size() == 2);
+
+    REQUIRE(access.append_validations(
+        {{1, std::string("lic"), "ok", std::nullopt, std::nullopt},
+         {2, std::nullopt, "bad_signature", std::nullopt, std::nullopt}}));
+    CHECK(*db.query_int("SELECT count(*) FROM validation_log") == 2);
+
+    CHECK_FALSE(*access.setting("operator_name"));
+    REQUIRE(access.set_setting("operator_name", "Acme", 1));
+    REQUIRE(access.set_setting("operator_name", "Acme Ltd", 2));
+    CHECK(*access.setting("operator_name") == "Acme Ltd");
+
+    // 2 tokens of burst, 1 per second.
+    CHECK(*access.take_token("validate:1.2.3.4", 1.0, 2.0, 1000));
+    CHECK(*access.take_token("validate:1.2.3.4", 1.0, 2.0, 1000));
+    CHECK_FALSE(*access.take_token("validate:1.2.3.4", 1.0, 2.0, 1000));
+    CHECK(*access.take_token("validate:5.6.7.8", 1.0, 2.0, 1000)); // another bucket
+    CHECK(*access.take_token("validate:1.2.3.4", 1.0, 2.0, 1001)); // refilled one
+    CHECK_FALSE(*access.take_token("validate:1.2.3.4", 1.0, 2.0, 1001));
+}
+
+TEST_CASE("merchants, providers, subscriptions and tier changes", "[store]") {
+    test::TempDir dir;
+    auto db = test::fresh_database(dir / "k.db");
+    store::AccountStore accounts(db);
+    REQUIRE(accounts.create_merchant({"m1", "Acme", std::string("sales@acme.test"), 1}));
+    REQUIRE(accounts.save_provider({"pv1", "btcpay", std::string("m1"), "https://btcpay.test",
+                                    std::string("store"), std::string("apikey"), std::nullopt,
+                                    std::string("whsecret"), "connected", 1, 1}));
+    CHECK_FALSE(accounts.save_provider(
+        {"pv2", "paypal", std::nullopt, "x", {}, {}, {}, {}, "connected", 1, 1})); // unknown kind
+    CHECK(*accounts.disconnect_provider("pv1", 5));
+    auto pv = *accounts.find_provider("pv1");
+    CHECK(pv->status == "disconnected");
+    CHECK_FALSE(pv->api_key); // credentials are forgotten
+    CHECK((*accounts.list_merchants()).size() == 1);
+
+    store::CatalogStore catalog(db);
+    REQUIRE(catalog.create_product({"p1", "app", "App", "", 0, "SAT", "[]", true, 1, 1}));
+    store::PolicyRow monthly;
+    monthly.id = "pol1";
+    monthly.product_id = "p1";
+    monthly.slug = monthly.name = "monthly";
+    monthly.recurring_period = "month";
+    REQUIRE(catalog.create_policy(monthly));
+    REQUIRE(store::SigningKeyStore(db).ensure("0011223344556677", Bytes(32, 1), 1));
+    store::LicenseRow lic;
+    lic.id = "lic1";
+    lic.product_id = "p1";
+    lic.license_key = "LIC1-S";
+    lic.signing_key_id = "0011223344556677";
+    REQUIRE((*store::LicenseStore::open(db)).insert(lic, 1));
+    REQUIRE(accounts.create_subscription({"s1", "lic1", "pol1", "active", 1000, 1, 1}));
+    CHECK((*accounts.ended_before(999)).empty());
+    auto ended = *accounts.ended_before(1001);
+    REQUIRE(ended.size() == 1);
+    CHECK(*accounts.update_subscription("s1", "lapsed", 1000, 1002));
+    CHECK((*accounts.ended_before(2000)).empty());
+    CHECK((*accounts.find_subscription_by_license("lic1"))->status == "lapsed");
+    REQUIRE(accounts.record_tier_change({"t1", "lic1", std::nullopt, "pol1", std::nullopt, 5}));
+    CHECK((*accounts.tier_changes("lic1")).size() == 1);
+}
