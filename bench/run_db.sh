@@ -30,12 +30,16 @@ python3 "$root/bench/gen_bulk_input.py" "$k_rows" >"$tmp/in.csv"
 hyperfine --style basic --runs 5 --warmup 1 --export-json "$tmp/db.json" \
     --prepare "rm -f $tmp/k.db* $tmp/plain.db* && $migrate up --db $tmp/k.db >/dev/null 2>&1" \
     -n keysat-issue-bulk-db "$issue bulk -s $tmp/k.key --db $tmp/k.db --now 1700000000 < $tmp/in.csv > /dev/null" \
-    -n plain-sqlite-insert "$bench_db plain $k_rows $tmp/plain.db"
+    -n plain-sqlite-insert "$bench_db plain $k_rows $tmp/plain.db" \
+    -n plain-sqlite-insert-sequential "$bench_db plain-seq $k_rows $tmp/plain.db"
 bulk_s=$(mean_of "$tmp/db.json" 0)
 plain_s=$(mean_of "$tmp/db.json" 1)
 echo "bulk --db rows/s: $(calc "$k_rows / $bulk_s" 1)"
 echo "plain insert rows/s (whole process, schema creation included): $(calc "$k_rows / $plain_s" 1)"
 echo "ratio (target >= 0.5): $(calc "$plain_s / $bulk_s")"
+seq_s=$(mean_of "$tmp/db.json" 2)
+echo "plain insert with sequential keys rows/s (for scale): $(calc "$k_rows / $seq_s" 1)"
+echo "ratio against the sequential-key insert: $(calc "$seq_s / $bulk_s")"
 
 echo
 echo "== keysat-migrate up: $k_big licenses from version 1 to the latest"

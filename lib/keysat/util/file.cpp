@@ -64,7 +64,12 @@ Expected<std::string> read_stdin(std::size_t max_bytes) {
 Expected<void> write_file_atomic(const fs::path& path, std::string_view content, unsigned mode,
                                  Overwrite overwrite) {
     fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-    std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
+    // Built with += rather than "." + name + "...": g++ 12 -O3 warns falsely (-Wrestrict) on the
+    // latter (GCC bug 105651).
+    std::string name = ".";
+    name += path.filename().string();
+    name += ".tmpXXXXXX";
+    std::string tmpl = (dir / name).string();
     Fd f{::mkstemp(tmpl.data())};
     if (f.fd < 0)
         return usage_error(
