@@ -85,24 +85,25 @@ TEST_CASE("token: issue, verify, expiry, product, revocation", "[e2e]") {
                   "--channel-expiry", "2026-05-01", "-e", "pro", "--version-floor", "1.0.0"});
     REQUIRE(t.exit_code == 0);
     std::string token = t.out.substr(0, t.out.find('\n'));
+    // A base64url token may start with '-': "--" ends the options, as for any program.
     auto pub = (dir / "k.pub").string();
-    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-01", token}).exit_code ==
+    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-01", "--", token}).exit_code ==
           0);
-    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-02", token}).exit_code ==
+    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-02", "--", token}).exit_code ==
           1);
     CHECK(
         run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--product", "app", "-"},
             t.out)
             .exit_code == 0);
     CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--product", "other",
-               token})
+               "--", token})
               .exit_code == 1);
     auto j = json::parse(
-        run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--json", token}).out);
+        run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--json", "--", token}).out);
     test::spit(dir / "revoked.txt",
                "# revoked tokens\n" + j["revocation_id"].get<std::string>() + "\n");
     auto revoked = run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--revoked",
-                        (dir / "revoked.txt").string(), token});
+                        (dir / "revoked.txt").string(), "--", token});
     CHECK(revoked.exit_code == 1);
     CHECK_THAT(revoked.err, Catch::Contains("revoked"));
     auto bad_date = run({test::issue_bin(), "token", "-s", (dir / "k.key").string(), "--product",

@@ -9,6 +9,7 @@
 #include "keysat/cli/docgen.hpp"
 #include "keysat/cli/issue_cli.hpp"
 #include "keysat/cli/migrate_cli.hpp"
+#include "keysat/cli/serve_cli.hpp"
 #include "keysat/cli/verify_cli.hpp"
 #include "keysat/util/file.hpp"
 
@@ -50,11 +51,13 @@ int docgen_main(int argc, char** argv) {
     IssueOptions issue_opts;
     VerifyOptions verify_opts;
     MigrateOptions migrate_opts;
+    ServeOptions serve_opts;
     auto issue = make_issue_app(issue_opts);
     auto verify = make_verify_app(verify_opts);
     auto migrate = make_migrate_app(migrate_opts);
+    auto serve = make_serve_app(serve_opts);
     int stale = 0;
-    for (const CLI::App* app : {issue.get(), verify.get(), migrate.get()}) {
+    for (const CLI::App* app : {issue.get(), verify.get(), migrate.get(), serve.get()}) {
         auto outs = outputs_for(args[0], *app);
         if (!outs) {
             std::cerr << "keysat-docgen: " << outs.error().message << '\n';

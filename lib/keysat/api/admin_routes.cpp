@@ -1,0 +1,487 @@
+// Admin routes /v1/admin/*: bearer auth with the master key or scoped ks_ keys, and one audit row
+// per mutation in the same transaction as the change.
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "keysat/api/app.hpp"
+#include "keysat/api/fields.hpp"
+#include "keysat/crypto/hash.hpp"
+#include "keysat/crypto/secure.hpp"
+#include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/issuing/issue.hpp"
+#include "keysat/store/access_store.hpp"
+#include "keysat/store/catalog_store.hpp"
+#include "keysat/store/license_store.hpp"
+#include "keysat/util/date.hpp"
+#include "keysat/util/encoding.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> k_areas = {
+    "products",       "policies", "licenses", "machines",          "subscriptions",    "webhooks",
+    "discount_codes", "audit",    "settings", "payment_providers", "merchant_profiles"};
+
+// The scopes each role grants (payment provider connect and API keys stay master-only).
+std::optional<std::vector<std::string>> role_scopes(const std::string& role) {
+    std::vector<std::string> scopes;
+    for (const auto& a : k_areas)
+        scopes.push_back(a + ":read");
+    std::vector<std::string> writes;
+    if (role == "read-only")
+        ;
+    else if (role == "license-issuer")
+        writes = {"licenses"};
+    else if (role == "support")
+        writes = {"licenses", "subscriptions", "machines"};
+    else if (role == "merchant-onboard")
+        writes = {"products", "policies", "licenses"};
+    else if (role == "full-admin")
+        writes = k_areas;
+    else
+        return std::nullopt;
+    for (const auto& w : writes)
+        scopes.push_back(w + ":write");
+    return scopes;
+}
+
+struct Actor {
+    std::string kind; // master, api_key
+    std::string sha256;
+    std::vector<std::string> scopes;
+    std::string ip;
+};
+
+// Authenticates and authorizes; nullopt with `denied` set when refused. `scope` empty: master
+// only.
+std::optional<Actor> authorize(const App& app, db::Database& db, const http::Request& req,
+                               const std::string& scope, http::Response& denied) {
+    std::string auth = req.header("authorization");
+    if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
+        denied = error_response("unauthorized", "unauthorized");
+        return std::nullopt;
+    }
+    std::string token = auth.substr(7);
+    std::string hash = hex_encode(crypto::sha256(as_bytes(token)));
+    Actor actor{"", hash, {}, req.remote_addr};
+    if (!app.master_key_sha256.empty() &&
+        crypto::equal_ct(as_bytes(hash), as_bytes(app.master_key_sha256))) {
+        actor.kind = "master";
+        return actor;
+    }
+    if (token.starts_with("ks_") && !scope.empty()) {
+        store::AccessStore access(db);
+        auto key = access.find_active_api_key(hash);
+        if (key && *key) {
+            json scopes = json::parse((*key)->scopes_json, nullptr, false);
+            if (scopes.is_array())
+                for (const auto& s : scopes)
+                    if (s.is_string())
+                        actor.scopes.push_back(s.get<std::string>());
+            if (std::find(actor.scopes.begin(), actor.scopes.end(), scope) != actor.scopes.end()) {
+                actor.kind = "api_key";
+                (void)access.touch_api_key((*key)->id, app.clock->now());
+                return actor;
+            }
+        }
+    }
+    denied = error_response("forbidden", "forbidden");
+    return std::nullopt;
+}
+
+Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
+                     const std::string& action, const std::string& target, const json& details) {
+    store::AccessStore access(db);
+    return access.append_audit(
+        {0, app.clock->now(), actor.kind, actor.sha256, action, target, actor.ip, details.dump()});
+}
+
+// Wraps an admin handler: database, auth, then the handler with the actor.
+template <typename F> http::Handler admin(const App& app, std::string scope, F handler) {
+    return [&app, scope = std::move(scope), handler](const http::Request& req) -> http::Response {
+        auto db = app.database();
+        if (!db)
+            return error_response("internal_error", "database unavailable");
+        http::Response denied;
+        auto actor = authorize(app, **db, req, scope, denied);
+        if (!actor)
+            return denied;
+        return handler(**db, *actor, req);
+    };
+}
+
+json product_out(const store::ProductRow& p) {
+    json catalog = json::parse(p.entitlements_json, nullptr, false);
+    return {{"id", p.id},
+            {"slug", p.slug},
+            {"name", p.name},
+            {"description", p.description},
+            {"price_sats", p.currency == "SAT" ? p.price_amount : 0},
+            {"price_currency", p.currency},
+            {"price_value", p.price_amount},
+            {"active", p.active},
+            {"metadata", json::object()},
+            {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
+            {"created_at", format_timestamp(p.created_at)},
+            {"updated_at", format_timestamp(p.updated_at)}};
+}
+
+json license_out(const store::LicenseRow& l) {
+    json ents = json::parse(l.entitlements_json, nullptr, false);
+    return {{"id", l.id},
+            {"product_id", l.product_id},
+            {"invoice_id", l.invoice_id ? json(*l.invoice_id) : json(nullptr)},
+            {"status", l.status},
+            {"issued_at", format_timestamp(l.issued_at)},
+            {"expires_at", l.expires_at ? json(format_timestamp(*l.expires_at)) : json(nullptr)},
+            {"grace_seconds", l.grace_days * 86400},
+            {"max_machines", l.max_machines},
+            {"entitlements", ents.is_array() ? ents : json::array()},
+            {"is_trial", l.is_trial},
+            {"buyer_email", l.buyer_email ? json(*l.buyer_email) : json(nullptr)},
+            {"policy_id", l.policy_id ? json(*l.policy_id) : json(nullptr)}};
+}
+
+bool valid_slug(const std::string& s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
+
+http::Response create_product(const App& app, db::Database& db, const Actor& actor,
+                              const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto slug = f.text("slug", true, 64);
+    auto name = f.text("name", true, 200);
+    auto description = f.text("description", false, 10000);
+    auto price_sats = f.integer("price_sats", 1, 2100000000000000);
+    auto currency = f.text("price_currency", false, 3);
+    auto value = f.integer("price_value", 1, 1000000000000);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    if (!valid_slug(*slug))
+        return error_response("bad_request", "bad request: 'slug' may hold a-z, 0-9, - and _");
+    store::ProductRow p;
+    if (price_sats && !currency) {
+        p.currency = "SAT";
+        p.price_amount = *price_sats;
+    } else if (currency && value) {
+        std::string cur = *currency;
+        std::transform(cur.begin(), cur.end(), cur.begin(), ::toupper);
+        if (cur != "SAT" && cur != "USD" && cur != "EUR")
+            return error_response("bad_request",
+                                  "bad request: 'price_currency' must be SAT, USD or EUR");
+        if (price_sats && (cur != "SAT" || *price_sats != *value))
+            return error_response("bad_request",
+                                  "bad request: price_sats and price_value disagree");
+        p.currency = cur;
+        p.price_amount = *value;
+    } else {
+        return error_response("bad_request", "bad request: give price_sats, or price_currency and "
+                                             "price_value");
+    }
+    p.id = crypto::uuid_v4().to_string();
+    p.slug = *slug;
+    p.name = *name;
+    p.description = description.value_or("");
+    if (auto it = body->find("entitlements_catalog"); it != body->end() && it->is_array())
+        p.entitlements_json = it->dump();
+    p.created_at = p.updated_at = app.clock->now();
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    auto existing = catalog.find_product_by_slug(p.slug);
+    if (existing && *existing)
+        return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
+    if (!catalog.create_product(p) ||
+        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) || !tx->commit())
+        return error_response("internal_error", "could not create the product");
+    return json_response(200, product_out(p));
+}
+
+http::Response issue_license(const App& app, db::Database& db, const Actor& actor,
+                             const http::Request& req) {
+    if (!app.signer)
+        return error_response(
+            "service_unavailable",
+            "this server is verify-only: it holds no signing key, so it cannot "
+            "issue licenses (issue them with keysat-issue and import the ledger)");
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto product_slug = f.text("product_slug", true, 64);
+    auto policy_slug = f.text("policy_slug", false, 64);
+    auto expires_at = f.text("expires_at", false, 64);
+    auto entitlements = f.strings("entitlements");
+    auto max_machines = f.integer("max_machines", 0, 1000000);
+    auto grace_seconds = f.integer("grace_seconds", 0, 365LL * 86400 * 10);
+    auto is_trial = f.boolean("is_trial");
+    auto email = f.text("buyer_email", false, 320);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    store::CatalogStore catalog(db);
+    auto product = catalog.find_product_by_slug(*product_slug);
+    if (!product || !*product)
+        return error_response("not_found", "not found: product " + *product_slug);
+    std::optional<store::PolicyRow> policy;
+    if (policy_slug) {
+        auto pol = catalog.find_policy_by_slug((*product)->id, *policy_slug);
+        if (!pol || !*pol)
+            return error_response("not_found", "not found: policy " + *policy_slug);
+        policy = **pol;
+    }
+    std::int64_t now = app.clock->now();
+    issuing::LicenseRequest lr;
+    lr.product_id = *Uuid::parse((*product)->id);
+    lr.license_id = crypto::uuid_v4();
+    lr.issued_at = now;
+    if (expires_at) {
+        auto t = parse_date_unix(expires_at->substr(0, 10));
+        if (!t || *t <= now)
+            return error_response("bad_request", "bad request: 'expires_at' must be a future date");
+        lr.expires_at = *t;
+    } else if (policy && policy->duration_days) {
+        lr.expires_at = now + *policy->duration_days * 86400;
+    }
+    json policy_ents = policy ? json::parse(policy->entitlements_json, nullptr, false) : json();
+    lr.entitlements = entitlements             ? *entitlements
+                      : policy_ents.is_array() ? policy_ents.get<std::vector<std::string>>()
+                                               : std::vector<std::string>{};
+    lr.trial = is_trial.value_or(policy ? policy->is_trial : false);
+    auto key = issuing::issue_license(*app.signer, lr);
+    if (!key)
+        return error_response("bad_request", "bad request: " + key.error().message);
+    store::LicenseRow row;
+    row.id = lr.license_id.to_string();
+    row.product_id = (*product)->id;
+    if (policy)
+        row.policy_id = policy->id;
+    row.buyer_email = email;
+    row.issued_at = now;
+    if (lr.expires_at)
+        row.expires_at = lr.expires_at;
+    row.grace_days = grace_seconds ? *grace_seconds / 86400 : (policy ? policy->grace_days : 0);
+    row.max_machines = max_machines.value_or(policy ? policy->max_machines : 1);
+    row.entitlements_json = json(lr.entitlements).dump();
+    row.is_trial = lr.trial;
+    row.license_key = *key;
+    row.signing_key_id = crypto::key_id_text(app.signer->key_id());
+    auto tx = db::Transaction::begin(db);
+    auto licenses = store::LicenseStore::open(db);
+    if (!tx || !licenses)
+        return error_response("internal_error", "database busy");
+    if (!store::SigningKeyStore(db).ensure(row.signing_key_id, app.signer->public_key().bytes,
+                                           now) ||
+        !licenses->insert(row, now) ||
+        !audit(db, app, actor, "license.issue", row.id, {{"product_id", row.product_id}}) ||
+        !tx->commit())
+        return error_response("internal_error", "could not record the license");
+    return json_response(
+        200,
+        {{"license_id", row.id},
+         {"product_id", row.product_id},
+         {"license_key", row.license_key},
+         {"issued_at", format_timestamp(now)},
+         {"expires_at", row.expires_at ? json(format_timestamp(*row.expires_at)) : json(nullptr)},
+         {"entitlements", lr.entitlements},
+         {"is_trial", lr.trial},
+         {"max_machines", row.max_machines}});
+}
+
+// revoke, suspend, unsuspend
+http::Response license_status(const App& app, db::Database& db, const Actor& actor,
+                              const http::Request& req, const std::string& op) {
+    std::string reason = op == "revoke" ? "admin revoke" : "admin suspend";
+    if (!req.body.empty()) {
+        http::Response error;
+        auto body = parse_body(req, error);
+        if (!body)
+            return error;
+        Fields f(*body);
+        auto r = f.text("reason", false, 500);
+        if (!f.error().empty())
+            return error_response("bad_request", f.error());
+        if (r)
+            reason = *r;
+    }
+    const std::string& id = req.params[0];
+    auto tx = db::Transaction::begin(db);
+    auto licenses = store::LicenseStore::open(db);
+    if (!tx || !licenses)
+        return error_response("internal_error", "database busy");
+    std::int64_t now = app.clock->now();
+    auto changed = op == "revoke"    ? licenses->revoke(id, reason, now)
+                   : op == "suspend" ? licenses->suspend(id, reason, now)
+                                     : licenses->unsuspend(id, now);
+    if (!changed)
+        return error_response("internal_error", "could not change the license");
+    if (!*changed)
+        return error_response("not_found", fmt::format("not found: license {} in a state that "
+                                                       "allows {}",
+                                                       id, op));
+    if (!audit(db, app, actor, "license." + op, id, {{"reason", reason}}) || !tx->commit())
+        return error_response("internal_error", "could not change the license");
+    return json_response(200, {{"ok", true}});
+}
+
+http::Response create_api_key(const App& app, db::Database& db, const Actor& actor,
+                              const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto label = f.text("label", true, 80);
+    auto role = f.text("role", true, 40);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    auto scopes = role_scopes(*role);
+    if (!scopes)
+        return error_response("bad_request", "bad request: 'role' must be read-only, "
+                                             "license-issuer, support, merchant-onboard or "
+                                             "full-admin");
+    std::array<std::uint8_t, 32> secret;
+    crypto::random_bytes(secret);
+    std::string token = "ks_" + base64url_encode(secret);
+    store::ApiKeyRow row{crypto::uuid_v4().to_string(),
+                         *label,
+                         hex_encode(crypto::sha256(as_bytes(token))),
+                         json(*scopes).dump(),
+                         app.clock->now(),
+                         std::nullopt,
+                         std::nullopt};
+    auto tx = db::Transaction::begin(db);
+    store::AccessStore access(db);
+    if (!tx || !access.create_api_key(row) ||
+        !audit(db, app, actor, "api_key.create", row.id, {{"role", *role}}) || !tx->commit())
+        return error_response("internal_error", "could not create the key");
+    return json_response(200, {{"id", row.id},
+                               {"label", row.name},
+                               {"role", *role},
+                               {"created_at", format_timestamp(row.created_at)},
+                               {"token", token}});
+}
+
+} // namespace
+
+void register_admin_routes(http::Server& s, const App& app) {
+    s.route("GET", "/v1/admin/products",
+            admin(app, "products:read", [](db::Database& db, const Actor&, const http::Request&) {
+                auto list = store::CatalogStore(db).list_products(false);
+                if (!list)
+                    return error_response("internal_error", "products");
+                json out = json::array();
+                for (const auto& p : *list)
+                    out.push_back(product_out(p));
+                return json_response(200, {{"products", out}});
+            }));
+    s.route("POST", "/v1/admin/products",
+            admin(app, "products:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return create_product(app, db, a, r);
+                  }));
+    s.route("POST", "/v1/admin/licenses",
+            admin(app, "licenses:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return issue_license(app, db, a, r);
+                  }));
+    s.route("GET", "/v1/admin/licenses/search",
+            admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                auto licenses = store::LicenseStore::open(db);
+                if (!licenses)
+                    return error_response("internal_error", "licenses");
+                auto found = licenses->search(r.query_value("buyer_email"),
+                                              r.query_value("invoice_id"), 100);
+                if (!found)
+                    return error_response("internal_error", "licenses");
+                json out = json::array();
+                for (const auto& l : *found)
+                    out.push_back(license_out(l));
+                return json_response(200, {{"licenses", out}});
+            }));
+    for (std::string op : {"revoke", "suspend", "unsuspend"})
+        s.route("POST", "/v1/admin/licenses/([0-9a-f-]{36})/" + op,
+                admin(app, "licenses:write",
+                      [&app, op](db::Database& db, const Actor& a, const http::Request& r) {
+                          return license_status(app, db, a, r, op);
+                      }));
+    s.route("POST", "/v1/admin/api-keys",
+            admin(app, "", [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                return create_api_key(app, db, a, r);
+            }));
+    s.route("GET", "/v1/admin/api-keys",
+            admin(app, "", [](db::Database& db, const Actor&, const http::Request&) {
+                auto keys = store::AccessStore(db).list_api_keys();
+                if (!keys)
+                    return error_response("internal_error", "api keys");
+                json out = json::array();
+                for (const auto& k : *keys)
+                    out.push_back(
+                        {{"id", k.id},
+                         {"label", k.name},
+                         {"scopes", json::parse(k.scopes_json, nullptr, false)},
+                         {"created_at", format_timestamp(k.created_at)},
+                         {"last_used_at",
+                          k.last_used_at ? json(format_timestamp(*k.last_used_at)) : json(nullptr)},
+                         {"revoked_at",
+                          k.revoked_at ? json(format_timestamp(*k.revoked_at)) : json(nullptr)}});
+                return json_response(200, {{"api_keys", out}});
+            }));
+    s.route("DELETE", "/v1/admin/api-keys/([0-9a-f-]{36})",
+            admin(app, "", [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                auto tx = db::Transaction::begin(db);
+                store::AccessStore access(db);
+                auto revoked = access.revoke_api_key(r.params[0], app.clock->now());
+                if (!tx || !revoked)
+                    return error_response("internal_error", "api keys");
+                if (!*revoked)
+                    return error_response("not_found", "not found: api key " + r.params[0]);
+                if (!audit(db, app, a, "api_key.revoke", r.params[0], json::object()) ||
+                    !tx->commit())
+                    return error_response("internal_error", "api keys");
+                return json_response(200, {{"ok", true}});
+            }));
+    s.route("GET", "/v1/admin/audit",
+            admin(app, "audit:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                store::AuditFilter filter;
+                filter.action = r.query_value("action");
+                filter.limit = 200;
+                if (auto l = r.query_value("limit")) {
+                    try {
+                        filter.limit = std::clamp<std::int64_t>(std::stoll(*l), 1, 1000);
+                    } catch (const std::exception&) {
+                        return error_response("bad_request",
+                                              "bad request: 'limit' is not a number");
+                    }
+                }
+                auto rows = store::AccessStore(db).list_audit(filter);
+                if (!rows)
+                    return error_response("internal_error", "audit");
+                json out = json::array();
+                for (const auto& a : *rows)
+                    out.push_back(
+                        {{"id", a.id},
+                         {"actor_kind", a.actor_kind},
+                         {"actor_hash", a.actor_sha256 ? json(*a.actor_sha256) : json(nullptr)},
+                         {"action", a.action},
+                         {"target_id", a.target ? json(*a.target) : json(nullptr)},
+                         {"request_ip", a.request_ip ? json(*a.request_ip) : json(nullptr)},
+                         {"details", json::parse(a.details_json, nullptr, false)},
+                         {"occurred_at", format_timestamp(a.at)}});
+                return json_response(200, {{"entries", out}});
+            }));
+}
+
+} // namespace keysat::api

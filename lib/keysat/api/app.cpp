@@ -1,0 +1,63 @@
+#include "keysat/api/app.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+Expected<db::Database*> App::database() const {
+    thread_local std::map<std::string, std::unique_ptr<db::Database>> t_connections;
+    auto& slot = t_connections[db_path.string()];
+    if (!slot) {
+        KEYSAT_TRY_ASSIGN(db, db::Database::open(db_path, db::OpenMode::read_write));
+        slot = std::make_unique<db::Database>(std::move(db));
+    }
+    return slot.get();
+}
+
+http::Response json_response(int status, const json& body) {
+    http::Response r;
+    r.status = status;
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
+
+http::Response error_response(const std::string& code, const std::string& message) {
+    static const std::map<std::string, int> k_status = {
+        {"bad_request", 400},       {"unauthorized", 401},       {"forbidden", 403},
+        {"not_found", 404},         {"method_not_allowed", 405}, {"conflict", 409},
+        {"payload_too_large", 413}, {"rate_limited", 429},       {"internal_error", 500},
+        {"upstream_error", 502},    {"service_unavailable", 503}};
+    auto it = k_status.find(code);
+    return json_response(it == k_status.end() ? 500 : it->second,
+                         {{"ok", false}, {"error", code}, {"message", message}});
+}
+
+http::Response error_for_status(int status) {
+    switch (status) {
+    case 400:
+        return error_response("bad_request", "bad request");
+    case 404:
+        return error_response("not_found", "no such route");
+    case 405:
+        return error_response("method_not_allowed", "method not allowed");
+    case 413:
+        return error_response("payload_too_large", "request body too large");
+    default:
+        return error_response("internal_error", "internal error");
+    }
+}
+
+std::optional<json> parse_body(const http::Request& req, http::Response& error) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        error = error_response("bad_request", "bad request: the body must be a JSON object");
+        return std::nullopt;
+    }
+    return body;
+}
+
+} // namespace keysat::api

@@ -1,0 +1,44 @@
+#pragma once
+// The state keysat-serve's routes share, and the functions that register them.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/crypto/signing.hpp"
+#include "keysat/db/database.hpp"
+#include "keysat/http/server.hpp"
+#include "keysat/license/pubkey.hpp"
+#include "keysat/util/clock.hpp"
+
+namespace keysat::api {
+
+struct App {
+    std::filesystem::path db_path;
+    license::Keyring keyring;                // every trusted verification key
+    std::optional<crypto::SecretKey> signer; // nullopt: verify-only
+    std::string master_key_sha256;           // hex SHA-256 of the master admin key
+    std::string operator_name = "Keysat";
+    std::string version = "0.1.0";
+    const Clock* clock = nullptr;
+
+    // This thread's connection (SQLite connections are not shared between threads).
+    Expected<db::Database*> database() const;
+};
+
+void register_public_routes(http::Server& server, const App& app);
+void register_admin_routes(http::Server& server, const App& app);
+
+// Responses in the spec's shapes.
+http::Response json_response(int status, const nlohmann::json& body);
+// {"ok":false,"error":code,"message":message}; the status follows the code.
+http::Response error_response(const std::string& code, const std::string& message);
+// The error body for a bare status (404, 405, 413, 500) produced by the server itself.
+http::Response error_for_status(int status);
+// Parses a JSON object body; nullopt (and `error` set) when malformed.
+std::optional<nlohmann::json> parse_body(const http::Request& req, http::Response& error);
+
+} // namespace keysat::api

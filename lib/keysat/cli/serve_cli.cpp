@@ -1,0 +1,226 @@
+#include "keysat/cli/serve_cli.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "keysat/api/app.hpp"
+#include "keysat/cli/common.hpp"
+#include "keysat/config/config.hpp"
+#include "keysat/crypto/hash.hpp"
+#include "keysat/db/migrations.hpp"
+#include "keysat/issuing/keyfile.hpp"
+#include "keysat/license/pubkey.hpp"
+#include "keysat/store/access_store.hpp"
+#include "keysat/store/license_store.hpp"
+#include "keysat/util/encoding.hpp"
+#include "keysat/util/file.hpp"
+
+namespace keysat::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Expected<config::ServeConfig> load_config(const ServeOptions& o) {
+    config::ServeConfig c;
+    if (!o.config_file.empty()) {
+        KEYSAT_TRY_ASSIGN(text, read_small_file(o.config_file));
+        KEYSAT_TRY(config::apply_toml(c, text, o.config_file));
+    }
+    KEYSAT_TRY(config::apply_env(c, config::process_env()));
+    std::map<std::string, std::string> flags;
+    if (!o.bind.empty())
+        flags["KEYSAT_BIND"] = o.bind;
+    if (!o.data_dir.empty())
+        flags["KEYSAT_DATA_DIR"] = o.data_dir;
+    if (!o.db.empty())
+        flags["KEYSAT_DB_PATH"] = o.db;
+    if (!o.log_format.empty())
+        flags["KEYSAT_LOG_FORMAT"] = o.log_format;
+    if (o.migrate)
+        flags["KEYSAT_MIGRATE"] = "true";
+    KEYSAT_TRY(config::apply_env(c, flags));
+    KEYSAT_TRY(config::finish(c));
+    return c;
+}
+
+// Creates the database on first start; migrates with --migrate; otherwise requires it current.
+Expected<void> prepare_database(const config::ServeConfig& c, std::int64_t now) {
+    std::error_code ec;
+    bool fresh = !fs::exists(c.db_path, ec);
+    KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write_create));
+    if (fresh || c.migrate) {
+        KEYSAT_TRY_ASSIGN(r, db::migrate_up(db, {0, false, true, now}));
+        if (!r.applied.empty())
+            std::cerr << fmt::format(
+                "keysat-serve: database {} at version {}{}\n", c.db_path.string(), r.to,
+                r.backup_path.empty() ? "" : " (backup: " + r.backup_path + ")");
+        return {};
+    }
+    return db::require_current(db);
+}
+
+// The signing key: the configured file, or <data_dir>/signing.key (generated on first start),
+// unless only verification keys are configured (verify-only).
+Expected<std::optional<crypto::SecretKey>> load_signer(const config::ServeConfig& c) {
+    if (c.signing_key_file.empty() && !c.verify_keys.empty())
+        return std::optional<crypto::SecretKey>();
+    fs::path path = c.signing_key_file.empty() ? c.data_dir / "signing.key" : c.signing_key_file;
+    std::error_code ec;
+    if (c.signing_key_file.empty() && !fs::exists(path, ec)) {
+        auto key = crypto::SecretKey::generate();
+        KEYSAT_TRY_ASSIGN(text, issuing::format_secret_key_file(key, issuing::Encrypt::no, "", {},
+                                                                "keysat-serve signing key"));
+        KEYSAT_TRY(write_file_atomic(path, text, 0600, Overwrite::no));
+        KEYSAT_TRY(write_file_atomic(
+            c.data_dir / "signing.pub",
+            license::format_public_key(key.public_key(), license::PubkeyForm::minisign), 0644));
+        std::cerr << fmt::format("keysat-serve: generated signing key {} in {}\n",
+                                 crypto::key_id_text(key.key_id()), path.string());
+        return std::optional<crypto::SecretKey>(std::move(key));
+    }
+    KEYSAT_TRY_ASSIGN(text, read_small_file(path, 64 * 1024));
+    auto key = issuing::parse_secret_key_file(
+        text, [&] { return read_passphrase(c.passphrase_file.string(), ""); });
+    if (!key)
+        return usage_error(path.string() + ": " + key.error().message);
+    return std::optional<crypto::SecretKey>(std::move(*key));
+}
+
+// The master admin key's hash: from the configuration, or generated once and printed.
+Expected<std::string> master_key_hash(const config::ServeConfig& c, std::int64_t now) {
+    if (!c.admin_api_key.empty())
+        return hex_encode(crypto::sha256(as_bytes(c.admin_api_key)));
+    KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write));
+    store::AccessStore access(db);
+    KEYSAT_TRY_ASSIGN(stored, access.setting("admin_key_sha256"));
+    if (stored)
+        return *stored;
+    std::array<std::uint8_t, 32> secret;
+    crypto::random_bytes(secret);
+    std::string key = "ksm_" + base64url_encode(secret);
+    std::string hash = hex_encode(crypto::sha256(as_bytes(key)));
+    KEYSAT_TRY(access.set_setting("admin_key_sha256", hash, now));
+    // Shown this once only; the database keeps its hash.
+    std::cerr << "keysat-serve: generated the admin API key (shown once, store it now):\n  " << key
+              << "\n";
+    return hash;
+}
+
+Expected<license::Keyring> build_keyring(const config::ServeConfig& c,
+                                         const std::optional<crypto::SecretKey>& signer,
+                                         std::int64_t now) {
+    license::Keyring ring;
+    KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write));
+    store::SigningKeyStore keys(db);
+    if (signer) {
+        ring.keys.push_back(signer->public_key());
+        KEYSAT_TRY(
+            keys.ensure(crypto::key_id_text(signer->key_id()), signer->public_key().bytes, now));
+    }
+    for (const auto& k : c.verify_keys) {
+        KEYSAT_TRY_ASSIGN(key, license::load_public_key(k));
+        ring.keys.push_back(key);
+    }
+    KEYSAT_TRY_ASSIGN(rows, keys.list());
+    for (const auto& row : rows) {
+        if (row.public_key.size() != 32)
+            continue;
+        license::PublicKey k;
+        std::copy(row.public_key.begin(), row.public_key.end(), k.bytes.begin());
+        bool known = false;
+        for (const auto& r : ring.keys)
+            known = known || r.bytes == k.bytes;
+        if (!known)
+            ring.keys.push_back(k);
+    }
+    if (ring.keys.empty())
+        return usage_error("no verification key: configure signing_key_file or verify_keys");
+    return ring;
+}
+
+Expected<int> run_serve(const ServeOptions& o) {
+    KEYSAT_TRY_ASSIGN(c, load_config(o));
+    SystemClock clock;
+    std::error_code ec;
+    fs::create_directories(c.data_dir, ec);
+    fs::permissions(c.data_dir, fs::perms::owner_all, ec);
+    KEYSAT_TRY(prepare_database(c, clock.now()));
+    KEYSAT_TRY_ASSIGN(signer, load_signer(c));
+    api::App app;
+    app.db_path = c.db_path;
+    app.operator_name = c.operator_name;
+    app.clock = &clock;
+    KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));
+    app.keyring = std::move(ring);
+    app.signer = std::move(signer);
+    KEYSAT_TRY_ASSIGN(master, master_key_hash(c, clock.now()));
+    app.master_key_sha256 = master;
+
+    http::ServerOptions options;
+    options.threads = c.threads;
+    options.keep_alive_max = c.keep_alive_max;
+    options.keep_alive_timeout_s = c.keep_alive_timeout_s;
+    options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
+    options.log_json = c.log_format == "json";
+    options.error_body = api::error_for_status;
+    http::Server server(options);
+    api::register_public_routes(server, app);
+    api::register_admin_routes(server, app);
+    KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
+
+    // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::jthread waiter([&server, signals] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        std::cerr << "keysat-serve: stopping\n";
+        server.stop();
+    });
+    std::cerr << fmt::format("keysat-serve: {} listening on http://{}:{} ({})\n",
+                             app.signer ? "signing" : "verify-only", c.bind_host, port,
+                             c.db_path.string());
+    server.run();
+    // run() also returns if the listener fails; wake the waiter so the program can exit.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    return k_exit_ok;
+}
+
+} // namespace
+
+std::unique_ptr<CLI::App> make_serve_app(ServeOptions& o) {
+    auto app = std::make_unique<CLI::App>(
+        "Serve the Keysat licensing API and admin API from one SQLite file. Exit status: 0 "
+        "stopped by SIGTERM, 2 configuration or environment error, 3 the database needs "
+        "keysat-migrate up.",
+        "keysat-serve");
+    add_version_flag(*app);
+    app->add_option("-c,--config", o.config_file, "TOML configuration file (see keysat.toml(5))")
+        ->type_name("FILE");
+    app->add_option("--bind", o.bind, "Address to listen on, host:port (default 127.0.0.1:8080)")
+        ->type_name("HOST:PORT");
+    app->add_option("--data-dir", o.data_dir, "Data directory (default var)")->type_name("DIR");
+    app->add_option("--db", o.db, "Database file (default DATA_DIR/keysat.db)")->type_name("FILE");
+    app->add_option("--log-format", o.log_format, "Request log format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->type_name("FORMAT");
+    app->add_flag("--migrate", o.migrate, "Apply pending database migrations at start");
+    return app;
+}
+
+int serve_main(int argc, char** argv) {
+    ServeOptions o;
+    auto app = make_serve_app(o);
+    return run_program(*app, argc, argv, [&] { return run_serve(o); });
+}
+
+} // namespace keysat::cli

@@ -1,0 +1,301 @@
+#include "keysat/config/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace keysat::config {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        auto comma = s.find(',', start);
+        std::string item = s.substr(start, comma == std::string::npos ? comma : comma - start);
+        auto b = item.find_first_not_of(" \t");
+        auto e = item.find_last_not_of(" \t");
+        if (b != std::string::npos)
+            out.push_back(item.substr(b, e - b + 1));
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+Expected<std::int64_t> parse_int(const std::string& name, const std::string& v, std::int64_t lo,
+                                 std::int64_t hi) {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < lo || n > hi)
+        return usage_error(
+            fmt::format("{}: '{}' is not a whole number from {} to {}", name, v, lo, hi));
+    return n;
+}
+
+// One setter per key, shared by the file and the environment (which gives text).
+struct Setter {
+    std::string key;
+    std::string env;
+    std::string help;
+    enum class Kind { text, integer, boolean, list } kind;
+    std::int64_t lo = 0, hi = 0;
+    std::function<Expected<void>(ServeConfig&, const std::string&, std::int64_t, bool,
+                                 const std::vector<std::string>&)>
+        set;
+};
+
+const std::vector<Setter>& setters() {
+    using K = Setter::Kind;
+    using L = std::vector<std::string>;
+    static const std::vector<Setter> k_setters = {
+        {"bind", "KEYSAT_BIND", "address to listen on, host:port (default 127.0.0.1:8080)", K::text,
+         0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             KEYSAT_TRY_ASSIGN(hp, parse_bind(v));
+             c.bind_host = hp.first;
+             c.bind_port = hp.second;
+             return {};
+         }},
+        {"data_dir", "KEYSAT_DATA_DIR",
+         "directory for the database and generated keys (default var)", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.data_dir = v;
+             return {};
+         }},
+        {"db_path", "KEYSAT_DB_PATH", "SQLite database file (default <data_dir>/keysat.db)",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.db_path = v;
+             return {};
+         }},
+        {"admin_api_key", "KEYSAT_ADMIN_API_KEY",
+         "master admin key, at least 32 characters (default: generated once, printed)", K::text, 0,
+         0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (v.size() < 32)
+                 return usage_error("admin_api_key: must be at least 32 characters");
+             c.admin_api_key = v;
+             return {};
+         }},
+        {"public_url", "KEYSAT_PUBLIC_URL", "URL buyers and providers reach the server at", K::text,
+         0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (!v.starts_with("http://") && !v.starts_with("https://"))
+                 return usage_error(fmt::format("public_url: '{}' is not an http(s) URL", v));
+             c.public_url = v;
+             return {};
+         }},
+        {"operator_name", "KEYSAT_OPERATOR_NAME", "seller name shown to buyers", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.operator_name = v;
+             return {};
+         }},
+        {"signing_key_file", "KEYSAT_SIGNING_KEY_FILE",
+         "minisign secret key file (default <data_dir>/signing.key, generated)", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.signing_key_file = v;
+             return {};
+         }},
+        {"passphrase_file", "KEYSAT_PASSPHRASE_FILE", "passphrase of the signing key", K::text, 0,
+         0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.passphrase_file = v;
+             return {};
+         }},
+        {"verify_keys", "KEYSAT_VERIFY_KEYS",
+         "trusted public keys (files or inline); alone they make a verify-only server", K::list, 0,
+         0,
+         [](ServeConfig& c, const std::string&, std::int64_t, bool, const L& v) -> Expected<void> {
+             c.verify_keys = v;
+             return {};
+         }},
+        {"releases_dir", "KEYSAT_RELEASES_DIR", "directory of release builds for the release gate",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.releases_dir = v;
+             return {};
+         }},
+        {"trusted_proxies", "KEYSAT_TRUSTED_PROXIES",
+         "proxy addresses whose X-Forwarded-For is believed", K::list, 0, 0,
+         [](ServeConfig& c, const std::string&, std::int64_t, bool, const L& v) -> Expected<void> {
+             c.trusted_proxies = v;
+             return {};
+         }},
+        {"threads", "KEYSAT_THREADS", "worker threads (each serves one connection at a time)",
+         K::integer, 1, 4096,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.threads = static_cast<int>(n);
+             return {};
+         }},
+        {"keep_alive_max", "KEYSAT_KEEP_ALIVE_MAX", "requests per keep-alive connection",
+         K::integer, 1, 1000000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.keep_alive_max = static_cast<int>(n);
+             return {};
+         }},
+        {"keep_alive_timeout", "KEYSAT_KEEP_ALIVE_TIMEOUT", "seconds an idle connection is kept",
+         K::integer, 1, 3600,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.keep_alive_timeout_s = static_cast<int>(n);
+             return {};
+         }},
+        {"max_body_bytes", "KEYSAT_MAX_BODY_BYTES", "largest request body; larger gets 413",
+         K::integer, 1024, 1 << 30,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.max_body_bytes = n;
+             return {};
+         }},
+        {"log_format", "KEYSAT_LOG_FORMAT", "text or json", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (v != "text" && v != "json")
+                 return usage_error(fmt::format("log_format: '{}' is not text or json", v));
+             c.log_format = v;
+             return {};
+         }},
+        {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,
+         0,
+         [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {
+             c.migrate = b;
+             return {};
+         }},
+    };
+    return k_setters;
+}
+
+Expected<bool> parse_bool(const std::string& name, const std::string& v) {
+    if (v == "1" || v == "true" || v == "yes")
+        return true;
+    if (v == "0" || v == "false" || v == "no")
+        return false;
+    return usage_error(fmt::format("{}: '{}' is not true or false", name, v));
+}
+
+} // namespace
+
+const std::vector<std::pair<std::string, std::string>>& config_keys() {
+    static const auto k_keys = [] {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& s : setters())
+            out.emplace_back(s.key, s.help + " (" + s.env + ")");
+        return out;
+    }();
+    return k_keys;
+}
+
+Expected<void> apply_toml(ServeConfig& c, std::string_view text, const std::string& source) {
+    toml::table table;
+    try {
+        table = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        return usage_error(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                                       e.source().begin.column, e.description()));
+    }
+    for (auto&& [key, node] : table) {
+        std::string name(key.str());
+        const Setter* setter = nullptr;
+        for (const auto& s : setters())
+            if (s.key == name)
+                setter = &s;
+        if (setter == nullptr)
+            return usage_error(fmt::format("{}: unknown key '{}'", source, name));
+        auto wrong = [&](const char* what) {
+            return usage_error(fmt::format("{}: {}: expected {}", source, name, what));
+        };
+        switch (setter->kind) {
+        case Setter::Kind::text:
+            if (!node.is_string())
+                return wrong("a string");
+            KEYSAT_TRY(setter->set(c, *node.value<std::string>(), 0, false, {}));
+            break;
+        case Setter::Kind::integer: {
+            auto v = node.value<std::int64_t>();
+            if (!node.is_integer() || !v || *v < setter->lo || *v > setter->hi)
+                return wrong(
+                    fmt::format("a whole number from {} to {}", setter->lo, setter->hi).c_str());
+            KEYSAT_TRY(setter->set(c, "", *v, false, {}));
+            break;
+        }
+        case Setter::Kind::boolean:
+            if (!node.is_boolean())
+                return wrong("true or false");
+            KEYSAT_TRY(setter->set(c, "", 0, *node.value<bool>(), {}));
+            break;
+        case Setter::Kind::list: {
+            std::vector<std::string> items;
+            if (!node.is_array())
+                return wrong("an array of strings");
+            for (auto&& item : *node.as_array()) {
+                if (!item.is_string())
+                    return wrong("an array of strings");
+                items.push_back(*item.value<std::string>());
+            }
+            KEYSAT_TRY(setter->set(c, "", 0, false, items));
+            break;
+        }
+        }
+    }
+    return {};
+}
+
+Expected<void> apply_env(ServeConfig& c, const std::map<std::string, std::string>& env) {
+    for (const auto& s : setters()) {
+        auto it = env.find(s.env);
+        if (it == env.end())
+            continue;
+        const std::string& v = it->second;
+        switch (s.kind) {
+        case Setter::Kind::text:
+            KEYSAT_TRY(s.set(c, v, 0, false, {}));
+            break;
+        case Setter::Kind::integer: {
+            KEYSAT_TRY_ASSIGN(n, parse_int(s.env, v, s.lo, s.hi));
+            KEYSAT_TRY(s.set(c, "", n, false, {}));
+            break;
+        }
+        case Setter::Kind::boolean: {
+            KEYSAT_TRY_ASSIGN(b, parse_bool(s.env, v));
+            KEYSAT_TRY(s.set(c, "", 0, b, {}));
+            break;
+        }
+        case Setter::Kind::list:
+            KEYSAT_TRY(s.set(c, "", 0, false, split_list(v)));
+            break;
+        }
+    }
+    return {};
+}
+
+std::map<std::string, std::string> process_env() {
+    std::map<std::string, std::string> env;
+    for (const auto& s : setters())
+        if (const char* v = std::getenv(s.env.c_str()))
+            env[s.env] = v;
+    return env;
+}
+
+Expected<void> finish(ServeConfig& c) {
+    if (c.db_path.empty())
+        c.db_path = c.data_dir / "keysat.db";
+    if (c.public_url.empty())
+        c.public_url = fmt::format("http://{}:{}", c.bind_host, c.bind_port);
+    return {};
+}
+
+Expected<std::pair<std::string, int>> parse_bind(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        return usage_error(fmt::format("bind: '{}' is not host:port", text));
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    KEYSAT_TRY_ASSIGN(port, parse_int("bind", text.substr(colon + 1), 0, 65535));
+    return std::pair{host, static_cast<int>(port)};
+}
+
+} // namespace keysat::config

@@ -1,0 +1,53 @@
+#pragma once
+// keysat-serve's configuration: a TOML file, overridden by environment variables (Keysat's
+// names and ours), overridden by command-line flags. The only place that includes toml++.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysat/util/error.hpp"
+
+namespace keysat::config {
+
+struct ServeConfig {
+    std::string bind_host = "127.0.0.1";
+    int bind_port = 8080;
+    std::filesystem::path data_dir = "var";
+    std::filesystem::path db_path; // default: <data_dir>/keysat.db
+    std::string admin_api_key;     // empty: generated at first start, printed once
+    std::string public_url;        // default: http://<bind>
+    std::string operator_name = "Keysat";
+    std::filesystem::path signing_key_file; // empty: <data_dir>/signing.key, generated
+    std::filesystem::path passphrase_file;
+    std::vector<std::string> verify_keys; // verify-only mode when set without a signing key
+    std::filesystem::path releases_dir;
+    std::vector<std::string> trusted_proxies;
+    int threads = 64;
+    int keep_alive_max = 1000;
+    int keep_alive_timeout_s = 5;
+    std::int64_t max_body_bytes = 1 << 20;
+    std::string log_format = "text"; // text, json
+    bool migrate = false;            // run pending migrations at start
+};
+
+// Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).
+const std::vector<std::pair<std::string, std::string>>& config_keys();
+
+// Applies a TOML document. Unknown keys and values of the wrong type or range are errors that
+// name the key.
+Expected<void> apply_toml(ServeConfig& c, std::string_view toml_text, const std::string& source);
+// Applies KEYSAT_* variables from `env` (name -> value).
+Expected<void> apply_env(ServeConfig& c, const std::map<std::string, std::string>& env);
+// Reads the process environment into a map of the variables apply_env knows.
+std::map<std::string, std::string> process_env();
+// Fills defaults that depend on other settings and checks the whole.
+Expected<void> finish(ServeConfig& c);
+
+// Parses "host:port" (IPv4 or [IPv6]).
+Expected<std::pair<std::string, int>> parse_bind(const std::string& text);
+
+} // namespace keysat::config

@@ -1,0 +1,155 @@
+#include "keysat/http/server.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+namespace keysat::http {
+
+namespace {
+
+// httplib::Server keeps its listening socket protected; the default backlog of 5 overflows
+// under 64 clients, so we re-listen it with a large backlog after binding.
+class TunedServer : public httplib::Server {
+  public:
+    void widen_backlog() { ::listen(svr_sock_, 4096); }
+};
+
+using Clock = std::chrono::steady_clock;
+thread_local Clock::time_point t_request_start;
+
+std::string log_line(bool json, const httplib::Request& req, int status, double ms) {
+    // The path only: query strings can hold tokens and must never reach a log.
+    if (json)
+        return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})",
+                           req.method, req.path, status, ms, req.remote_addr);
+    return fmt::format("{} {} {} {:.2f}ms {}", req.method, req.path, status, ms, req.remote_addr);
+}
+
+} // namespace
+
+std::string Request::header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+std::optional<std::string> Request::query_value(const std::string& name) const {
+    auto it = query.find(name);
+    if (it == query.end())
+        return std::nullopt;
+    return it->second;
+}
+
+struct Server::Impl {
+    ServerOptions options;
+    TunedServer server;
+};
+
+Server::Server(ServerOptions options) : m_impl(std::make_unique<Impl>()) {
+    m_impl->options = std::move(options);
+    auto& s = m_impl->server;
+    const auto& o = m_impl->options;
+    int threads = o.threads;
+    s.new_task_queue = [threads] {
+        return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+    };
+    s.set_tcp_nodelay(true);
+    s.set_keep_alive_max_count(static_cast<std::size_t>(o.keep_alive_max));
+    s.set_keep_alive_timeout(o.keep_alive_timeout_s);
+    s.set_read_timeout(10, 0);
+    s.set_write_timeout(10, 0);
+    s.set_payload_max_length(o.max_body_bytes);
+    auto error_body = o.error_body;
+    s.set_error_handler([error_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty() || !error_body)
+            return;
+        Response r = error_body(res.status);
+        res.set_content(r.body, r.content_type.c_str());
+    });
+    s.set_exception_handler(
+        [error_body](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+            res.status = 500;
+            if (error_body) {
+                Response r = error_body(500);
+                res.set_content(r.body, r.content_type.c_str());
+            }
+        });
+    bool json = o.log_json;
+    s.set_logger([json](const httplib::Request& req, const httplib::Response& res) {
+        double ms = 0;
+        if (t_request_start != Clock::time_point{})
+            ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
+        t_request_start = {};
+        std::string line = log_line(json, req, res.status, ms) + "\n";
+        std::fwrite(line.data(), 1, line.size(), stderr);
+    });
+    // Each request is parsed, routed and logged on one worker thread, so a thread-local clock
+    // reading times it.
+    s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+        t_request_start = Clock::now();
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+}
+
+Server::~Server() = default;
+
+void Server::route(const std::string& method, const std::string& pattern, Handler handler) {
+    auto adapter = [handler = std::move(handler)](const httplib::Request& req,
+                                                  httplib::Response& res) {
+        Request r;
+        r.method = req.method;
+        r.path = req.path;
+        r.body = req.body;
+        r.remote_addr = req.remote_addr;
+        for (const auto& [k, v] : req.headers) {
+            std::string lower = k;
+            for (auto& c : lower)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            r.headers.emplace(std::move(lower), v);
+        }
+        for (const auto& [k, v] : req.params)
+            r.query.emplace(k, v);
+        for (std::size_t i = 1; i < req.matches.size(); ++i)
+            r.params.push_back(req.matches[i].str());
+        Response out = handler(r);
+        res.status = out.status;
+        for (const auto& [k, v] : out.headers)
+            res.set_header(k, v);
+        res.set_content(out.body, out.content_type.c_str());
+    };
+    auto& s = m_impl->server;
+    if (method == "GET")
+        s.Get(pattern, adapter);
+    else if (method == "POST")
+        s.Post(pattern, adapter);
+    else if (method == "PUT")
+        s.Put(pattern, adapter);
+    else if (method == "PATCH")
+        s.Patch(pattern, adapter);
+    else if (method == "DELETE")
+        s.Delete(pattern, adapter);
+}
+
+Expected<int> Server::bind(const std::string& host, int port) {
+    auto& s = m_impl->server;
+    int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
+    if (bound < 0)
+        return usage_error(fmt::format("cannot listen on {}:{} (in use, or not an address of this "
+                                       "machine)",
+                                       host, port));
+    s.widen_backlog();
+    return bound;
+}
+
+void Server::run() {
+    m_impl->server.listen_after_bind();
+}
+
+void Server::stop() {
+    m_impl->server.stop();
+}
+
+} // namespace keysat::http

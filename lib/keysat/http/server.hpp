@@ -1,0 +1,73 @@
+#pragma once
+// The HTTP server: cpp-httplib behind our own request and response types, with the settings
+// that keep it healthy under load (../shared/notes/cpp-httplib.md), a request log that never
+// shows a query string, and a body size limit. The only place that includes httplib.h.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysat/util/error.hpp"
+
+namespace keysat::http {
+
+struct Request {
+    std::string method;
+    std::string path; // without the query string
+    std::string body;
+    std::map<std::string, std::string> headers; // lower-case names
+    std::multimap<std::string, std::string> query;
+    std::vector<std::string> params; // regex captures of the route
+    std::string remote_addr;
+
+    // A header's value, or empty.
+    std::string header(const std::string& lower_name) const;
+    // A query parameter's first value, or nullopt.
+    std::optional<std::string> query_value(const std::string& name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+    int threads = 64;
+    int keep_alive_max = 1000;
+    int keep_alive_timeout_s = 5;
+    std::size_t max_body_bytes = 1 << 20;
+    bool log_json = false;
+    // Builds the body of an error the server produces itself (404, 405, 413, 500).
+    std::function<Response(int status)> error_body;
+};
+
+class Server {
+  public:
+    explicit Server(ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Routes: `pattern` is a regular expression over the path; captures become Request::params.
+    void route(const std::string& method, const std::string& pattern, Handler handler);
+
+    // Binds host:port (port 0: any free port) with a large listen backlog; returns the port.
+    Expected<int> bind(const std::string& host, int port);
+    // Serves until stop(); requests in flight finish first.
+    void run();
+    void stop();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace keysat::http

@@ -1,0 +1,224 @@
+#include "keysat/service/validation.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/crypto/hash.hpp"
+#include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/store/catalog_store.hpp"
+#include "keysat/store/license_store.hpp"
+#include "keysat/store/machine_store.hpp"
+#include "keysat/util/encoding.hpp"
+
+namespace keysat::service {
+
+namespace {
+
+struct CheckedKey {
+    license::DecodedLicense decoded;
+};
+
+// Parses the key and checks its signature with any trusted key.
+Expected<CheckedKey> check_key(const license::Keyring& ring, const std::string& key,
+                               std::string& reason) {
+    auto decoded = license::decode_license_key(key);
+    if (!decoded) {
+        reason = "bad_format";
+        return invalid(decoded.error().message);
+    }
+    for (const auto& k : ring.keys)
+        if (crypto::verify(k, decoded->raw_payload, decoded->signature))
+            return CheckedKey{std::move(*decoded)};
+    reason = "bad_signature";
+    return invalid("signature verification failed");
+}
+
+std::string fingerprint_hash(const std::string& fp) {
+    return hex_encode(crypto::sha256(as_bytes(fp)));
+}
+
+// Finds or activates the machine for a fingerprint. Sets `reason` when no seat is free.
+Expected<std::optional<std::string>> seat(db::Database& db, const store::LicenseRow& lic,
+                                          const std::string& fp,
+                                          const std::optional<std::string>& host,
+                                          const std::optional<std::string>& platform,
+                                          std::int64_t now, std::string& reason) {
+    store::MachineStore machines(db);
+    auto hash = fingerprint_hash(fp);
+    KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
+    KEYSAT_TRY_ASSIGN(existing, machines.find_active(lic.id, hash));
+    if (existing) {
+        KEYSAT_TRY(machines.heartbeat(existing->id, now));
+        KEYSAT_TRY(tx.commit());
+        return std::optional<std::string>(existing->id);
+    }
+    KEYSAT_TRY_ASSIGN(active, machines.count_active(lic.id));
+    if (lic.max_machines > 0 && active >= lic.max_machines) {
+        reason = "too_many_machines";
+        return std::optional<std::string>();
+    }
+    store::MachineRow m{crypto::uuid_v4().to_string(),
+                        lic.id,
+                        fp,
+                        hash,
+                        host,
+                        platform,
+                        now,
+                        now,
+                        std::nullopt,
+                        std::nullopt};
+    KEYSAT_TRY(machines.activate(m));
+    KEYSAT_TRY(tx.commit());
+    return std::optional<std::string>(m.id);
+}
+
+} // namespace
+
+Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
+                                  const ValidateRequest& req, std::int64_t now) {
+    ValidateResult r;
+    auto checked = check_key(ring, req.key, r.reason);
+    if (!checked)
+        return r;
+    const auto& p = checked->decoded.payload;
+    KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
+    KEYSAT_TRY_ASSIGN(row, licenses.find(p.license_id.to_string()));
+    if (!row) {
+        r.reason = "not_found";
+        return r;
+    }
+    r.license_id = row->id;
+    r.product_id = row->product_id;
+    if (row->status != "active") {
+        r.reason =
+            row->status == "revoked" || row->status == "suspended" ? row->status : "invalid_state";
+        return r;
+    }
+    store::CatalogStore catalog(db);
+    KEYSAT_TRY_ASSIGN(product, catalog.find_product(row->product_id));
+    if (product)
+        r.product_slug = product->slug;
+    if (req.product_slug && product && product->slug != *req.product_slug) {
+        r.reason = "product_mismatch";
+        return r;
+    }
+    r.issued_at = row->issued_at;
+    r.expires_at = row->expires_at;
+    r.max_machines = row->max_machines;
+    if (row->expires_at) {
+        std::int64_t cutoff = *row->expires_at + row->grace_days * 86400;
+        if (now >= cutoff) {
+            r.reason = "expired";
+            return r;
+        }
+        if (now >= *row->expires_at)
+            r.grace_until = cutoff;
+    }
+    if (req.fingerprint) {
+        if (p.fingerprint_bound() &&
+            crypto::sha256(as_bytes(*req.fingerprint)) != p.fingerprint_hash) {
+            r.reason = "fingerprint_mismatch";
+            return r;
+        }
+        KEYSAT_TRY_ASSIGN(
+            machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now, r.reason));
+        if (!r.reason.empty())
+            return r;
+        r.machine_id = machine;
+    }
+    r.is_trial = row->is_trial;
+    auto ents = nlohmann::json::parse(row->entitlements_json, nullptr, false);
+    if (ents.is_array())
+        for (const auto& e : ents)
+            if (e.is_string())
+                r.entitlements.push_back(e.get<std::string>());
+    r.ok = true;
+    return r;
+}
+
+namespace {
+
+struct MachineContext {
+    store::LicenseRow license;
+};
+
+Expected<std::optional<store::LicenseRow>>
+license_of(db::Database& db, const license::Keyring& ring, const std::string& key) {
+    std::string reason;
+    auto checked = check_key(ring, key, reason);
+    if (!checked)
+        return usage_error(reason == "bad_format" ? "bad key: " + checked.error().message
+                                                  : "signature verification failed");
+    KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
+    return licenses.find(checked->decoded.payload.license_id.to_string());
+}
+
+} // namespace
+
+Expected<MachineResult> activate_machine(db::Database& db, const license::Keyring& ring,
+                                         const MachineRequest& req, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    MachineResult r;
+    if (!lic) {
+        r.license_found = false;
+        return r;
+    }
+    r.max_machines = lic->max_machines;
+    if (lic->status != "active") {
+        r.reason = lic->status;
+        return r;
+    }
+    std::string reason;
+    KEYSAT_TRY_ASSIGN(machine,
+                      seat(db, *lic, req.fingerprint, req.hostname, req.platform, now, reason));
+    store::MachineStore machines(db);
+    KEYSAT_TRY_ASSIGN(count, machines.count_active(lic->id));
+    r.active_count = count;
+    if (!reason.empty()) {
+        r.reason = reason;
+        return r;
+    }
+    r.ok = true;
+    r.machine_id = machine;
+    return r;
+}
+
+Expected<MachineResult> heartbeat_machine(db::Database& db, const license::Keyring& ring,
+                                          const MachineRequest& req, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    MachineResult r;
+    if (!lic) {
+        r.reason = "not_activated";
+        return r;
+    }
+    store::MachineStore machines(db);
+    KEYSAT_TRY_ASSIGN(m, machines.find_active(lic->id, fingerprint_hash(req.fingerprint)));
+    if (!m) {
+        r.reason = "not_activated";
+        return r;
+    }
+    KEYSAT_TRY(machines.heartbeat(m->id, now));
+    r.ok = true;
+    r.machine_id = m->id;
+    return r;
+}
+
+Expected<MachineResult> deactivate_machine(db::Database& db, const license::Keyring& ring,
+                                           const MachineRequest& req, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    MachineResult r;
+    if (!lic) {
+        r.reason = "not_found";
+        return r;
+    }
+    store::MachineStore machines(db);
+    KEYSAT_TRY_ASSIGN(m, machines.find_active(lic->id, fingerprint_hash(req.fingerprint)));
+    if (!m) {
+        r.reason = "not_found";
+        return r;
+    }
+    KEYSAT_TRY(machines.deactivate(m->id, now, req.reason.value_or("client_requested")));
+    r.ok = true;
+    return r;
+}
+
+} // namespace keysat::service

@@ -1,0 +1,72 @@
+#pragma once
+// POST /v1/validate and the machine routes: the signed key is the proof; the database holds
+// status, grace, seats and machines. Order of checks as Keysat's: parse, signature, license row,
+// status, product, expiry plus grace, fingerprint and seats.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keysat/db/database.hpp"
+#include "keysat/license/lic1.hpp"
+#include "keysat/license/pubkey.hpp"
+
+namespace keysat::service {
+
+struct ValidateRequest {
+    std::string key;
+    std::optional<std::string> product_slug;
+    std::optional<std::string> fingerprint;
+    std::optional<std::string> hostname;
+    std::optional<std::string> platform;
+};
+
+struct ValidateResult {
+    bool ok = false;
+    std::string reason; // when !ok: bad_format, bad_signature, not_found, revoked, suspended,
+                        // invalid_state, product_mismatch, expired, fingerprint_mismatch,
+                        // too_many_machines
+    std::string license_id;
+    std::string product_id;
+    std::optional<std::string> product_slug;
+    std::int64_t issued_at = 0;
+    std::optional<std::int64_t> expires_at;
+    std::optional<std::int64_t> grace_until; // set when in the grace period
+    bool is_trial = false;
+    std::vector<std::string> entitlements;
+    std::optional<std::string> machine_id;
+    std::int64_t max_machines = 0;
+};
+
+// Validates a key, activating the machine when a fingerprint is given and a seat is free
+// (max_machines 0 = unlimited). Writes only when a machine is activated or heartbeats.
+Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
+                                  const ValidateRequest& req, std::int64_t now);
+
+struct MachineRequest {
+    std::string key;
+    std::string fingerprint;
+    std::optional<std::string> hostname;
+    std::optional<std::string> platform;
+    std::optional<std::string> reason; // deactivate
+};
+
+struct MachineResult {
+    bool ok = false;
+    std::optional<std::string> reason;
+    std::optional<std::string> machine_id;
+    std::int64_t active_count = 0;
+    std::int64_t max_machines = 0;
+    bool license_found = true;
+};
+
+// The key must parse and verify (a usage error otherwise: HTTP 400).
+Expected<MachineResult> activate_machine(db::Database& db, const license::Keyring& ring,
+                                         const MachineRequest& req, std::int64_t now);
+Expected<MachineResult> heartbeat_machine(db::Database& db, const license::Keyring& ring,
+                                          const MachineRequest& req, std::int64_t now);
+Expected<MachineResult> deactivate_machine(db::Database& db, const license::Keyring& ring,
+                                           const MachineRequest& req, std::int64_t now);
+
+} // namespace keysat::service
