@@ -15,7 +15,8 @@ _keysat_issue() {
         --comment) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -o --output --unencrypted --passphrase-file --comment -f --force --kdf" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     import)
         case "$prev" in
         --kdf) COMPREPLY=($(compgen -W "sensitive interactive" -- "$cur")); return ;;
@@ -23,35 +24,40 @@ _keysat_issue() {
         --seed-hex|--comment) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --pkcs8 --seed-hex --minisign --source-passphrase-file -o --output --unencrypted --passphrase-file --comment -f --force --kdf" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     license)
         case "$prev" in
         -s|--secret-key|--passphrase-file|--ledger|--db|--id-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --product|--license-id|--expires|--days|-e|--entitlement|--fingerprint|--seats|--email|--now) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --license-id --expires --days --trial -e --entitlement --fingerprint --seats --email --ledger --db --id-key --now" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     token)
         case "$prev" in
         -s|--secret-key|--passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --product|--channel-expiry|-e|--entitlement|--version-floor) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --channel-expiry -e --entitlement --version-floor" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     sign)
         case "$prev" in
         -s|--secret-key|--passphrase-file|-x|--sig-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -t|--trusted-comment|--now) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file -t --trusted-comment --legacy -x --sig-file --now" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     pubkey)
         case "$prev" in
         --format) COMPREPLY=($(compgen -W "minisign pem hex base64" -- "$cur")); return ;;
         -s|--secret-key|--passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --format" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     bulk)
         case "$prev" in
         --input-format) COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
@@ -59,7 +65,8 @@ _keysat_issue() {
         --product|--now|--namespace|-j|--jobs) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -s --secret-key --passphrase-file --product --input-format --now --namespace --db -j --jobs --keep-going" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     esac
 }
 complete -o filenames -F _keysat_issue keysat-issue

@@ -13,32 +13,37 @@ _keysat_migrate() {
         --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db --json" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     up)
         case "$prev" in
         --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --to) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db --to --dry-run --no-backup" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     verify)
         case "$prev" in
         --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     backup)
         case "$prev" in
         --db|--to) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db --to" -- "$cur"))
-        else COMPREPLY=(); fi ;;
+        else COMPREPLY=(); fi
+        ;;
     import-ledger)
         case "$prev" in
         --db|-p|-P|--pubkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db -p -P --pubkey --keep-going" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     esac
 }
 complete -o filenames -F _keysat_migrate keysat-migrate

@@ -14,25 +14,29 @@ _keysat_verify() {
         --product-id|--fingerprint|--at) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -p -P --pubkey --product-id --fingerprint --at --json" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     token)
         case "$prev" in
         -p|-P|--pubkey|--revoked) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --product|--at) COMPREPLY=(); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -p -P --pubkey --product --at --revoked --json" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     file)
         case "$prev" in
         -p|-P|--pubkey|-x|--sig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -p -P --pubkey -x --sig --json" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     inspect)
         case "$prev" in
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --json" -- "$cur"))
-        else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+        else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
     esac
 }
 complete -o filenames -F _keysat_verify keysat-verify

@@ -8,6 +8,8 @@ if command -v zsh >/dev/null; then for f in "$dir"/_*; do zsh -n "$f"; done; fi
 if command -v fish >/dev/null; then for f in "$dir"/*.fish; do fish --no-execute "$f"; done; fi
 source "$dir/keysat-issue.bash"
 source "$dir/keysat-verify.bash"
+source "$dir/keysat-migrate.bash"
+source "$dir/keysat-serve.bash"
 complete_line() { # words...
   COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
   local fn="_${1//-/_}"; "$fn"; echo "${COMPREPLY[*]}"
@@ -18,4 +20,7 @@ expect "$(complete_line keysat-issue bu)" "bulk"
 expect "$(complete_line keysat-issue bulk --input-format j)" "jsonl"
 expect "$(complete_line keysat-verify license --j)" "--json"
 expect "$(complete_line keysat-verify i)" "inspect"
+expect "$(complete_line keysat-migrate im)" "import-ledger"
+expect "$(complete_line keysat-serve --log-format j)" "json"
+expect "$(complete_line keysat-serve --mi)" "--migrate"
 echo "completions ok"

@@ -87,10 +87,10 @@ TEST_CASE("token: issue, verify, expiry, product, revocation", "[e2e]") {
     std::string token = t.out.substr(0, t.out.find('\n'));
     // A base64url token may start with '-': "--" ends the options, as for any program.
     auto pub = (dir / "k.pub").string();
-    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-01", "--", token}).exit_code ==
-          0);
-    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-02", "--", token}).exit_code ==
-          1);
+    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-01", "--", token})
+              .exit_code == 0);
+    CHECK(run({test::verify_bin(), "token", "-p", pub, "--at", "2026-05-02", "--", token})
+              .exit_code == 1);
     CHECK(
         run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--product", "app", "-"},
             t.out)
@@ -99,7 +99,8 @@ TEST_CASE("token: issue, verify, expiry, product, revocation", "[e2e]") {
                "--", token})
               .exit_code == 1);
     auto j = json::parse(
-        run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--json", "--", token}).out);
+        run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--json", "--", token})
+            .out);
     test::spit(dir / "revoked.txt",
                "# revoked tokens\n" + j["revocation_id"].get<std::string>() + "\n");
     auto revoked = run({test::verify_bin(), "token", "-p", pub, "--at", "2026-01-01", "--revoked",

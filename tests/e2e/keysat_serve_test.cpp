@@ -1,0 +1,325 @@
+// End-to-end: the real keysat-serve on a loopback port, real HTTP, real SQLite.
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "support/server_process.hpp"
+#include "support/support.hpp"
+
+using namespace keysat;
+using nlohmann::json;
+
+namespace {
+
+// A server with a product and a license on it.
+struct Shop {
+    test::TempDir dir;
+    test::ServerProcess server{dir / "data"};
+    std::string admin = server.admin_key();
+
+    json make_product(const std::string& slug) {
+        auto r = server.post(
+            "/v1/admin/products",
+            json{{"slug", slug}, {"name", "App " + slug}, {"price_sats", 50000}}.dump(), admin);
+        REQUIRE(r.status == 200);
+        return r.body;
+    }
+    json issue(const json& request) {
+        auto r = server.post("/v1/admin/licenses", request.dump(), admin);
+        REQUIRE(r.status == 200);
+        return r.body;
+    }
+    json validate(const json& request) {
+        auto r = server.post("/v1/validate", request.dump());
+        REQUIRE(r.status == 200); // validate always answers 200
+        return r.body;
+    }
+};
+
+} // namespace
+
+TEST_CASE("first start: generated key and admin key, service info, public key", "[e2e][serve]") {
+    Shop shop;
+    CHECK(shop.admin.starts_with("ksm_"));
+    CHECK(std::filesystem::exists(shop.dir / "data/keysat.db"));
+    CHECK((std::filesystem::status(shop.dir / "data/signing.key").permissions() &
+           std::filesystem::perms::group_all) == std::filesystem::perms::none);
+    auto info = shop.server.get("/");
+    CHECK(info.status == 200);
+    CHECK(info.body["service"] == "keysat");
+    CHECK(info.body["key_algorithm"] == "ed25519");
+    CHECK(info.body["key_format_version"] == 2);
+    auto pub = shop.server.get("/v1/pubkey");
+    CHECK(pub.body["public_key_pem"] == info.body["public_key_pem"]);
+    CHECK(pub.body["algorithm"] == "ed25519");
+    CHECK(shop.server.get("/v1/issuer/public-key").body["key_algorithm"] == "ed25519");
+    CHECK(shop.server.get("/healthz").body == json{{"ok", true}});
+    // The key published by the server verifies what it issues, offline.
+    shop.make_product("app");
+    auto lic = shop.issue({{"product_slug", "app"}});
+    auto v = test::run({test::verify_bin(), "license", "-p",
+                        pub.body["public_key_pem"].get<std::string>(),
+                        lic["license_key"].get<std::string>()});
+    CHECK(v.exit_code == 0);
+    // Restarting reuses the key and does not print a new admin key.
+    auto pem = info.body["public_key_pem"];
+    CHECK(shop.server.stop() == 0);
+    test::ServerProcess again(shop.dir / "data");
+    CHECK(again.admin_key().empty());
+    CHECK(again.get("/").body["public_key_pem"] == pem);
+    CHECK(again.get("/v1/admin/products", shop.admin).status == 200);
+}
+
+TEST_CASE("validate: every reason, grace-free expiry, seats and fingerprints", "[e2e][serve]") {
+    Shop shop;
+    shop.make_product("app");
+    shop.make_product("other");
+    auto lic =
+        shop.issue({{"product_slug", "app"}, {"max_machines", 2}, {"entitlements", {"pro"}}});
+    std::string key = lic["license_key"];
+    auto ok = shop.validate({{"key", key}, {"product_slug", "app"}});
+    CHECK(ok["ok"] == true);
+    CHECK(ok["license_id"] == lic["license_id"]);
+    CHECK(ok["product_slug"] == "app");
+    CHECK(ok["entitlements"] == json{"pro"});
+    CHECK(ok["status"] == "active");
+    CHECK(ok["max_machines"] == 2);
+    CHECK_FALSE(ok.contains("expires_at")); // perpetual
+    CHECK_FALSE(ok.contains("reason"));
+
+    CHECK(shop.validate({{"key", "LIC1-garbage-more"}})["reason"] == "bad_format");
+    std::string tampered = key;
+    tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+    CHECK(shop.validate({{"key", tampered}})["reason"] == "bad_signature");
+    CHECK(shop.validate({{"key", key}, {"product_slug", "other"}})["reason"] == "product_mismatch");
+
+    auto m1 = shop.validate({{"key", key}, {"fingerprint", "machine-1"}});
+    CHECK(m1["ok"] == true);
+    CHECK(m1.contains("machine_id"));
+    CHECK(shop.validate({{"key", key}, {"fingerprint", "machine-1"}})["machine_id"] ==
+          m1["machine_id"]);
+    CHECK(shop.validate({{"key", key}, {"fingerprint", "machine-2"}})["ok"] == true);
+    auto third = shop.validate({{"key", key}, {"fingerprint", "machine-3"}});
+    CHECK(third["reason"] == "too_many_machines");
+    CHECK(third["max_machines"] == 2);
+
+    std::string id = lic["license_id"];
+    CHECK(
+        shop.server
+            .post("/v1/admin/licenses/" + id + "/suspend", R"({"reason":"chargeback"})", shop.admin)
+            .status == 200);
+    CHECK(shop.validate({{"key", key}})["reason"] == "suspended");
+    CHECK(shop.server.post("/v1/admin/licenses/" + id + "/unsuspend", "", shop.admin).status ==
+          200);
+    CHECK(shop.validate({{"key", key}})["ok"] == true);
+    CHECK(shop.server.post("/v1/admin/licenses/" + id + "/revoke", "{}", shop.admin).status == 200);
+    CHECK(shop.validate({{"key", key}})["reason"] == "revoked");
+    CHECK(shop.server.post("/v1/admin/licenses/" + id + "/revoke", "{}", shop.admin).status == 404);
+
+    // An expiry in the past is refused at issue time.
+    CHECK(shop.server
+              .post("/v1/admin/licenses",
+                    json{{"product_slug", "app"}, {"expires_at", "2020-01-01"}}.dump(), shop.admin)
+              .status == 400);
+}
+
+TEST_CASE("validate: expired keys, and keys the database does not know", "[e2e][serve]") {
+    Shop shop;
+    shop.make_product("app");
+    // A key signed by the server's own key file but never recorded: not_found.
+    auto signer = (shop.dir / "data/signing.key").string();
+    auto product_id = shop.server.get("/v1/products/app").body["id"].get<std::string>();
+    auto unknown = test::run({test::issue_bin(), "license", "-s", signer, "--product", product_id});
+    REQUIRE(unknown.exit_code == 0);
+    auto r = shop.validate({{"key", unknown.out.substr(0, unknown.out.find('\n'))}});
+    CHECK(r["reason"] == "not_found");
+    // Recorded with an expiry in the past (keysat-issue --db with a fixed clock): expired.
+    auto old =
+        test::run({test::issue_bin(), "license", "-s", signer, "--product", product_id, "--days",
+                   "30", "--now", "1600000000", "--db", (shop.dir / "data/keysat.db").string()});
+    REQUIRE(old.exit_code == 0);
+    auto e = shop.validate({{"key", old.out.substr(0, old.out.find('\n'))}});
+    CHECK(e["reason"] == "expired");
+    CHECK(e.contains("expires_at"));
+}
+
+TEST_CASE("machines: activate, heartbeat, deactivate with the key as proof", "[e2e][serve]") {
+    Shop shop;
+    shop.make_product("app");
+    std::string key = shop.issue({{"product_slug", "app"}, {"max_machines", 1}})["license_key"];
+    auto act =
+        shop.server.post("/v1/machines/activate",
+                         json{{"key", key}, {"fingerprint", "fp-1"}, {"hostname", "h"}}.dump());
+    CHECK(act.status == 200);
+    CHECK(act.body["ok"] == true);
+    CHECK(act.body["active_count"] == 1);
+    auto full = shop.server.post("/v1/machines/activate",
+                                 json{{"key", key}, {"fingerprint", "fp-2"}}.dump());
+    CHECK(full.body["ok"] == false);
+    CHECK(full.body["reason"] == "too_many_machines");
+    CHECK(shop.server
+              .post("/v1/machines/heartbeat", json{{"key", key}, {"fingerprint", "fp-1"}}.dump())
+              .body["ok"] == true);
+    CHECK(shop.server
+              .post("/v1/machines/heartbeat", json{{"key", key}, {"fingerprint", "fp-2"}}.dump())
+              .body["reason"] == "not_activated");
+    CHECK(shop.server
+              .post("/v1/machines/deactivate", json{{"key", key}, {"fingerprint", "fp-1"}}.dump())
+              .body["ok"] == true);
+    CHECK(shop.server
+              .post("/v1/machines/activate", json{{"key", key}, {"fingerprint", "fp-2"}}.dump())
+              .body["ok"] == true);
+    auto bad = shop.server.post("/v1/machines/activate",
+                                json{{"key", "LIC1-x-y"}, {"fingerprint", "f"}}.dump());
+    CHECK(bad.status == 400);
+    CHECK(bad.body["error"] == "bad_request");
+}
+
+TEST_CASE("hostile requests get the error shape, never a 500", "[e2e][serve]") {
+    Shop shop;
+    for (const std::string& body :
+         {std::string("not json"), std::string("[1,2]"), std::string(R"({"key":5})"),
+          std::string(R"({"key":"LIC1-A-B","fingerprint":["x"]})"), std::string("{"),
+          std::string(R"({"key":null})"), std::string("\xff\xfe"), std::string(5000, '{')}) {
+        auto r = shop.server.post("/v1/validate", body);
+        INFO(body.substr(0, 40));
+        CHECK(r.status == 400);
+        CHECK(r.body["ok"] == false);
+        CHECK(r.body["error"] == "bad_request");
+    }
+    auto big = shop.server.post("/v1/validate", std::string(2 << 20, ' '));
+    CHECK(big.status == 413);
+    CHECK(big.body["error"] == "payload_too_large");
+    auto missing = shop.server.get("/v1/nothing-here");
+    CHECK(missing.status == 404);
+    CHECK(missing.body["error"] == "not_found");
+    CHECK(shop.server.get("/v1/products/..%2F..%2Fetc").status == 404);
+    CHECK(
+        shop.server
+            .post("/v1/admin/products", R"({"slug":"../x","name":"n","price_sats":1})", shop.admin)
+            .status == 400);
+    CHECK(shop.server
+              .post("/v1/admin/products", R"({"slug":"ok","name":"n","price_sats":-1})", shop.admin)
+              .status == 400);
+    shop.make_product("dup");
+    CHECK(shop.server
+              .post("/v1/admin/products", R"({"slug":"dup","name":"n","price_sats":1})", shop.admin)
+              .status == 409);
+    // The request log never shows a query string (tokens travel there).
+    shop.server.get("/v1/products?token=SECRET-IN-QUERY");
+    CHECK(shop.server.log().find("SECRET-IN-QUERY") == std::string::npos);
+    CHECK(shop.server.log().find("GET /v1/products 200") != std::string::npos);
+}
+
+TEST_CASE("admin auth: missing, malformed, wrong, revoked and under-scoped credentials",
+          "[e2e][serve]") {
+    Shop shop;
+    CHECK(shop.server.get("/v1/admin/products").status == 401);
+    CHECK(shop.server.request("GET", "/v1/admin/products", "", {{"Authorization", "Basic abc"}})
+              .status == 401);
+    CHECK(shop.server.get("/v1/admin/products", "ksm_wrong").status == 403);
+    auto create = [&](const std::string& role) {
+        auto r = shop.server.post("/v1/admin/api-keys",
+                                  json{{"label", role}, {"role", role}}.dump(), shop.admin);
+        REQUIRE(r.status == 200);
+        CHECK(r.body["token"].get<std::string>().starts_with("ks_"));
+        return r.body;
+    };
+    auto reader = create("read-only");
+    auto issuer = create("license-issuer");
+    auto onboard = create("merchant-onboard");
+    CHECK(shop.server.post("/v1/admin/api-keys", R"({"label":"x","role":"god"})", shop.admin)
+              .status == 400);
+    std::string r = reader["token"], i = issuer["token"], o = onboard["token"];
+    // route, method, body, token -> expected status
+    struct Case {
+        std::string method, path, body, token;
+        int status;
+    };
+    std::vector<Case> cases = {
+        {"GET", "/v1/admin/products", "", r, 200},
+        {"POST", "/v1/admin/products", R"({"slug":"a","name":"A","price_sats":1})", r, 403},
+        {"POST", "/v1/admin/products", R"({"slug":"a","name":"A","price_sats":1})", i, 403},
+        {"POST", "/v1/admin/products", R"({"slug":"a","name":"A","price_sats":1})", o, 200},
+        {"POST", "/v1/admin/licenses", R"({"product_slug":"a"})", r, 403},
+        {"POST", "/v1/admin/licenses", R"({"product_slug":"a"})", i, 200},
+        {"GET", "/v1/admin/licenses/search?buyer_email=x", "", r, 200},
+        {"GET", "/v1/admin/audit", "", r, 200},
+        {"GET", "/v1/admin/api-keys", "", r, 403}, // API keys: master only
+        {"POST", "/v1/admin/api-keys", R"({"label":"l","role":"full-admin"})", o, 403},
+        {"GET", "/v1/admin/api-keys", "", shop.admin, 200},
+    };
+    for (const auto& c : cases) {
+        INFO(c.method << " " << c.path << " as " << c.token.substr(0, 6));
+        auto res =
+            shop.server.request(c.method, c.path, c.body, {{"Authorization", "Bearer " + c.token}});
+        CHECK(res.status == c.status);
+    }
+    CHECK(shop.server
+              .request("DELETE", "/v1/admin/api-keys/" + reader["id"].get<std::string>(), "",
+                       {{"Authorization", "Bearer " + shop.admin}})
+              .status == 200);
+    CHECK(shop.server.get("/v1/admin/products", r).status == 403); // revoked
+    // Every mutation left an audit row, with the credential's hash, never the credential.
+    auto audit = shop.server.get("/v1/admin/audit", shop.admin);
+    std::string text = audit.raw;
+    CHECK(text.find(shop.admin) == std::string::npos);
+    CHECK(text.find(i) == std::string::npos);
+    CHECK(text.find("license.issue") != std::string::npos);
+    CHECK(text.find("api_key.revoke") != std::string::npos);
+}
+
+TEST_CASE("a verify-only server validates but refuses to issue", "[e2e][serve]") {
+    test::TempDir dir;
+    REQUIRE(test::run({test::issue_bin(), "keygen", "--unencrypted", "-o", (dir / "k").string()})
+                .exit_code == 0);
+    test::ServerProcess server(dir / "data", {},
+                               {"KEYSAT_VERIFY_KEYS=" + (dir / "k.pub").string()});
+    auto admin = server.admin_key();
+    REQUIRE(server.post("/v1/admin/products", R"({"slug":"app","name":"A","price_sats":1})", admin)
+                .status == 200);
+    auto r = server.post("/v1/admin/licenses", R"({"product_slug":"app"})", admin);
+    CHECK(r.status == 503);
+    CHECK(r.body["error"] == "service_unavailable");
+    CHECK_FALSE(std::filesystem::exists(dir / "data/signing.key"));
+    // Keys issued offline and recorded in the database validate.
+    auto product_id = server.get("/v1/products/app").body["id"].get<std::string>();
+    auto lic = test::run({test::issue_bin(), "license", "-s", (dir / "k.key").string(), "--product",
+                          product_id, "--db", (dir / "data/keysat.db").string()});
+    REQUIRE(lic.exit_code == 0);
+    auto v =
+        server.post("/v1/validate", json{{"key", lic.out.substr(0, lic.out.find('\n'))}}.dump());
+    CHECK(v.body["ok"] == true);
+}
+
+TEST_CASE("bad configuration is a start-up error naming the key", "[e2e][serve]") {
+    test::TempDir dir;
+    test::spit(dir / "bad.toml", "bind = \"127.0.0.1:0\"\ncolour = \"blue\"\n");
+    auto r = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad.toml").string(), "--data-dir",
+                        (dir / "data").string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("unknown key 'colour'"));
+    test::spit(dir / "bad2.toml", "threads = \"many\"\n");
+    auto r2 = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad2.toml").string()});
+    CHECK(r2.exit_code == 2);
+    CHECK_THAT(r2.err, Catch::Contains("threads"));
+    auto r3 =
+        test::run({KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir", (dir / "d3").string()},
+                  "", {"KEYSAT_ADMIN_API_KEY=short"});
+    CHECK(r3.exit_code == 2);
+    CHECK_THAT(r3.err, Catch::Contains("at least 32"));
+}
+
+TEST_CASE("a database behind the binary: exit 3, or --migrate", "[e2e][serve]") {
+    test::TempDir dir;
+    auto db = (dir / "data/keysat.db").string();
+    std::filesystem::create_directories(dir / "data");
+    REQUIRE(test::run({KEYSAT_MIGRATE_BIN, "up", "--to", "1", "--db", db}).exit_code == 0);
+    auto r = test::run(
+        {KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir", (dir / "data").string()});
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("keysat-migrate up"));
+    test::ServerProcess server(dir / "data", {"--migrate"});
+    CHECK(server.get("/healthz").status == 200);
+}
