@@ -75,6 +75,15 @@ std::string ServerProcess::log() const {
     return std::filesystem::exists(m_stderr, ec) ? slurp(m_stderr) : std::string();
 }
 
+bool ServerProcess::log_contains(const std::string& text) const {
+    for (int i = 0; i < 80; ++i) {
+        if (log().find(text) != std::string::npos)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+}
+
 int ServerProcess::stop() {
     if (m_pid <= 0)
         return -1;

@@ -33,6 +33,9 @@ class ServerProcess {
     const std::string& admin_key() const { return m_admin_key; }
     // Everything it wrote on stderr so far (the request log).
     std::string log() const;
+    // Waits up to two seconds for `text` to appear in the log (lines are written after the
+    // response is sent).
+    bool log_contains(const std::string& text) const;
     // SIGTERM, then the exit status.
     int stop();
     // SIGKILL, then wait.

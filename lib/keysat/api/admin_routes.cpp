@@ -61,14 +61,27 @@ struct Actor {
 // only.
 std::optional<Actor> authorize(const App& app, db::Database& db, const http::Request& req,
                                const std::string& scope, http::Response& denied) {
+    // Failed attempts are limited per client address: 10, then one every 5 seconds. A client
+    // over the limit is refused before its credential is even looked at.
+    std::string ip = client_address(req, app.trusted_proxies);
+    std::string fail_key = "admin-auth-failures:" + ip;
+    if (app.limiter && !app.limiter->has_token(fail_key, 0.2, 10.0)) {
+        denied = error_response("rate_limited", "too many failed attempts; slow down");
+        return std::nullopt;
+    }
+    auto refuse = [&](const char* code) {
+        if (app.limiter)
+            app.limiter->take(fail_key, 0.2, 10.0);
+        denied = error_response(code, code);
+    };
     std::string auth = req.header("authorization");
     if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
-        denied = error_response("unauthorized", "unauthorized");
+        refuse("unauthorized");
         return std::nullopt;
     }
     std::string token = auth.substr(7);
     std::string hash = hex_encode(crypto::sha256(as_bytes(token)));
-    Actor actor{"", hash, {}, req.remote_addr};
+    Actor actor{"", hash, {}, ip};
     if (!app.master_key_sha256.empty() &&
         crypto::equal_ct(as_bytes(hash), as_bytes(app.master_key_sha256))) {
         actor.kind = "master";
@@ -90,7 +103,7 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
             }
         }
     }
-    denied = error_response("forbidden", "forbidden");
+    refuse("forbidden");
     return std::nullopt;
 }
 

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keysat/api/limits.hpp"
+#include "keysat/api/validation_log.hpp"
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
 #include "keysat/http/server.hpp"
@@ -24,6 +26,9 @@ struct App {
     std::string operator_name = "Keysat";
     std::string version = "0.1.0";
     const Clock* clock = nullptr;
+    std::vector<std::string> trusted_proxies;
+    RateLimiter* limiter = nullptr; // owned by the program
+    ValidationLog* validation_log = nullptr;
 
     // This thread's connection (SQLite connections are not shared between threads).
     Expected<db::Database*> database() const;

@@ -4,10 +4,12 @@
 
 #include "keysat/api/app.hpp"
 #include "keysat/api/fields.hpp"
+#include "keysat/crypto/hash.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/validation.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/util/date.hpp"
+#include "keysat/util/encoding.hpp"
 
 namespace keysat::api {
 
@@ -64,10 +66,23 @@ http::Response validate_route(const App& app, const http::Request& req) {
     v.platform = f.text("platform", false, 255);
     if (!f.error().empty())
         return error_response("bad_request", f.error());
+    std::string ip = client_address(req, app.trusted_proxies);
+    // 60 requests of burst, then one a second, per client address (Keysat's numbers).
+    if (app.limiter && !app.limiter->take("validate:" + ip, 1.0, 60.0))
+        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = service::validate(db, app.keyring, v, app.clock->now());
         if (!r)
             return error_response("internal_error", "validation failed");
+        if (app.validation_log) {
+            std::optional<std::string> fp_hash;
+            if (v.fingerprint)
+                fp_hash = hex_encode(crypto::sha256(as_bytes(*v.fingerprint)));
+            app.validation_log->push(
+                {app.clock->now(),
+                 r->license_id.empty() ? std::nullopt : std::optional<std::string>(r->license_id),
+                 r->ok ? "ok" : r->reason, fp_hash, ip});
+        }
         if (!r->ok) {
             json out{{"ok", false}, {"reason", r->reason}};
             if (r->reason == "expired" || r->reason == "too_many_machines") {
@@ -123,6 +138,9 @@ http::Response machine_route(const App& app, const http::Request& req, MachineOp
     m.reason = f.text("reason", false, 255);
     if (!f.error().empty())
         return error_response("bad_request", f.error());
+    std::string ip = client_address(req, app.trusted_proxies);
+    if (app.limiter && !app.limiter->take(std::string("machines:") + ip, 1.0, 60.0))
+        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = op(db, app.keyring, m, app.clock->now());
         if (!r)

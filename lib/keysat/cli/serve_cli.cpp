@@ -145,6 +145,11 @@ Expected<license::Keyring> build_keyring(const config::ServeConfig& c,
 }
 
 Expected<int> run_serve(const ServeOptions& o) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     KEYSAT_TRY_ASSIGN(c, load_config(o));
     SystemClock clock;
     std::error_code ec;
@@ -156,6 +161,11 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.db_path = c.db_path;
     app.operator_name = c.operator_name;
     app.clock = &clock;
+    app.trusted_proxies = c.trusted_proxies;
+    api::RateLimiter limiter;
+    app.limiter = &limiter;
+    api::ValidationLog validation_log(c.db_path);
+    app.validation_log = &validation_log;
     KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));
     app.keyring = std::move(ring);
     app.signer = std::move(signer);
@@ -175,11 +185,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
 
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // (Blocked at the start of run_serve, before any thread exists, so every thread inherits
+    // the mask.)
     std::jthread waiter([&server, signals] {
         int sig = 0;
         sigwait(&signals, &sig);

@@ -1,0 +1,69 @@
+#include "keysat/api/limits.hpp"
+
+#include <algorithm>
+
+namespace keysat::api {
+
+bool RateLimiter::take(const std::string& key, double per_second, double burst) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(m_mutex);
+    // Drop full, idle buckets now and then so that the map does not grow without bound.
+    if (++m_since_prune >= 10000) {
+        m_since_prune = 0;
+        std::erase_if(m_buckets, [&](const auto& kv) {
+            return now - kv.second.updated > std::chrono::hours(1);
+        });
+    }
+    auto [it, fresh] = m_buckets.try_emplace(key, Bucket{burst, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+        double elapsed = std::chrono::duration<double>(now - b.updated).count();
+        b.tokens = std::min(burst, b.tokens + elapsed * per_second);
+        b.updated = now;
+    }
+    if (b.tokens < 1.0)
+        return false;
+    b.tokens -= 1.0;
+    return true;
+}
+
+bool RateLimiter::has_token(const std::string& key, double per_second, double burst) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_buckets.find(key);
+    if (it == m_buckets.end())
+        return true;
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.updated)
+            .count();
+    return std::min(burst, it->second.tokens + elapsed * per_second) >= 1.0;
+}
+
+std::string client_address(const http::Request& req, const std::vector<std::string>& trusted) {
+    auto is_trusted = [&](const std::string& a) {
+        return std::find(trusted.begin(), trusted.end(), a) != trusted.end();
+    };
+    if (!is_trusted(req.remote_addr))
+        return req.remote_addr;
+    std::string forwarded = req.header("x-forwarded-for");
+    // Walk from the right: each trusted proxy appended the address it received from.
+    std::string result = req.remote_addr;
+    std::size_t end = forwarded.size();
+    while (end > 0) {
+        std::size_t comma = forwarded.rfind(',', end - 1);
+        std::size_t start = comma == std::string::npos ? 0 : comma + 1;
+        std::string hop = forwarded.substr(start, end - start);
+        hop.erase(0, hop.find_first_not_of(" \t"));
+        hop.erase(hop.find_last_not_of(" \t") + 1);
+        if (hop.empty())
+            break;
+        result = hop;
+        if (!is_trusted(hop))
+            break;
+        if (comma == std::string::npos)
+            break;
+        end = comma;
+    }
+    return result;
+}
+
+} // namespace keysat::api

@@ -1,0 +1,62 @@
+#include "keysat/api/validation_log.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace keysat::api {
+
+namespace {
+constexpr std::size_t k_max_queue = 100000;
+}
+
+ValidationLog::ValidationLog(std::filesystem::path db_path)
+    : m_db_path(std::move(db_path)), m_writer([this](std::stop_token st) { run(st); }) {}
+
+ValidationLog::~ValidationLog() {
+    m_writer.request_stop();
+    m_wake.notify_all();
+}
+
+void ValidationLog::push(store::ValidationRow row) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_queue.size() >= k_max_queue) {
+            ++m_dropped;
+            return;
+        }
+        m_queue.push_back(std::move(row));
+    }
+    m_wake.notify_one();
+}
+
+std::size_t ValidationLog::dropped() const {
+    std::lock_guard lock(m_mutex);
+    return m_dropped;
+}
+
+void ValidationLog::run(std::stop_token stop) {
+    auto db = db::Database::open(m_db_path, db::OpenMode::read_write);
+    for (;;) {
+        std::vector<store::ValidationRow> batch;
+        {
+            std::unique_lock lock(m_mutex);
+            // Wake on rows or stop; wait a little so that rows arrive in batches.
+            m_wake.wait_for(lock, stop, std::chrono::milliseconds(200),
+                            [&] { return m_queue.size() >= 512; });
+            batch.swap(m_queue);
+        }
+        if (!batch.empty() && db) {
+            store::AccessStore access(*db);
+            if (auto ok = access.append_validations(batch); !ok)
+                std::fprintf(stderr, "keysat-serve: validation log: %s\n",
+                             ok.error().message.c_str());
+        }
+        if (stop.stop_requested()) {
+            std::lock_guard lock(m_mutex);
+            if (m_queue.empty())
+                return;
+        }
+    }
+}
+
+} // namespace keysat::api
