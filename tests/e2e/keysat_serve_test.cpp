@@ -365,3 +365,27 @@ TEST_CASE("behind a trusted proxy, each forwarded client has its own bucket", "[
                        .body["reason"] == "rate_limited";
     CHECK(limited == 0);
 }
+
+TEST_CASE("known machines' heartbeats are recorded in the background", "[e2e][serve]") {
+    Shop shop;
+    shop.make_product("app");
+    std::string key = shop.issue({{"product_slug", "app"}})["license_key"];
+    auto first = shop.validate({{"key", key}, {"fingerprint", "fp"}});
+    auto second = shop.validate({{"key", key}, {"fingerprint", "fp"}});
+    CHECK(first["machine_id"] == second["machine_id"]);
+    CHECK(shop.server.stop() == 0);
+    auto db = db::Database::open(shop.dir / "data/keysat.db", db::OpenMode::read_only);
+    REQUIRE(db);
+    CHECK(*db->query_int("SELECT count(*) FROM machines WHERE last_heartbeat_at IS NOT NULL") == 1);
+    CHECK(*db->query_int("SELECT count(*) FROM validation_log") == 2);
+}
+
+TEST_CASE("validate_rate 0 turns the validate limit off", "[e2e][serve]") {
+    test::TempDir dir;
+    test::ServerProcess server(dir / "data", {}, {"KEYSAT_VALIDATE_RATE=0"});
+    int limited = 0;
+    for (int i = 0; i < 80; ++i)
+        limited +=
+            server.post("/v1/validate", R"({"key":"LIC1-A-B"})").body["reason"] == "rate_limited";
+    CHECK(limited == 0);
+}

@@ -28,6 +28,8 @@ struct App {
     const Clock* clock = nullptr;
     std::vector<std::string> trusted_proxies;
     RateLimiter* limiter = nullptr; // owned by the program
+    double validate_rate = 1.0;     // per client per second; 0: no limit
+    double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
 
     // This thread's connection (SQLite connections are not shared between threads).

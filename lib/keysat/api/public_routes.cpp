@@ -67,13 +67,16 @@ http::Response validate_route(const App& app, const http::Request& req) {
     if (!f.error().empty())
         return error_response("bad_request", f.error());
     std::string ip = client_address(req, app.trusted_proxies);
-    // 60 requests of burst, then one a second, per client address (Keysat's numbers).
-    if (app.limiter && !app.limiter->take("validate:" + ip, 1.0, 60.0))
+    // By default 60 requests of burst, then one a second, per client address (Keysat's numbers).
+    if (app.limiter && app.validate_rate > 0 &&
+        !app.limiter->take("validate:" + ip, app.validate_rate, app.validate_burst))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = service::validate(db, app.keyring, v, app.clock->now());
         if (!r)
             return error_response("internal_error", "validation failed");
+        if (app.validation_log && r->heartbeat_due && r->machine_id)
+            app.validation_log->push_heartbeat(*r->machine_id, app.clock->now());
         if (app.validation_log) {
             std::optional<std::string> fp_hash;
             if (v.fingerprint)
@@ -139,7 +142,8 @@ http::Response machine_route(const App& app, const http::Request& req, MachineOp
     if (!f.error().empty())
         return error_response("bad_request", f.error());
     std::string ip = client_address(req, app.trusted_proxies);
-    if (app.limiter && !app.limiter->take(std::string("machines:") + ip, 1.0, 60.0))
+    if (app.limiter && app.validate_rate > 0 &&
+        !app.limiter->take(std::string("machines:") + ip, app.validate_rate, app.validate_burst))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = op(db, app.keyring, m, app.clock->now());

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "keysat/store/machine_store.hpp"
+
 namespace keysat::api {
 
 namespace {
@@ -29,31 +31,58 @@ void ValidationLog::push(store::ValidationRow row) {
     m_wake.notify_one();
 }
 
+void ValidationLog::push_heartbeat(std::string machine_id, std::int64_t at) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_heartbeats.size() >= k_max_queue) {
+            ++m_dropped;
+            return;
+        }
+        m_heartbeats.emplace_back(std::move(machine_id), at);
+    }
+    m_wake.notify_one();
+}
+
 std::size_t ValidationLog::dropped() const {
     std::lock_guard lock(m_mutex);
     return m_dropped;
+}
+
+void ValidationLog::write(db::Database& db, const std::vector<store::ValidationRow>& rows,
+                          const std::vector<std::pair<std::string, std::int64_t>>& heartbeats) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx) {
+        std::fprintf(stderr, "keysat-serve: background writes: %s\n", tx.error().message.c_str());
+        return;
+    }
+    store::AccessStore access(db);
+    store::MachineStore machines(db);
+    if (auto ok = access.append_validations(rows); !ok)
+        std::fprintf(stderr, "keysat-serve: validation log: %s\n", ok.error().message.c_str());
+    for (const auto& [id, at] : heartbeats)
+        (void)machines.heartbeat(id, at);
+    if (auto ok = tx->commit(); !ok)
+        std::fprintf(stderr, "keysat-serve: background writes: %s\n", ok.error().message.c_str());
 }
 
 void ValidationLog::run(std::stop_token stop) {
     auto db = db::Database::open(m_db_path, db::OpenMode::read_write);
     for (;;) {
         std::vector<store::ValidationRow> batch;
+        std::vector<std::pair<std::string, std::int64_t>> heartbeats;
         {
             std::unique_lock lock(m_mutex);
             // Wake on rows or stop; wait a little so that rows arrive in batches.
             m_wake.wait_for(lock, stop, std::chrono::milliseconds(200),
                             [&] { return m_queue.size() >= 512; });
             batch.swap(m_queue);
+            heartbeats.swap(m_heartbeats);
         }
-        if (!batch.empty() && db) {
-            store::AccessStore access(*db);
-            if (auto ok = access.append_validations(batch); !ok)
-                std::fprintf(stderr, "keysat-serve: validation log: %s\n",
-                             ok.error().message.c_str());
-        }
+        if (db && (!batch.empty() || !heartbeats.empty()))
+            write(*db, batch, heartbeats);
         if (stop.stop_requested()) {
             std::lock_guard lock(m_mutex);
-            if (m_queue.empty())
+            if (m_queue.empty() && m_heartbeats.empty())
                 return;
         }
     }

@@ -1,6 +1,6 @@
 #pragma once
-// The validation log, written off the request path: requests queue rows, one background thread
-// writes them in batches.
+// The validation log and machines' last-seen times, written off the request path: requests
+// queue them, one background thread writes them in batches.
 
 #include <condition_variable>
 #include <filesystem>
@@ -21,15 +21,20 @@ class ValidationLog {
     // Queues a row; never blocks on the database. Rows beyond a bound are dropped (and counted)
     // rather than letting memory grow when the disk cannot keep up.
     void push(store::ValidationRow row);
+    // Queues a machine's last-seen time.
+    void push_heartbeat(std::string machine_id, std::int64_t at);
     std::size_t dropped() const;
 
   private:
     void run(std::stop_token stop);
+    static void write(db::Database& db, const std::vector<store::ValidationRow>& rows,
+                      const std::vector<std::pair<std::string, std::int64_t>>& heartbeats);
 
     std::filesystem::path m_db_path;
     mutable std::mutex m_mutex;
     std::condition_variable_any m_wake;
     std::vector<store::ValidationRow> m_queue;
+    std::vector<std::pair<std::string, std::int64_t>> m_heartbeats;
     std::size_t m_dropped = 0;
     std::jthread m_writer;
 };

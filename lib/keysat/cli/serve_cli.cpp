@@ -162,6 +162,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.operator_name = c.operator_name;
     app.clock = &clock;
     app.trusted_proxies = c.trusted_proxies;
+    app.validate_rate = c.validate_rate;
+    app.validate_burst = c.validate_burst;
     api::RateLimiter limiter;
     app.limiter = &limiter;
     api::ValidationLog validation_log(c.db_path);

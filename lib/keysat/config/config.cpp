@@ -158,6 +158,19 @@ const std::vector<Setter>& setters() {
              c.log_format = v;
              return {};
          }},
+        {"validate_rate", "KEYSAT_VALIDATE_RATE",
+         "validate and machine requests per second per client after the burst (0: no limit)",
+         K::integer, 0, 1000000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.validate_rate = static_cast<double>(n);
+             return {};
+         }},
+        {"validate_burst", "KEYSAT_VALIDATE_BURST", "requests a client may send at once",
+         K::integer, 1, 1000000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.validate_burst = static_cast<double>(n);
+             return {};
+         }},
         {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,
          0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {

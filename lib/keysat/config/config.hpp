@@ -32,6 +32,8 @@ struct ServeConfig {
     std::int64_t max_body_bytes = 1 << 20;
     std::string log_format = "text"; // text, json
     bool migrate = false;            // run pending migrations at start
+    double validate_rate = 1.0;      // validate and machine requests per second per client
+    double validate_burst = 60.0;    // 0 rate: no limit
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).

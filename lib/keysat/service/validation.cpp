@@ -36,18 +36,28 @@ std::string fingerprint_hash(const std::string& fp) {
     return hex_encode(crypto::sha256(as_bytes(fp)));
 }
 
-// Finds or activates the machine for a fingerprint. Sets `reason` when no seat is free.
-Expected<std::optional<std::string>> seat(db::Database& db, const store::LicenseRow& lic,
-                                          const std::string& fp,
-                                          const std::optional<std::string>& host,
-                                          const std::optional<std::string>& platform,
-                                          std::int64_t now, std::string& reason) {
+enum class Heartbeat { now, deferred };
+
+// Finds or activates the machine for a fingerprint. Sets `reason` when no seat is free, and
+// `known` when the machine was already active.
+Expected<std::optional<std::string>>
+seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
+     const std::optional<std::string>& host, const std::optional<std::string>& platform,
+     std::int64_t now, std::string& reason, bool& known, Heartbeat heartbeat) {
     store::MachineStore machines(db);
     auto hash = fingerprint_hash(fp);
+    // The common case, a known machine, is one read and no write transaction.
+    KEYSAT_TRY_ASSIGN(found, machines.find_active(lic.id, hash));
+    if (found) {
+        known = true;
+        if (heartbeat == Heartbeat::now)
+            KEYSAT_TRY(machines.heartbeat(found->id, now));
+        return std::optional<std::string>(found->id);
+    }
     KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
     KEYSAT_TRY_ASSIGN(existing, machines.find_active(lic.id, hash));
-    if (existing) {
-        KEYSAT_TRY(machines.heartbeat(existing->id, now));
+    if (existing) { // activated by a concurrent request since the read above
+        known = true;
         KEYSAT_TRY(tx.commit());
         return std::optional<std::string>(existing->id);
     }
@@ -119,8 +129,10 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
             r.reason = "fingerprint_mismatch";
             return r;
         }
-        KEYSAT_TRY_ASSIGN(
-            machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now, r.reason));
+        bool known = false;
+        KEYSAT_TRY_ASSIGN(machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now,
+                                        r.reason, known, Heartbeat::deferred));
+        r.heartbeat_due = known;
         if (!r.reason.empty())
             return r;
         r.machine_id = machine;
@@ -168,8 +180,9 @@ Expected<MachineResult> activate_machine(db::Database& db, const license::Keyrin
         return r;
     }
     std::string reason;
-    KEYSAT_TRY_ASSIGN(machine,
-                      seat(db, *lic, req.fingerprint, req.hostname, req.platform, now, reason));
+    bool known = false;
+    KEYSAT_TRY_ASSIGN(machine, seat(db, *lic, req.fingerprint, req.hostname, req.platform, now,
+                                    reason, known, Heartbeat::now));
     store::MachineStore machines(db);
     KEYSAT_TRY_ASSIGN(count, machines.count_active(lic->id));
     r.active_count = count;

@@ -36,11 +36,15 @@ struct ValidateResult {
     bool is_trial = false;
     std::vector<std::string> entitlements;
     std::optional<std::string> machine_id;
+    // True when machine_id was already active: its heartbeat is the caller's to record (off the
+    // request path).
+    bool heartbeat_due = false;
     std::int64_t max_machines = 0;
 };
 
 // Validates a key, activating the machine when a fingerprint is given and a seat is free
-// (max_machines 0 = unlimited). Writes only when a machine is activated or heartbeats.
+// (max_machines 0 = unlimited). Writes only when a machine is activated; a known machine's
+// heartbeat is left to the caller (heartbeat_due).
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now);
 
