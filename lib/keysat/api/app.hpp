@@ -14,6 +14,7 @@
 #include "keysat/db/database.hpp"
 #include "keysat/http/server.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/validation.hpp"
 #include "keysat/util/clock.hpp"
 
 namespace keysat::api {
@@ -28,7 +29,8 @@ struct App {
     const Clock* clock = nullptr;
     std::vector<std::string> trusted_proxies;
     RateLimiter* limiter = nullptr; // owned by the program
-    double validate_rate = 1.0;     // per client per second; 0: no limit
+    service::VerifiedKeyCache* key_cache = nullptr;
+    double validate_rate = 1.0; // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
 

@@ -72,7 +72,7 @@ http::Response validate_route(const App& app, const http::Request& req) {
         !app.limiter->take("validate:" + ip, app.validate_rate, app.validate_burst))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
-        auto r = service::validate(db, app.keyring, v, app.clock->now());
+        auto r = service::validate(db, app.keyring, v, app.clock->now(), app.key_cache);
         if (!r)
             return error_response("internal_error", "validation failed");
         if (app.validation_log && r->heartbeat_due && r->machine_id)

@@ -9,7 +9,8 @@ namespace keysat::api {
 
 namespace {
 constexpr std::size_t k_max_queue = 100000;
-}
+constexpr std::size_t k_batch = 512;
+} // namespace
 
 ValidationLog::ValidationLog(std::filesystem::path db_path)
     : m_db_path(std::move(db_path)), m_writer([this](std::stop_token st) { run(st); }) {}
@@ -27,6 +28,10 @@ void ValidationLog::push(store::ValidationRow row) {
             return;
         }
         m_queue.push_back(std::move(row));
+        // The writer wakes by itself every 200 ms; waking it per row would make every request
+        // a futex call and contend for this mutex (measured: it halved validate throughput).
+        if (m_queue.size() != k_batch)
+            return;
     }
     m_wake.notify_one();
 }
@@ -39,6 +44,8 @@ void ValidationLog::push_heartbeat(std::string machine_id, std::int64_t at) {
             return;
         }
         m_heartbeats.emplace_back(std::move(machine_id), at);
+        if (m_heartbeats.size() != k_batch)
+            return;
     }
     m_wake.notify_one();
 }
@@ -73,8 +80,9 @@ void ValidationLog::run(std::stop_token stop) {
         {
             std::unique_lock lock(m_mutex);
             // Wake on rows or stop; wait a little so that rows arrive in batches.
-            m_wake.wait_for(lock, stop, std::chrono::milliseconds(200),
-                            [&] { return m_queue.size() >= 512; });
+            m_wake.wait_for(lock, stop, std::chrono::milliseconds(200), [&] {
+                return m_queue.size() >= k_batch || m_heartbeats.size() >= k_batch;
+            });
             batch.swap(m_queue);
             heartbeats.swap(m_heartbeats);
         }

@@ -166,6 +166,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.validate_burst = c.validate_burst;
     api::RateLimiter limiter;
     app.limiter = &limiter;
+    service::VerifiedKeyCache key_cache;
+    app.key_cache = &key_cache;
     api::ValidationLog validation_log(c.db_path);
     app.validation_log = &validation_log;
     KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));

@@ -1,6 +1,7 @@
 #include "keysat/db/database.hpp"
 
 #include <cstdio>
+#include <mutex>
 #include <sqlite3.h>
 #include <unistd.h>
 #include <utility>
@@ -23,10 +24,18 @@ Error db_error(sqlite3* db, std::string_view what) {
 // ---- Statement -----------------------------------------------------------------------------
 
 Statement::Statement(Statement&& other) noexcept
-    : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr)) {}
+    : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr)), m_cache(other.m_cache) {}
 
 Statement::~Statement() {
-    sqlite3_finalize(m_stmt);
+    if (m_stmt == nullptr)
+        return;
+    if (m_cache == nullptr) {
+        sqlite3_finalize(m_stmt);
+        return;
+    }
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+    m_cache->m_statement_cache[sqlite3_sql(m_stmt)].push_back(m_stmt);
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -102,7 +111,22 @@ bool Statement::column_is_null(int index) const {
 
 // ---- Database ------------------------------------------------------------------------------
 
+namespace {
+// Process-wide SQLite settings, before the first connection: connections are never shared
+// between threads (multi-thread mode), and no global allocation statistics, whose mutex every
+// allocation of every connection would otherwise take (it showed under concurrent load).
+void configure_sqlite_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite3_initialize();
+    });
+}
+} // namespace
+
 Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mode) {
+    configure_sqlite_once();
     int flags = SQLITE_OPEN_NOMUTEX;
     switch (mode) {
     case OpenMode::read_write_create:
@@ -146,18 +170,29 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
 
 Database::Database(Database&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
-      m_savepoints(other.m_savepoints), m_read_only(other.m_read_only) {}
+      m_savepoints(other.m_savepoints), m_read_only(other.m_read_only),
+      m_statement_cache(std::move(other.m_statement_cache)) {}
 
 Database::~Database() {
+    for (auto& [sql, statements] : m_statement_cache)
+        for (sqlite3_stmt* stmt : statements)
+            sqlite3_finalize(stmt);
     sqlite3_close_v2(m_db);
 }
 
 Expected<Statement> Database::prepare(std::string_view sql) {
+    // Keyed by the SQL text as SQLite keeps it (sqlite3_sql), which is the text given.
+    if (auto it = m_statement_cache.find(std::string(sql));
+        it != m_statement_cache.end() && !it->second.empty()) {
+        sqlite3_stmt* cached = it->second.back();
+        it->second.pop_back();
+        return Statement(m_db, cached, this);
+    }
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
                            SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
         return std::unexpected(db_error(m_db, "database"));
-    return Statement(m_db, stmt);
+    return Statement(m_db, stmt, this);
 }
 
 Expected<void> Database::exec(std::string_view sql) {

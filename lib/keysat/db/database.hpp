@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "keysat/util/bytes.hpp"
@@ -53,9 +54,11 @@ class Statement {
 
   private:
     friend class Database;
-    Statement(sqlite3* db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
+    Statement(sqlite3* db, sqlite3_stmt* stmt, Database* cache)
+        : m_db(db), m_stmt(stmt), m_cache(cache) {}
     sqlite3* m_db;
     sqlite3_stmt* m_stmt;
+    Database* m_cache; // the statement goes back to this connection's cache when done
 };
 
 enum class OpenMode { read_write_create, read_write, read_only };
@@ -73,6 +76,9 @@ class Database {
     Database(const Database&) = delete;
     ~Database();
 
+    // Prepares `sql`, or reuses a statement prepared earlier for the same text on this
+    // connection (statements go back to the cache when destroyed). A Statement must not outlive
+    // its Database.
     Expected<Statement> prepare(std::string_view sql);
     // Runs one or more statements without parameters.
     Expected<void> exec(std::string_view sql);
@@ -101,6 +107,8 @@ class Database {
     std::filesystem::path m_path;
     int m_savepoints = 0; // nesting depth of Transaction savepoints
     bool m_read_only;
+    friend class Statement;
+    std::unordered_map<std::string, std::vector<sqlite3_stmt*>> m_statement_cache;
 };
 
 // BEGIN IMMEDIATE on construction, or a savepoint when a transaction is already open (so that

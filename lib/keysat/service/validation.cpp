@@ -83,12 +83,36 @@ seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
 
 } // namespace
 
+std::optional<license::DecodedLicense> VerifiedKeyCache::find(const std::string& key_text) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(key_text);
+    if (it == m_entries.end())
+        return std::nullopt;
+    return it->second;
+}
+
+void VerifiedKeyCache::insert(const std::string& key_text, const license::DecodedLicense& decoded) {
+    std::lock_guard lock(m_mutex);
+    if (m_entries.size() >= m_capacity)
+        m_entries.clear(); // crude but bounded; a full cache refills from verification
+    m_entries.emplace(key_text, decoded);
+}
+
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
-                                  const ValidateRequest& req, std::int64_t now) {
+                                  const ValidateRequest& req, std::int64_t now,
+                                  VerifiedKeyCache* cache) {
     ValidateResult r;
-    auto checked = check_key(ring, req.key, r.reason);
-    if (!checked)
-        return r;
+    std::optional<CheckedKey> checked;
+    if (auto hit = cache ? cache->find(req.key) : std::nullopt) {
+        checked = CheckedKey{std::move(*hit)};
+    } else {
+        auto fresh = check_key(ring, req.key, r.reason);
+        if (!fresh)
+            return r;
+        if (cache)
+            cache->insert(req.key, fresh->decoded);
+        checked = std::move(*fresh);
+    }
     const auto& p = checked->decoded.payload;
     KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
     KEYSAT_TRY_ASSIGN(row, licenses.find(p.license_id.to_string()));

@@ -4,8 +4,10 @@
 // status, product, expiry plus grace, fingerprint and seats.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "keysat/db/database.hpp"
@@ -13,6 +15,21 @@
 #include "keysat/license/pubkey.hpp"
 
 namespace keysat::service {
+
+// Keys whose signature verified, by their exact text. Safe to reuse: a key's text determines its
+// payload and signature, and the trusted keys do not change while the server runs. Bounded;
+// thread-safe.
+class VerifiedKeyCache {
+  public:
+    explicit VerifiedKeyCache(std::size_t capacity = 50000) : m_capacity(capacity) {}
+    std::optional<license::DecodedLicense> find(const std::string& key_text) const;
+    void insert(const std::string& key_text, const license::DecodedLicense& decoded);
+
+  private:
+    std::size_t m_capacity;
+    mutable std::mutex m_mutex;
+    std::unordered_map<std::string, license::DecodedLicense> m_entries;
+};
 
 struct ValidateRequest {
     std::string key;
@@ -46,7 +63,8 @@ struct ValidateResult {
 // (max_machines 0 = unlimited). Writes only when a machine is activated; a known machine's
 // heartbeat is left to the caller (heartbeat_due).
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
-                                  const ValidateRequest& req, std::int64_t now);
+                                  const ValidateRequest& req, std::int64_t now,
+                                  VerifiedKeyCache* cache = nullptr);
 
 struct MachineRequest {
     std::string key;
