@@ -61,18 +61,14 @@ struct Actor {
 // only.
 std::optional<Actor> authorize(const App& app, db::Database& db, const http::Request& req,
                                const std::string& scope, http::Response& denied) {
-    // Failed attempts are limited per client address: 10, then one every 5 seconds. A client
-    // over the limit is refused before its credential is even looked at.
+    // Failed attempts are limited per client address: 10, then one every 5 seconds. The
+    // credential is checked first, so that nobody can lock the operator out by failing on
+    // purpose from a shared address; once over the limit a failure answers 429.
     std::string ip = client_address(req, app.trusted_proxies);
-    std::string fail_key = "admin-auth-failures:" + ip;
-    if (app.limiter && !app.limiter->has_token(fail_key, 0.2, 10.0)) {
-        denied = error_response("rate_limited", "too many failed attempts; slow down");
-        return std::nullopt;
-    }
     auto refuse = [&](const char* code) {
-        if (app.limiter)
-            app.limiter->take(fail_key, 0.2, 10.0);
-        denied = error_response(code, code);
+        bool within = !app.limiter || app.limiter->take("admin-auth-failures:" + ip, 0.2, 10.0);
+        denied = within ? error_response(code, code)
+                        : error_response("rate_limited", "too many failed attempts; slow down");
     };
     std::string auth = req.header("authorization");
     if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
@@ -206,8 +202,29 @@ http::Response create_product(const App& app, db::Database& db, const Actor& act
     p.slug = *slug;
     p.name = *name;
     p.description = description.value_or("");
-    if (auto it = body->find("entitlements_catalog"); it != body->end() && it->is_array())
-        p.entitlements_json = it->dump();
+    if (auto it = body->find("entitlements_catalog"); it != body->end() && !it->is_null()) {
+        // A flat list of {slug, name, description} strings: nothing deeper is stored or echoed
+        // (a deeply nested value would also be a stack-depth hazard when serialised).
+        json catalog = json::array();
+        bool flat = it->is_array() && it->size() <= 256;
+        for (const auto& entry : flat ? *it : json::array()) {
+            json clean = json::object();
+            flat = flat && entry.is_object();
+            for (const char* k : {"slug", "name", "description"})
+                if (flat && entry.contains(k)) {
+                    flat = entry[k].is_string() && entry[k].get<std::string>().size() <= 1000;
+                    if (flat)
+                        clean[k] = entry[k];
+                }
+            flat = flat && clean.contains("slug");
+            catalog.push_back(clean);
+        }
+        if (!flat)
+            return error_response("bad_request", "bad request: 'entitlements_catalog' must be an "
+                                                 "array of up to 256 {slug, name, description} "
+                                                 "objects of strings");
+        p.entitlements_json = catalog.dump();
+    }
     p.created_at = p.updated_at = app.clock->now();
     auto tx = db::Transaction::begin(db);
     if (!tx)
@@ -455,9 +472,11 @@ void register_admin_routes(http::Server& s, const App& app) {
     s.route("DELETE", "/v1/admin/api-keys/([0-9a-f-]{36})",
             admin(app, "", [&app](db::Database& db, const Actor& a, const http::Request& r) {
                 auto tx = db::Transaction::begin(db);
+                if (!tx)
+                    return error_response("internal_error", "api keys");
                 store::AccessStore access(db);
                 auto revoked = access.revoke_api_key(r.params[0], app.clock->now());
-                if (!tx || !revoked)
+                if (!revoked)
                     return error_response("internal_error", "api keys");
                 if (!*revoked)
                     return error_response("not_found", "not found: api key " + r.params[0]);

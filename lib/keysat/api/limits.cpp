@@ -4,15 +4,21 @@
 
 namespace keysat::api {
 
+namespace {
+constexpr std::size_t k_max_buckets = 200000;
+}
+
 bool RateLimiter::take(const std::string& key, double per_second, double burst) {
     auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(m_mutex);
     // Drop full, idle buckets now and then so that the map does not grow without bound.
-    if (++m_since_prune >= 10000) {
+    if (++m_since_prune >= 10000 || m_buckets.size() >= k_max_buckets) {
         m_since_prune = 0;
-        std::erase_if(m_buckets, [&](const auto& kv) {
-            return now - kv.second.updated > std::chrono::hours(1);
-        });
+        auto idle = m_buckets.size() >= k_max_buckets ? std::chrono::seconds(60)
+                                                      : std::chrono::seconds(3600);
+        std::erase_if(m_buckets, [&](const auto& kv) { return now - kv.second.updated > idle; });
+        if (m_buckets.size() >= k_max_buckets)
+            m_buckets.clear(); // a flood of fresh addresses: start over rather than grow
     }
     auto [it, fresh] = m_buckets.try_emplace(key, Bucket{burst, now});
     Bucket& b = it->second;

@@ -53,6 +53,11 @@ template <typename F> http::Response with_db(const App& app, F&& body) {
 }
 
 http::Response validate_route(const App& app, const http::Request& req) {
+    std::string ip = client_address(req, app.trusted_proxies);
+    // By default 60 requests of burst, then one a second, per client address (Keysat's numbers).
+    if (app.limiter && app.validate_rate > 0 &&
+        !app.limiter->take("validate:" + ip, app.validate_rate, app.validate_burst))
+        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);
     if (!body)
@@ -66,11 +71,6 @@ http::Response validate_route(const App& app, const http::Request& req) {
     v.platform = f.text("platform", false, 255);
     if (!f.error().empty())
         return error_response("bad_request", f.error());
-    std::string ip = client_address(req, app.trusted_proxies);
-    // By default 60 requests of burst, then one a second, per client address (Keysat's numbers).
-    if (app.limiter && app.validate_rate > 0 &&
-        !app.limiter->take("validate:" + ip, app.validate_rate, app.validate_burst))
-        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = service::validate(db, app.keyring, v, app.clock->now(), app.key_cache);
         if (!r)
@@ -128,6 +128,10 @@ using MachineOp = Expected<service::MachineResult> (*)(db::Database&, const lice
 
 http::Response machine_route(const App& app, const http::Request& req, MachineOp op,
                              const char* kind) {
+    std::string ip = client_address(req, app.trusted_proxies);
+    if (app.limiter && app.validate_rate > 0 &&
+        !app.limiter->take(std::string("machines:") + ip, app.validate_rate, app.validate_burst))
+        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);
     if (!body)
@@ -141,10 +145,6 @@ http::Response machine_route(const App& app, const http::Request& req, MachineOp
     m.reason = f.text("reason", false, 255);
     if (!f.error().empty())
         return error_response("bad_request", f.error());
-    std::string ip = client_address(req, app.trusted_proxies);
-    if (app.limiter && app.validate_rate > 0 &&
-        !app.limiter->take(std::string("machines:") + ip, app.validate_rate, app.validate_burst))
-        return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     return with_db(app, [&](db::Database& db) {
         auto r = op(db, app.keyring, m, app.clock->now());
         if (!r)

@@ -1,5 +1,7 @@
 #include "keysat/cli/serve_cli.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -191,16 +193,23 @@ Expected<int> run_serve(const ServeOptions& o) {
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
     // (Blocked at the start of run_serve, before any thread exists, so every thread inherits
     // the mask.)
-    std::jthread waiter([&server, signals] {
+    std::atomic<bool> finished = false;
+    std::jthread waiter([&server, &finished, signals] {
         int sig = 0;
         sigwait(&signals, &sig);
         std::cerr << "keysat-serve: stopping\n";
-        server.stop();
+        // A signal that arrived during start-up is taken here before the server runs, and
+        // stop() does nothing until it does: keep asking until run() has returned.
+        while (!finished) {
+            server.stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     });
     std::cerr << fmt::format("keysat-serve: {} listening on http://{}:{} ({})\n",
                              app.signer ? "signing" : "verify-only", c.bind_host, port,
                              c.db_path.string());
     server.run();
+    finished = true;
     // run() also returns if the listener fails; wake the waiter so the program can exit.
     pthread_kill(waiter.native_handle(), SIGTERM);
     return k_exit_ok;

@@ -25,12 +25,26 @@ class TunedServer : public httplib::Server {
 using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point t_request_start;
 
+// The path as logged: decoded paths can hold any byte, so quotes, backslashes and control
+// characters are escaped and no request can forge or break a log line.
+std::string loggable(const std::string& path) {
+    std::string out;
+    for (unsigned char c : path) {
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+            out += fmt::format("\\x{:02x}", c);
+        else
+            out += static_cast<char>(c);
+    }
+    return out;
+}
+
 std::string log_line(bool json, const httplib::Request& req, int status, double ms) {
     // The path only: query strings can hold tokens and must never reach a log.
     if (json)
         return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})",
-                           req.method, req.path, status, ms, req.remote_addr);
-    return fmt::format("{} {} {} {:.2f}ms {}", req.method, req.path, status, ms, req.remote_addr);
+                           loggable(req.method), loggable(req.path), status, ms, req.remote_addr);
+    return fmt::format("{} {} {} {:.2f}ms {}", loggable(req.method), loggable(req.path), status, ms,
+                       req.remote_addr);
 }
 
 // The request log: lines are appended to a buffer and written to stderr by one thread every
@@ -46,7 +60,8 @@ class LogSink {
     }
     void append(const std::string& line) {
         std::lock_guard lock(m_mutex);
-        m_buffer += line;
+        if (m_buffer.size() < (8 << 20)) // stderr blocked: drop lines rather than grow forever
+            m_buffer += line;
     }
 
   private:
@@ -154,7 +169,11 @@ void Server::route(const std::string& method, const std::string& pattern, Handle
             std::string lower = k;
             for (auto& c : lower)
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            r.headers.emplace(std::move(lower), v);
+            // Repeated header lines are one comma-separated list (RFC 9110), in arrival
+            // order: a proxy's X-Forwarded-For line after a client's must not be lost.
+            auto [it, fresh] = r.headers.emplace(lower, v);
+            if (!fresh)
+                it->second += ", " + v;
         }
         for (const auto& [k, v] : req.params)
             r.query.emplace(k, v);

@@ -1,5 +1,7 @@
 #include "keysat/service/validation.hpp"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "keysat/crypto/hash.hpp"
@@ -103,14 +105,19 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
                                   VerifiedKeyCache* cache) {
     ValidateResult r;
     std::optional<CheckedKey> checked;
-    if (auto hit = cache ? cache->find(req.key) : std::nullopt) {
+    // One cache entry per key whatever its spelling (the format ignores case and surrounding
+    // space), so that respellings cannot flush the cache.
+    std::string canonical(trim(req.key));
+    for (auto& c : canonical)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (auto hit = cache ? cache->find(canonical) : std::nullopt) {
         checked = CheckedKey{std::move(*hit)};
     } else {
         auto fresh = check_key(ring, req.key, r.reason);
         if (!fresh)
             return r;
         if (cache)
-            cache->insert(req.key, fresh->decoded);
+            cache->insert(canonical, fresh->decoded);
         checked = std::move(*fresh);
     }
     const auto& p = checked->decoded.payload;
@@ -147,12 +154,13 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
         if (now >= *row->expires_at)
             r.grace_until = cutoff;
     }
+    // A key bound to a machine is only good with that machine's fingerprint.
+    if (p.fingerprint_bound() &&
+        (!req.fingerprint || crypto::sha256(as_bytes(*req.fingerprint)) != p.fingerprint_hash)) {
+        r.reason = "fingerprint_mismatch";
+        return r;
+    }
     if (req.fingerprint) {
-        if (p.fingerprint_bound() &&
-            crypto::sha256(as_bytes(*req.fingerprint)) != p.fingerprint_hash) {
-            r.reason = "fingerprint_mismatch";
-            return r;
-        }
         bool known = false;
         KEYSAT_TRY_ASSIGN(machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now,
                                         r.reason, known, Heartbeat::deferred));
@@ -177,30 +185,50 @@ struct MachineContext {
     store::LicenseRow license;
 };
 
-Expected<std::optional<store::LicenseRow>>
-license_of(db::Database& db, const license::Keyring& ring, const std::string& key) {
+// The license behind a machine request's key, and why it may not use a machine now (empty when
+// it may): the same status, expiry-plus-grace and fingerprint-binding rules as validate.
+struct GatedLicense {
+    store::LicenseRow row;
+    std::string refusal;
+};
+
+Expected<std::optional<GatedLicense>> license_of(db::Database& db, const license::Keyring& ring,
+                                                 const std::string& key,
+                                                 const std::string& fingerprint, std::int64_t now) {
     std::string reason;
     auto checked = check_key(ring, key, reason);
     if (!checked)
         return usage_error(reason == "bad_format" ? "bad key: " + checked.error().message
                                                   : "signature verification failed");
     KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
-    return licenses.find(checked->decoded.payload.license_id.to_string());
+    const auto& p = checked->decoded.payload;
+    KEYSAT_TRY_ASSIGN(row, licenses.find(p.license_id.to_string()));
+    if (!row)
+        return std::optional<GatedLicense>();
+    GatedLicense g{std::move(*row), ""};
+    if (g.row.status != "active")
+        g.refusal = g.row.status;
+    else if (g.row.expires_at && now >= *g.row.expires_at + g.row.grace_days * 86400)
+        g.refusal = "expired";
+    else if (p.fingerprint_bound() && crypto::sha256(as_bytes(fingerprint)) != p.fingerprint_hash)
+        g.refusal = "fingerprint_mismatch";
+    return std::optional<GatedLicense>(std::move(g));
 }
 
 } // namespace
 
 Expected<MachineResult> activate_machine(db::Database& db, const license::Keyring& ring,
                                          const MachineRequest& req, std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    KEYSAT_TRY_ASSIGN(gated, license_of(db, ring, req.key, req.fingerprint, now));
     MachineResult r;
-    if (!lic) {
+    if (!gated) {
         r.license_found = false;
         return r;
     }
+    const store::LicenseRow* lic = &gated->row;
     r.max_machines = lic->max_machines;
-    if (lic->status != "active") {
-        r.reason = lic->status;
+    if (!gated->refusal.empty()) {
+        r.reason = gated->refusal;
         return r;
     }
     std::string reason;
@@ -221,12 +249,17 @@ Expected<MachineResult> activate_machine(db::Database& db, const license::Keyrin
 
 Expected<MachineResult> heartbeat_machine(db::Database& db, const license::Keyring& ring,
                                           const MachineRequest& req, std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    KEYSAT_TRY_ASSIGN(gated, license_of(db, ring, req.key, req.fingerprint, now));
     MachineResult r;
-    if (!lic) {
+    if (!gated) {
         r.reason = "not_activated";
         return r;
     }
+    if (!gated->refusal.empty()) { // revoked, suspended or expired licenses get no heartbeat
+        r.reason = gated->refusal;
+        return r;
+    }
+    const store::LicenseRow* lic = &gated->row;
     store::MachineStore machines(db);
     KEYSAT_TRY_ASSIGN(m, machines.find_active(lic->id, fingerprint_hash(req.fingerprint)));
     if (!m) {
@@ -241,8 +274,10 @@ Expected<MachineResult> heartbeat_machine(db::Database& db, const license::Keyri
 
 Expected<MachineResult> deactivate_machine(db::Database& db, const license::Keyring& ring,
                                            const MachineRequest& req, std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(lic, license_of(db, ring, req.key));
+    KEYSAT_TRY_ASSIGN(gated, license_of(db, ring, req.key, req.fingerprint, now));
     MachineResult r;
+    // Deactivation frees a seat, so it is allowed whatever the license's state.
+    const store::LicenseRow* lic = gated ? &gated->row : nullptr;
     if (!lic) {
         r.reason = "not_found";
         return r;
