@@ -11,9 +11,11 @@
 #include "keysat/crypto/secure.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/issuing/issue.hpp"
+#include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/license_store.hpp"
+#include "keysat/store/webhook_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
 
@@ -234,7 +236,8 @@ http::Response create_product(const App& app, db::Database& db, const Actor& act
     if (existing && *existing)
         return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
     if (!catalog.create_product(p) ||
-        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) || !tx->commit())
+        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) ||
+        !service::emit_event(db, "product.created", product_out(p), p.created_at) || !tx->commit())
         return error_response("internal_error", "could not create the product");
     return json_response(200, product_out(p));
 }
@@ -316,6 +319,8 @@ http::Response issue_license(const App& app, db::Database& db, const Actor& acto
                                            now) ||
         !licenses->insert(row, now) ||
         !audit(db, app, actor, "license.issue", row.id, {{"product_id", row.product_id}}) ||
+        !service::emit_event(db, "license.issued",
+                             {{"license_id", row.id}, {"product_id", row.product_id}}, now) ||
         !tx->commit())
         return error_response("internal_error", "could not record the license");
     return json_response(
@@ -361,7 +366,12 @@ http::Response license_status(const App& app, db::Database& db, const Actor& act
         return error_response("not_found", fmt::format("not found: license {} in a state that "
                                                        "allows {}",
                                                        id, op));
-    if (!audit(db, app, actor, "license." + op, id, {{"reason", reason}}) || !tx->commit())
+    std::string event = op == "revoke"    ? "license.revoked"
+                        : op == "suspend" ? "license.suspended"
+                                          : "license.unsuspended";
+    if (!audit(db, app, actor, "license." + op, id, {{"reason", reason}}) ||
+        !service::emit_event(db, event, {{"license_id", id}, {"reason", reason}}, now) ||
+        !tx->commit())
         return error_response("internal_error", "could not change the license");
     return json_response(200, {{"ok", true}});
 }
@@ -406,7 +416,107 @@ http::Response create_api_key(const App& app, db::Database& db, const Actor& act
 
 } // namespace
 
+http::Response create_webhook_endpoint(const App& app, db::Database& db, const Actor& actor,
+                                       const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto url = f.text("url", true, 2000);
+    auto events = f.strings("events");
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    if (!url->starts_with("http://") && !url->starts_with("https://"))
+        return error_response("bad_request", "bad request: 'url' must be an http(s) URL");
+    std::array<std::uint8_t, 32> secret;
+    crypto::random_bytes(secret);
+    store::WebhookEndpointRow e{crypto::uuid_v4().to_string(),
+                                *url,
+                                hex_encode(secret),
+                                json(events.value_or(std::vector<std::string>{})).dump(),
+                                true,
+                                app.clock->now(),
+                                app.clock->now()};
+    auto tx = db::Transaction::begin(db);
+    if (!tx || !store::WebhookStore(db).create_endpoint(e) ||
+        !audit(db, app, actor, "webhook_endpoint.create", e.id, {{"url", e.url}}) || !tx->commit())
+        return error_response("internal_error", "could not create the endpoint");
+    // The secret is shown once, here; listings never show it.
+    return json_response(200, {{"id", e.id},
+                               {"url", e.url},
+                               {"events", json::parse(e.events_json)},
+                               {"active", true},
+                               {"secret", e.secret},
+                               {"created_at", format_timestamp(e.created_at)}});
+}
+
+json delivery_out(const store::DeliveryRow& d) {
+    return {
+        {"id", d.id},
+        {"endpoint_id", d.endpoint_id},
+        {"event_type", d.event_type},
+        {"attempts", d.attempts},
+        {"last_status", d.last_status ? json(*d.last_status) : json(nullptr)},
+        {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
+        {"delivered_at", d.delivered_at ? json(format_timestamp(*d.delivered_at)) : json(nullptr)},
+        {"dead", d.dead},
+        {"created_at", format_timestamp(d.created_at)}};
+}
+
+void register_webhook_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/admin/webhook-endpoints",
+            admin(app, "webhooks:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return create_webhook_endpoint(app, db, a, r);
+                  }));
+    s.route("GET", "/v1/admin/webhook-endpoints",
+            admin(app, "webhooks:read", [](db::Database& db, const Actor&, const http::Request&) {
+                auto list = store::WebhookStore(db).list_endpoints(false);
+                if (!list)
+                    return error_response("internal_error", "webhooks");
+                json out = json::array();
+                for (const auto& e : *list) // never the secret
+                    out.push_back({{"id", e.id},
+                                   {"url", e.url},
+                                   {"events", json::parse(e.events_json, nullptr, false)},
+                                   {"active", e.active},
+                                   {"created_at", format_timestamp(e.created_at)}});
+                return json_response(200, {{"webhook_endpoints", out}});
+            }));
+    s.route("GET", "/v1/admin/webhook-deliveries",
+            admin(app, "webhooks:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                auto list = store::WebhookStore(db).list_deliveries(
+                    r.query_value("status").value_or("all"), 500);
+                if (!list)
+                    return error_response("bad_request", "bad request: " + list.error().message);
+                json out = json::array();
+                for (const auto& d : *list)
+                    out.push_back(delivery_out(d));
+                return json_response(200, {{"deliveries", out}});
+            }));
+    s.route(
+        "POST", "/v1/admin/webhook-deliveries/([0-9a-f-]{36})/retry",
+        admin(app, "webhooks:write",
+              [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                  auto tx = db::Transaction::begin(db);
+                  if (!tx)
+                      return error_response("internal_error", "webhooks");
+                  auto done = store::WebhookStore(db).retry(r.params[0], app.clock->now());
+                  if (!done)
+                      return error_response("internal_error", "webhooks");
+                  if (!*done)
+                      return error_response("not_found",
+                                            "not found: undelivered delivery " + r.params[0]);
+                  if (!audit(db, app, a, "webhook_delivery.retry", r.params[0], json::object()) ||
+                      !tx->commit())
+                      return error_response("internal_error", "webhooks");
+                  return json_response(200, {{"ok", true}});
+              }));
+}
+
 void register_admin_routes(http::Server& s, const App& app) {
+    register_webhook_routes(s, app);
     s.route("GET", "/v1/admin/products",
             admin(app, "products:read", [](db::Database& db, const Actor&, const http::Request&) {
                 auto list = store::CatalogStore(db).list_products(false);

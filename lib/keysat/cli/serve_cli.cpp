@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
+#include "keysat/api/webhook_worker.hpp"
 #include "keysat/cli/common.hpp"
 #include "keysat/config/config.hpp"
 #include "keysat/crypto/hash.hpp"
@@ -189,6 +190,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
+    api::WebhookWorker webhooks(
+        {c.db_path, c.webhook_senders, c.webhook_timeout_s, c.webhook_retry_unit_ms});
 
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
     // (Blocked at the start of run_serve, before any thread exists, so every thread inherits

@@ -171,6 +171,25 @@ const std::vector<Setter>& setters() {
              c.validate_burst = static_cast<double>(n);
              return {};
          }},
+        {"webhook_senders", "KEYSAT_WEBHOOK_SENDERS", "webhook deliveries sent at once", K::integer,
+         1, 64,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.webhook_senders = static_cast<int>(n);
+             return {};
+         }},
+        {"webhook_timeout", "KEYSAT_WEBHOOK_TIMEOUT", "seconds to wait for a webhook receiver",
+         K::integer, 1, 300,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.webhook_timeout_s = static_cast<int>(n);
+             return {};
+         }},
+        {"webhook_retry_unit_ms", "KEYSAT_WEBHOOK_RETRY_UNIT_MS",
+         "length of one second of the retry schedule 5s..2h (tests shorten it)", K::integer, 1,
+         1000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.webhook_retry_unit_ms = static_cast<int>(n);
+             return {};
+         }},
         {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,
          0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {

@@ -34,6 +34,9 @@ struct ServeConfig {
     bool migrate = false;            // run pending migrations at start
     double validate_rate = 1.0;      // validate and machine requests per second per client
     double validate_burst = 60.0;    // 0 rate: no limit
+    int webhook_senders = 4;
+    int webhook_timeout_s = 10;
+    int webhook_retry_unit_ms = 1000; // one "second" of the retry schedule
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).

@@ -86,3 +86,17 @@ Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path) {
 }
 
 } // namespace keysat::crypto
+
+namespace keysat::crypto {
+
+std::array<std::uint8_t, 32> hmac_sha256(ByteView key, ByteView message) {
+    init();
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key.data(), key.size());
+    crypto_auth_hmacsha256_update(&st, message.data(), message.size());
+    std::array<std::uint8_t, 32> out;
+    crypto_auth_hmacsha256_final(&st, out.data());
+    return out;
+}
+
+} // namespace keysat::crypto

@@ -40,3 +40,8 @@ class Blake2b512Stream {
 Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path);
 
 } // namespace keysat::crypto
+
+namespace keysat::crypto {
+// HMAC-SHA256 of `message` under `key` (any length).
+std::array<std::uint8_t, 32> hmac_sha256(ByteView key, ByteView message);
+} // namespace keysat::crypto

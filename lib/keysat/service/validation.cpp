@@ -6,6 +6,7 @@
 
 #include "keysat/crypto/hash.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/service/webhooks.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/license_store.hpp"
 #include "keysat/store/machine_store.hpp"
@@ -79,6 +80,9 @@ seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
                         std::nullopt,
                         std::nullopt};
     KEYSAT_TRY(machines.activate(m));
+    KEYSAT_TRY(emit_event(
+        db, "machine.activated",
+        {{"license_id", lic.id}, {"machine_id", m.id}, {"hostname", host.value_or("")}}, now));
     KEYSAT_TRY(tx.commit());
     return std::optional<std::string>(m.id);
 }
@@ -288,7 +292,11 @@ Expected<MachineResult> deactivate_machine(db::Database& db, const license::Keyr
         r.reason = "not_found";
         return r;
     }
+    KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
     KEYSAT_TRY(machines.deactivate(m->id, now, req.reason.value_or("client_requested")));
+    KEYSAT_TRY(emit_event(db, "machine.deactivated",
+                          {{"license_id", lic->id}, {"machine_id", m->id}}, now));
+    KEYSAT_TRY(tx.commit());
     r.ok = true;
     return r;
 }

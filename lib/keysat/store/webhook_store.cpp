@@ -69,6 +69,13 @@ Expected<bool> WebhookStore::delete_endpoint(const std::string& id) {
     return m == 1;
 }
 
+Expected<std::optional<WebhookEndpointRow>> WebhookStore::find_endpoint(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM webhook_endpoints WHERE id = ?",
+                                                   k_endpoint_columns)));
+    s.bind(1, id);
+    return read_first<WebhookEndpointRow>(s, read_endpoint);
+}
+
 Expected<std::vector<WebhookEndpointRow>> WebhookStore::list_endpoints(bool active_only) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM webhook_endpoints WHERE "
                                                    "active = 1 OR ? = 0 ORDER BY created_at, id",

@@ -41,6 +41,7 @@ class WebhookStore {
     Expected<void> create_endpoint(const WebhookEndpointRow& e);
     Expected<bool> update_endpoint(const WebhookEndpointRow& e);
     Expected<bool> delete_endpoint(const std::string& id);
+    Expected<std::optional<WebhookEndpointRow>> find_endpoint(const std::string& id);
     // Ordered by creation time then id; `active_only` keeps active endpoints.
     Expected<std::vector<WebhookEndpointRow>> list_endpoints(bool active_only);
 
