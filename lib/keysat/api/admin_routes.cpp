@@ -126,22 +126,6 @@ template <typename F> http::Handler admin(const App& app, std::string scope, F h
     };
 }
 
-json product_out(const store::ProductRow& p) {
-    json catalog = json::parse(p.entitlements_json, nullptr, false);
-    return {{"id", p.id},
-            {"slug", p.slug},
-            {"name", p.name},
-            {"description", p.description},
-            {"price_sats", p.currency == "SAT" ? p.price_amount : 0},
-            {"price_currency", p.currency},
-            {"price_value", p.price_amount},
-            {"active", p.active},
-            {"metadata", json::object()},
-            {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
-            {"created_at", format_timestamp(p.created_at)},
-            {"updated_at", format_timestamp(p.updated_at)}};
-}
-
 json license_out(const store::LicenseRow& l) {
     json ents = json::parse(l.entitlements_json, nullptr, false);
     return {{"id", l.id},
@@ -237,9 +221,9 @@ http::Response create_product(const App& app, db::Database& db, const Actor& act
         return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
     if (!catalog.create_product(p) ||
         !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) ||
-        !service::emit_event(db, "product.created", product_out(p), p.created_at) || !tx->commit())
+        !service::emit_event(db, "product.created", product_json(p), p.created_at) || !tx->commit())
         return error_response("internal_error", "could not create the product");
-    return json_response(200, product_out(p));
+    return json_response(200, product_json(p));
 }
 
 http::Response issue_license(const App& app, db::Database& db, const Actor& actor,
@@ -524,7 +508,7 @@ void register_admin_routes(http::Server& s, const App& app) {
                     return error_response("internal_error", "products");
                 json out = json::array();
                 for (const auto& p : *list)
-                    out.push_back(product_out(p));
+                    out.push_back(product_json(p));
                 return json_response(200, {{"products", out}});
             }));
     s.route("POST", "/v1/admin/products",

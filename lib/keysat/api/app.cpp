@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "keysat/util/date.hpp"
+
 namespace keysat::api {
 
 using nlohmann::json;
@@ -17,6 +19,22 @@ Expected<db::Database*> App::database() const {
         slot = std::make_unique<db::Database>(std::move(db));
     }
     return slot.get();
+}
+
+json product_json(const store::ProductRow& p) {
+    json catalog = json::parse(p.entitlements_json, nullptr, false);
+    return {{"id", p.id},
+            {"slug", p.slug},
+            {"name", p.name},
+            {"description", p.description},
+            {"price_sats", p.currency == "SAT" ? p.price_amount : 0},
+            {"price_currency", p.currency},
+            {"price_value", p.price_amount},
+            {"active", p.active},
+            {"metadata", json::object()},
+            {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
+            {"created_at", format_timestamp(p.created_at)},
+            {"updated_at", format_timestamp(p.updated_at)}};
 }
 
 http::Response json_response(int status, const json& body) {

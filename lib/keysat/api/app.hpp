@@ -15,6 +15,7 @@
 #include "keysat/http/server.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/validation.hpp"
+#include "keysat/store/catalog_store.hpp"
 #include "keysat/util/clock.hpp"
 
 namespace keysat::api {
@@ -47,6 +48,9 @@ http::Response json_response(int status, const nlohmann::json& body);
 http::Response error_response(const std::string& code, const std::string& message);
 // The error body for a bare status (404, 405, 413, 500) produced by the server itself.
 http::Response error_for_status(int status);
+// A product as the public and admin routes show it (Keysat's field names).
+nlohmann::json product_json(const store::ProductRow& p);
+
 // Parses a JSON object body; nullopt (and `error` set) when malformed.
 std::optional<nlohmann::json> parse_body(const http::Request& req, http::Response& error);
 

@@ -23,22 +23,6 @@ std::string pem_of(const App& app) {
     return license::format_public_key(app.keyring.keys.front(), license::PubkeyForm::pem);
 }
 
-json product_json(const store::ProductRow& p) {
-    json catalog = json::parse(p.entitlements_json, nullptr, false);
-    return {{"id", p.id},
-            {"slug", p.slug},
-            {"name", p.name},
-            {"description", p.description},
-            {"price_sats", p.currency == "SAT" ? p.price_amount : 0},
-            {"price_currency", p.currency},
-            {"price_value", p.price_amount},
-            {"active", p.active},
-            {"metadata", json::object()},
-            {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
-            {"created_at", format_timestamp(p.created_at)},
-            {"updated_at", format_timestamp(p.updated_at)}};
-}
-
 json json_array_or_empty(const std::string& text) {
     json j = json::parse(text, nullptr, false);
     return j.is_array() ? j : json::array();

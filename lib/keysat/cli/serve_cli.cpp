@@ -18,6 +18,7 @@
 #include "keysat/db/migrations.hpp"
 #include "keysat/issuing/keyfile.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/ledger.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/license_store.hpp"
 #include "keysat/util/encoding.hpp"
@@ -130,12 +131,8 @@ Expected<license::Keyring> build_keyring(const config::ServeConfig& c,
         KEYSAT_TRY_ASSIGN(key, license::load_public_key(k));
         ring.keys.push_back(key);
     }
-    KEYSAT_TRY_ASSIGN(rows, keys.list());
-    for (const auto& row : rows) {
-        if (row.public_key.size() != 32)
-            continue;
-        license::PublicKey k;
-        std::copy(row.public_key.begin(), row.public_key.end(), k.bytes.begin());
+    KEYSAT_TRY_ASSIGN(recorded, service::recorded_keys(db));
+    for (const auto& k : recorded.keys) {
         bool known = false;
         for (const auto& r : ring.keys)
             known = known || r.bytes == k.bytes;

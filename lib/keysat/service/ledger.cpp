@@ -105,9 +105,10 @@ row_from_record(std::string_view line, const license::Keyring& ring) {
     return std::pair{std::move(r), signer_key};
 }
 
-// Trusted keys: the ones given plus those the database already records.
-Expected<license::Keyring> trusted_keys(db::Database& db, const license::Keyring& given) {
-    license::Keyring ring = given;
+} // namespace
+
+Expected<license::Keyring> recorded_keys(db::Database& db) {
+    license::Keyring ring;
     store::SigningKeyStore keys(db);
     KEYSAT_TRY_ASSIGN(rows, keys.list());
     for (const auto& row : rows) {
@@ -120,12 +121,13 @@ Expected<license::Keyring> trusted_keys(db::Database& db, const license::Keyring
     return ring;
 }
 
-} // namespace
-
 Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
                                      const license::Keyring& given, KeepGoing keep_going,
                                      std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(ring, trusted_keys(db, given));
+    // Trusted: the keys given, plus the signing keys the database already records.
+    license::Keyring ring = given;
+    KEYSAT_TRY_ASSIGN(recorded, recorded_keys(db));
+    ring.keys.insert(ring.keys.end(), recorded.keys.begin(), recorded.keys.end());
     if (ring.keys.empty())
         return usage_error("no trusted key: give -p/--pubkey, or record signing keys first");
     ImportReport report;

@@ -31,6 +31,9 @@ struct ImportReport {
 
 enum class KeepGoing { yes, no };
 
+// The public keys of every signing key the database records, oldest first.
+Expected<license::Keyring> recorded_keys(db::Database& db);
+
 // Imports a ledger (JSON lines, formats.md §5) in one transaction. Each record's key must verify
 // with a trusted key (the keyring given, plus the signing keys the database already holds), and
 // its signed fields must match the record's. With KeepGoing::no any problem imports nothing.
