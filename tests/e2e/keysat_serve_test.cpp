@@ -443,3 +443,51 @@ TEST_CASE("hostile corners found in review", "[e2e][serve]") {
     CHECK(shop.server.log_contains("\\x0aFORGED"));
     CHECK(shop.server.log().find("\nFORGED") == std::string::npos);
 }
+
+TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][serve]") {
+    Shop shop;
+    auto doc = shop.server.get("/v1/openapi.json");
+    REQUIRE(doc.status == 200);
+    CHECK(doc.body["openapi"] == "3.1.0");
+    const auto& paths = doc.body["paths"];
+    std::vector<std::pair<std::string, std::string>> expected = {
+        {"get", "/"},
+        {"get", "/healthz"},
+        {"get", "/v1/pubkey"},
+        {"get", "/v1/issuer/public-key"},
+        {"get", "/v1/openapi.json"},
+        {"get", "/v1/products"},
+        {"get", "/v1/products/{slug}"},
+        {"get", "/v1/products/{slug}/policies"},
+        {"post", "/v1/validate"},
+        {"post", "/v1/machines/activate"},
+        {"post", "/v1/machines/heartbeat"},
+        {"post", "/v1/machines/deactivate"},
+        {"get", "/v1/admin/products"},
+        {"post", "/v1/admin/products"},
+        {"post", "/v1/admin/licenses"},
+        {"get", "/v1/admin/licenses/search"},
+        {"post", "/v1/admin/licenses/{id}/revoke"},
+        {"post", "/v1/admin/licenses/{id}/suspend"},
+        {"post", "/v1/admin/licenses/{id}/unsuspend"},
+        {"post", "/v1/admin/api-keys"},
+        {"get", "/v1/admin/api-keys"},
+        {"delete", "/v1/admin/api-keys/{id}"},
+        {"get", "/v1/admin/audit"},
+        {"post", "/v1/admin/webhook-endpoints"},
+        {"get", "/v1/admin/webhook-endpoints"},
+        {"get", "/v1/admin/webhook-deliveries"},
+        {"post", "/v1/admin/webhook-deliveries/{id}/retry"},
+    };
+    std::size_t operations = 0;
+    for (const auto& [path, ops] : paths.items())
+        operations += ops.size();
+    CHECK(operations == expected.size()); // nothing undocumented, nothing extra
+    for (const auto& [method, path] : expected) {
+        INFO(method << " " << path);
+        REQUIRE(paths.contains(path));
+        CHECK(paths[path].contains(method));
+        if (path.starts_with("/v1/admin/"))
+            CHECK(paths[path][method].contains("security"));
+    }
+}

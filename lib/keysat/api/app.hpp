@@ -41,6 +41,11 @@ struct App {
 
 void register_public_routes(http::Server& server, const App& app);
 void register_admin_routes(http::Server& server, const App& app);
+// GET /v1/openapi.json: an OpenAPI 3.1 document generated from the routes registered on
+// `server` before this call, so it cannot miss one. Register it last.
+void register_openapi_route(http::Server& server, const App& app);
+// The document itself.
+nlohmann::json openapi_document(const http::Server& server, const App& app);
 
 // Responses in the spec's shapes.
 http::Response json_response(int status, const nlohmann::json& body);

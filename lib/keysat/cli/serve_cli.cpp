@@ -186,6 +186,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     http::Server server(options);
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
+    api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
     api::WebhookWorker webhooks(
         {c.db_path, c.webhook_senders, c.webhook_timeout_s, c.webhook_retry_unit_ms});

@@ -106,6 +106,7 @@ std::optional<std::string> Request::query_value(const std::string& name) const {
 struct Server::Impl {
     ServerOptions options;
     LogSink log; // destroyed after the server: the last lines are flushed
+    std::vector<std::pair<std::string, std::string>> routes;
     TunedServer server;
 };
 
@@ -157,7 +158,12 @@ Server::Server(ServerOptions options) : m_impl(std::make_unique<Impl>()) {
 
 Server::~Server() = default;
 
+const std::vector<std::pair<std::string, std::string>>& Server::routes() const {
+    return m_impl->routes;
+}
+
 void Server::route(const std::string& method, const std::string& pattern, Handler handler) {
+    m_impl->routes.emplace_back(method, pattern);
     auto adapter = [handler = std::move(handler)](const httplib::Request& req,
                                                   httplib::Response& res) {
         Request r;

@@ -58,6 +58,8 @@ class Server {
 
     // Routes: `pattern` is a regular expression over the path; captures become Request::params.
     void route(const std::string& method, const std::string& pattern, Handler handler);
+    // Every route registered so far: (method, pattern), in registration order.
+    const std::vector<std::pair<std::string, std::string>>& routes() const;
 
     // Binds host:port (port 0: any free port) with a large listen backlog; returns the port.
     Expected<int> bind(const std::string& host, int port);
