@@ -491,3 +491,27 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
             CHECK(paths[path][method].contains("security"));
     }
 }
+
+TEST_CASE("JSON request log stays valid JSON for hostile paths, audit limits are checked",
+          "[e2e][serve]") {
+    test::TempDir dir;
+    test::ServerProcess server(dir / "data", {}, {"KEYSAT_LOG_FORMAT=json"});
+    server.get("/v1/products/a%22b%5cc%0a?token=SECRET");
+    REQUIRE(server.log_contains("\"status\":404"));
+    std::string log = server.log();
+    for (std::size_t start = 0; start < log.size();) {
+        auto end = log.find('\n', start);
+        std::string line = log.substr(start, end - start);
+        start = end == std::string::npos ? log.size() : end + 1;
+        if (!line.starts_with("{"))
+            continue; // start-up messages
+        auto j = json::parse(line, nullptr, false);
+        INFO(line);
+        CHECK_FALSE(j.is_discarded());
+    }
+    CHECK(log.find("SECRET") == std::string::npos);
+    CHECK(server.get("/v1/admin/audit?limit=abc", server.admin_key()).status == 400);
+    CHECK(server.get("/v1/admin/audit?limit=-5", server.admin_key()).status == 200);
+    CHECK(server.get("/v1/admin/audit?limit=99999999999999999999", server.admin_key()).status ==
+          400);
+}

@@ -36,11 +36,16 @@ template <typename F> http::Response with_db(const App& app, F&& body) {
     return body(**db);
 }
 
+// Takes a token from the client's bucket; true when it had none. By default 60 requests of
+// burst, then one a second, per client address (Keysat's numbers); validate_rate 0 turns it off.
+bool over_limit(const App& app, const std::string& bucket) {
+    return app.limiter && app.validate_rate > 0 &&
+           !app.limiter->take(bucket, app.validate_rate, app.validate_burst);
+}
+
 http::Response validate_route(const App& app, const http::Request& req) {
     std::string ip = client_address(req, app.trusted_proxies);
-    // By default 60 requests of burst, then one a second, per client address (Keysat's numbers).
-    if (app.limiter && app.validate_rate > 0 &&
-        !app.limiter->take("validate:" + ip, app.validate_rate, app.validate_burst))
+    if (over_limit(app, "validate:" + ip))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);
@@ -113,8 +118,7 @@ using MachineOp = Expected<service::MachineResult> (*)(db::Database&, const lice
 http::Response machine_route(const App& app, const http::Request& req, MachineOp op,
                              const char* kind) {
     std::string ip = client_address(req, app.trusted_proxies);
-    if (app.limiter && app.validate_rate > 0 &&
-        !app.limiter->take(std::string("machines:") + ip, app.validate_rate, app.validate_burst))
+    if (over_limit(app, "machines:" + ip))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);

@@ -25,15 +25,17 @@ class TunedServer : public httplib::Server {
 using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point t_request_start;
 
-// The path as logged: decoded paths can hold any byte, so quotes, backslashes and control
-// characters are escaped and no request can forge or break a log line.
-std::string loggable(const std::string& path) {
+// The path as logged: decoded paths can hold any byte, so quotes, backslashes, control
+// characters (and, in JSON lines, non-ASCII bytes) are escaped: no request can forge or break a
+// log line.
+std::string loggable(const std::string& path, bool json) {
     std::string out;
     for (unsigned char c : path) {
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-            out += fmt::format("\\x{:02x}", c);
-        else
+        bool plain = c >= 0x20 && c != 0x7f && c != '"' && c != '\\' && (!json || c < 0x80);
+        if (plain)
             out += static_cast<char>(c);
+        else
+            out += json ? fmt::format("\\u{:04x}", c) : fmt::format("\\x{:02x}", c);
     }
     return out;
 }
@@ -42,9 +44,10 @@ std::string log_line(bool json, const httplib::Request& req, int status, double 
     // The path only: query strings can hold tokens and must never reach a log.
     if (json)
         return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})",
-                           loggable(req.method), loggable(req.path), status, ms, req.remote_addr);
-    return fmt::format("{} {} {} {:.2f}ms {}", loggable(req.method), loggable(req.path), status, ms,
-                       req.remote_addr);
+                           loggable(req.method, true), loggable(req.path, true), status, ms,
+                           req.remote_addr);
+    return fmt::format("{} {} {} {:.2f}ms {}", loggable(req.method, false),
+                       loggable(req.path, false), status, ms, req.remote_addr);
 }
 
 // The request log: lines are appended to a buffer and written to stderr by one thread every
