@@ -16,11 +16,9 @@
 using namespace keysat;
 using test::run;
 
-namespace {
+using test::migrate_bin;
 
-std::string migrate_bin() {
-    return KEYSAT_MIGRATE_BIN;
-}
+namespace {
 
 const char* k_product = "6f46a4f6-0d2f-4a28-b6aa-3e8fbf6f28f0";
 

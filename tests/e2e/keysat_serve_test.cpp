@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keysat/db/database.hpp"
+#include "support/admin_routes.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
 
@@ -463,22 +464,9 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/machines/activate"},
         {"post", "/v1/machines/heartbeat"},
         {"post", "/v1/machines/deactivate"},
-        {"get", "/v1/admin/products"},
-        {"post", "/v1/admin/products"},
-        {"post", "/v1/admin/licenses"},
-        {"get", "/v1/admin/licenses/search"},
-        {"post", "/v1/admin/licenses/{id}/revoke"},
-        {"post", "/v1/admin/licenses/{id}/suspend"},
-        {"post", "/v1/admin/licenses/{id}/unsuspend"},
-        {"post", "/v1/admin/api-keys"},
-        {"get", "/v1/admin/api-keys"},
-        {"delete", "/v1/admin/api-keys/{id}"},
-        {"get", "/v1/admin/audit"},
-        {"post", "/v1/admin/webhook-endpoints"},
-        {"get", "/v1/admin/webhook-endpoints"},
-        {"get", "/v1/admin/webhook-deliveries"},
-        {"post", "/v1/admin/webhook-deliveries/{id}/retry"},
     };
+    for (const auto& r : test::admin_routes())
+        expected.emplace_back(r.method, r.path);
     std::size_t operations = 0;
     for (const auto& [path, ops] : paths.items())
         operations += ops.size();

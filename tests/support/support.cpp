@@ -90,6 +90,9 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
 std::string issue_bin() {
     return KEYSAT_ISSUE_BIN;
 }
+std::string migrate_bin() {
+    return KEYSAT_MIGRATE_BIN;
+}
 std::string verify_bin() {
     return KEYSAT_VERIFY_BIN;
 }

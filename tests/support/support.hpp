@@ -45,6 +45,7 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input = "
 // Paths of the built programs.
 std::string issue_bin();
 std::string verify_bin();
+std::string migrate_bin();
 std::string docgen_bin();
 std::string source_dir();
 

@@ -45,3 +45,20 @@ TEST_CASE("UUID v4 has version and variant bits and differs each time", "[util]"
     CHECK((a.bytes[6] >> 4) == 4);
     CHECK((a.bytes[8] & 0xc0) == 0x80);
 }
+
+TEST_CASE("RFC 3339 timestamps: zones, fractions, bare dates and garbage", "[util]") {
+    using keysat::parse_timestamp;
+    CHECK(parse_timestamp("2026-11-22T12:00:00Z") == 1795348800);
+    CHECK(parse_timestamp("2026-11-22t12:00:00z") == 1795348800);
+    CHECK(parse_timestamp("2026-11-22T12:00:00.123456Z") == 1795348800);
+    CHECK(parse_timestamp("2026-11-22T13:30:00+01:30") == 1795348800);
+    CHECK(parse_timestamp("2026-11-22T10:00:00-02:00") == 1795348800);
+    CHECK(parse_timestamp("2026-11-22") == 1795305600);
+    for (const char* bad :
+         {"", "2026-11-22T12:00:00", "2026-11-22T24:00:00Z", "2026-11-22T12:00Z",
+          "2026-02-30T00:00:00Z", "2026-11-22T12:00:00.Z", "2026-11-22T12:00:00+0100",
+          "2026-11-22 12:00:00Z", "x026-11-22", "2026-11-22T12:00:00Zjunk"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_timestamp(bad));
+    }
+}

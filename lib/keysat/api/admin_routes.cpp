@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "keysat/api/app.hpp"
+#include "keysat/api/admin.hpp"
 #include "keysat/api/fields.hpp"
 #include "keysat/crypto/hash.hpp"
 #include "keysat/crypto/secure.hpp"
@@ -23,44 +23,6 @@ namespace keysat::api {
 
 using nlohmann::json;
 
-namespace {
-
-const std::vector<std::string> k_areas = {
-    "products",       "policies", "licenses", "machines",          "subscriptions",    "webhooks",
-    "discount_codes", "audit",    "settings", "payment_providers", "merchant_profiles"};
-
-// The scopes each role grants (payment provider connect and API keys stay master-only).
-std::optional<std::vector<std::string>> role_scopes(const std::string& role) {
-    std::vector<std::string> scopes;
-    for (const auto& a : k_areas)
-        scopes.push_back(a + ":read");
-    std::vector<std::string> writes;
-    if (role == "read-only")
-        ;
-    else if (role == "license-issuer")
-        writes = {"licenses"};
-    else if (role == "support")
-        writes = {"licenses", "subscriptions", "machines"};
-    else if (role == "merchant-onboard")
-        writes = {"products", "policies", "licenses"};
-    else if (role == "full-admin")
-        writes = k_areas;
-    else
-        return std::nullopt;
-    for (const auto& w : writes)
-        scopes.push_back(w + ":write");
-    return scopes;
-}
-
-struct Actor {
-    std::string kind; // master, api_key
-    std::string sha256;
-    std::vector<std::string> scopes;
-    std::string ip;
-};
-
-// Authenticates and authorizes; nullopt with `denied` set when refused. `scope` empty: master
-// only.
 std::optional<Actor> authorize(const App& app, db::Database& db, const http::Request& req,
                                const std::string& scope, http::Response& denied) {
     // Failed attempts are limited per client address: 10, then one every 5 seconds. The
@@ -99,6 +61,10 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
                 (void)access.touch_api_key((*key)->id, app.clock->now());
                 return actor;
             }
+            // A valid key without the scope: no secret was guessed, so it does not count
+            // against the failed-attempt limit.
+            denied = error_response("forbidden", "forbidden: this key lacks the scope " + scope);
+            return std::nullopt;
         }
     }
     refuse("forbidden");
@@ -110,20 +76,6 @@ Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
     store::AccessStore access(db);
     return access.append_audit(
         {0, app.clock->now(), actor.kind, actor.sha256, action, target, actor.ip, details.dump()});
-}
-
-// Wraps an admin handler: database, auth, then the handler with the actor.
-template <typename F> http::Handler admin(const App& app, std::string scope, F handler) {
-    return [&app, scope = std::move(scope), handler](const http::Request& req) -> http::Response {
-        auto db = app.database();
-        if (!db)
-            return error_response("internal_error", "database unavailable");
-        http::Response denied;
-        auto actor = authorize(app, **db, req, scope, denied);
-        if (!actor)
-            return denied;
-        return handler(**db, *actor, req);
-    };
 }
 
 json license_out(const store::LicenseRow& l) {
@@ -148,82 +100,46 @@ bool valid_slug(const std::string& s) {
     });
 }
 
-http::Response create_product(const App& app, db::Database& db, const Actor& actor,
-                              const http::Request& req) {
-    http::Response error;
+std::optional<bool> flag_body(const http::Request& req, const char* field, http::Response& error) {
     auto body = parse_body(req, error);
     if (!body)
-        return error;
-    Fields f(*body);
-    auto slug = f.text("slug", true, 64);
-    auto name = f.text("name", true, 200);
-    auto description = f.text("description", false, 10000);
-    auto price_sats = f.integer("price_sats", 1, 2100000000000000);
-    auto currency = f.text("price_currency", false, 3);
-    auto value = f.integer("price_value", 1, 1000000000000);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
-    if (!valid_slug(*slug))
-        return error_response("bad_request", "bad request: 'slug' may hold a-z, 0-9, - and _");
-    store::ProductRow p;
-    if (price_sats && !currency) {
-        p.currency = "SAT";
-        p.price_amount = *price_sats;
-    } else if (currency && value) {
-        std::string cur = *currency;
-        std::transform(cur.begin(), cur.end(), cur.begin(), ::toupper);
-        if (cur != "SAT" && cur != "USD" && cur != "EUR")
-            return error_response("bad_request",
-                                  "bad request: 'price_currency' must be SAT, USD or EUR");
-        if (price_sats && (cur != "SAT" || *price_sats != *value))
-            return error_response("bad_request",
-                                  "bad request: price_sats and price_value disagree");
-        p.currency = cur;
-        p.price_amount = *value;
-    } else {
-        return error_response("bad_request", "bad request: give price_sats, or price_currency and "
-                                             "price_value");
+        return std::nullopt;
+    auto it = body->find(field);
+    if (it == body->end() || !it->is_boolean()) {
+        error = error_response("bad_request",
+                               fmt::format("bad request: '{}' must be true or false", field));
+        return std::nullopt;
     }
-    p.id = crypto::uuid_v4().to_string();
-    p.slug = *slug;
-    p.name = *name;
-    p.description = description.value_or("");
-    if (auto it = body->find("entitlements_catalog"); it != body->end() && !it->is_null()) {
-        // A flat list of {slug, name, description} strings: nothing deeper is stored or echoed
-        // (a deeply nested value would also be a stack-depth hazard when serialised).
-        json catalog = json::array();
-        bool flat = it->is_array() && it->size() <= 256;
-        for (const auto& entry : flat ? *it : json::array()) {
-            json clean = json::object();
-            flat = flat && entry.is_object();
-            for (const char* k : {"slug", "name", "description"})
-                if (flat && entry.contains(k)) {
-                    flat = entry[k].is_string() && entry[k].get<std::string>().size() <= 1000;
-                    if (flat)
-                        clean[k] = entry[k];
-                }
-            flat = flat && clean.contains("slug");
-            catalog.push_back(clean);
-        }
-        if (!flat)
-            return error_response("bad_request", "bad request: 'entitlements_catalog' must be an "
-                                                 "array of up to 256 {slug, name, description} "
-                                                 "objects of strings");
-        p.entitlements_json = catalog.dump();
-    }
-    p.created_at = p.updated_at = app.clock->now();
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
-    store::CatalogStore catalog(db);
-    auto existing = catalog.find_product_by_slug(p.slug);
-    if (existing && *existing)
-        return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
-    if (!catalog.create_product(p) ||
-        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) ||
-        !service::emit_event(db, "product.created", product_json(p), p.created_at) || !tx->commit())
-        return error_response("internal_error", "could not create the product");
-    return json_response(200, product_json(p));
+    return it->get<bool>();
+}
+
+namespace {
+
+const std::vector<std::string> k_areas = {
+    "products",       "policies", "licenses", "machines",          "subscriptions",    "webhooks",
+    "discount_codes", "audit",    "settings", "payment_providers", "merchant_profiles"};
+
+// The scopes each role grants (payment provider connect and API keys stay master-only).
+std::optional<std::vector<std::string>> role_scopes(const std::string& role) {
+    std::vector<std::string> scopes;
+    for (const auto& a : k_areas)
+        scopes.push_back(a + ":read");
+    std::vector<std::string> writes;
+    if (role == "read-only")
+        ;
+    else if (role == "license-issuer")
+        writes = {"licenses"};
+    else if (role == "support")
+        writes = {"licenses", "subscriptions", "machines"};
+    else if (role == "merchant-onboard")
+        writes = {"products", "policies", "licenses"};
+    else if (role == "full-admin")
+        writes = k_areas;
+    else
+        return std::nullopt;
+    for (const auto& w : writes)
+        scopes.push_back(w + ":write");
+    return scopes;
 }
 
 http::Response issue_license(const App& app, db::Database& db, const Actor& actor,
@@ -501,21 +417,9 @@ void register_webhook_routes(http::Server& s, const App& app) {
 
 void register_admin_routes(http::Server& s, const App& app) {
     register_webhook_routes(s, app);
-    s.route("GET", "/v1/admin/products",
-            admin(app, "products:read", [](db::Database& db, const Actor&, const http::Request&) {
-                auto list = store::CatalogStore(db).list_products(false);
-                if (!list)
-                    return error_response("internal_error", "products");
-                json out = json::array();
-                for (const auto& p : *list)
-                    out.push_back(product_json(p));
-                return json_response(200, {{"products", out}});
-            }));
-    s.route("POST", "/v1/admin/products",
-            admin(app, "products:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return create_product(app, db, a, r);
-                  }));
+    register_catalog_admin_routes(s, app);
+    register_operations_admin_routes(s, app);
+    register_discount_admin_routes(s, app);
     s.route("POST", "/v1/admin/licenses",
             admin(app, "licenses:write",
                   [&app](db::Database& db, const Actor& a, const http::Request& r) {

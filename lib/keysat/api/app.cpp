@@ -37,6 +37,11 @@ json product_json(const store::ProductRow& p) {
             {"updated_at", format_timestamp(p.updated_at)}};
 }
 
+json json_array_or_empty(const std::string& text) {
+    json j = json::parse(text, nullptr, false);
+    return j.is_array() ? j : json::array();
+}
+
 http::Response json_response(int status, const json& body) {
     http::Response r;
     r.status = status;

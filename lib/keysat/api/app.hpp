@@ -56,6 +56,12 @@ http::Response error_for_status(int status);
 // A product as the public and admin routes show it (Keysat's field names).
 nlohmann::json product_json(const store::ProductRow& p);
 
+// A JSON array stored as text, or [] when the text is not one.
+nlohmann::json json_array_or_empty(const std::string& text);
+
+// The operator name buyers see: the settings row when an operator set one, else configuration.
+std::string operator_name(const App& app, db::Database& db);
+
 // Parses a JSON object body; nullopt (and `error` set) when malformed.
 std::optional<nlohmann::json> parse_body(const http::Request& req, http::Response& error);
 

@@ -23,11 +23,6 @@ std::string pem_of(const App& app) {
     return license::format_public_key(app.keyring.keys.front(), license::PubkeyForm::pem);
 }
 
-json json_array_or_empty(const std::string& text) {
-    json j = json::parse(text, nullptr, false);
-    return j.is_array() ? j : json::array();
-}
-
 // Runs a handler that needs the database; database failures become 500 with a generic message.
 template <typename F> http::Response with_db(const App& app, F&& body) {
     auto db = app.database();
@@ -163,9 +158,10 @@ http::Response machine_route(const App& app, const http::Request& req, MachineOp
 
 void register_public_routes(http::Server& s, const App& app) {
     s.route("GET", "/", [&app](const http::Request&) {
+        auto db = app.database();
         return json_response(200, {{"service", "keysat"},
                                    {"version", app.version},
-                                   {"operator", app.operator_name},
+                                   {"operator", db ? operator_name(app, **db) : app.operator_name},
                                    {"public_key_pem", pem_of(app)},
                                    {"key_algorithm", "ed25519"},
                                    {"key_format_version", 2}});

@@ -182,4 +182,49 @@ Expected<std::vector<PolicyRow>> CatalogStore::list_policies(const std::string& 
     return read_all<PolicyRow>(s, read_policy);
 }
 
+namespace {
+Expected<std::int64_t> count_one(db::Database& db, std::string_view sql, const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, db.prepare(sql));
+    s.bind(1, id);
+    auto n = read_first<std::int64_t>(s, [](const db::Statement& r) { return r.column_int(0); });
+    if (!n)
+        return std::unexpected(n.error());
+    return n->value_or(0);
+}
+} // namespace
+
+Expected<std::int64_t> CatalogStore::product_references(const std::string& id) {
+    return count_one(*m_db,
+                     "SELECT (SELECT count(*) FROM policies WHERE product_id = ?1) + (SELECT "
+                     "count(*) FROM licenses WHERE product_id = ?1) + (SELECT count(*) FROM "
+                     "invoices WHERE product_id = ?1) + (SELECT count(*) FROM discount_codes, "
+                     "json_each(discount_codes.product_ids) WHERE json_each.value = ?1)",
+                     id);
+}
+
+Expected<bool> CatalogStore::delete_product(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("DELETE FROM products WHERE id = ?"));
+    s.bind(1, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<std::int64_t> CatalogStore::policy_references(const std::string& id) {
+    return count_one(*m_db,
+                     "SELECT (SELECT count(*) FROM licenses WHERE policy_id = ?1) + (SELECT "
+                     "count(*) FROM invoices WHERE policy_id = ?1) + (SELECT count(*) FROM "
+                     "subscriptions WHERE policy_id = ?1) + (SELECT count(*) FROM tier_changes "
+                     "WHERE from_policy_id = ?1 OR to_policy_id = ?1) + (SELECT count(*) FROM "
+                     "discount_codes, json_each(discount_codes.policy_ids) WHERE json_each.value "
+                     "= ?1)",
+                     id);
+}
+
+Expected<bool> CatalogStore::delete_policy(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("DELETE FROM policies WHERE id = ?"));
+    s.bind(1, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
 } // namespace keysat::store

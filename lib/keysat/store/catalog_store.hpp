@@ -56,12 +56,21 @@ class CatalogStore {
     Expected<bool> update_product(const ProductRow& p);
     Expected<std::optional<ProductRow>> find_product(const std::string& id);
     Expected<std::optional<ProductRow>> find_product_by_slug(const std::string& slug);
+    // Rows that name the product (policies, licenses, invoices, discount codes): a product
+    // with any cannot be deleted, only deactivated.
+    Expected<std::int64_t> product_references(const std::string& id);
+    // Deletes an unreferenced product; false when it does not exist.
+    Expected<bool> delete_product(const std::string& id);
     // Ordered by slug.
     Expected<std::vector<ProductRow>> list_products(bool active_only);
 
     Expected<void> create_policy(const PolicyRow& p);
     Expected<bool> update_policy(const PolicyRow& p);
     Expected<std::optional<PolicyRow>> find_policy(const std::string& id);
+    // Rows that name the policy (licenses, invoices, subscriptions, tier changes, discount
+    // codes): a policy with any cannot be deleted, only archived.
+    Expected<std::int64_t> policy_references(const std::string& id);
+    Expected<bool> delete_policy(const std::string& id);
     Expected<std::optional<PolicyRow>> find_policy_by_slug(const std::string& product_id,
                                                            const std::string& slug);
     // A product's policies by tier rank then slug; `storefront` keeps active, public,

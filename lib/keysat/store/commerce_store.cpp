@@ -15,7 +15,7 @@ constexpr const char* k_invoice_columns =
 
 constexpr const char* k_code_columns = "id, code, kind, value, max_uses, uses, expires_at, "
                                        "product_ids, policy_ids, featured, active, created_at, "
-                                       "updated_at";
+                                       "updated_at, description, referrer_label, currency";
 
 InvoiceRow read_invoice(const db::Statement& s) {
     return InvoiceRow{s.column_text(0), opt_text(s, 1),   opt_text(s, 2),  s.column_text(3),
@@ -26,11 +26,11 @@ InvoiceRow read_invoice(const db::Statement& s) {
 }
 
 DiscountCodeRow read_code(const db::Statement& s) {
-    return DiscountCodeRow{s.column_text(0),     s.column_text(1),      s.column_text(2),
-                           s.column_int(3),      opt_int(s, 4),         s.column_int(5),
-                           opt_int(s, 6),        s.column_text(7),      s.column_text(8),
-                           s.column_int(9) != 0, s.column_int(10) != 0, s.column_int(11),
-                           s.column_int(12)};
+    return DiscountCodeRow{
+        s.column_text(0), s.column_text(1),     s.column_text(2),      s.column_int(3),
+        opt_int(s, 4),    s.column_int(5),      opt_int(s, 6),         s.column_text(7),
+        s.column_text(8), s.column_int(9) != 0, s.column_int(10) != 0, s.column_int(11),
+        s.column_int(12), s.column_text(13),    opt_text(s, 14),       s.column_text(15)};
 }
 
 // Which states an invoice may be in before moving to `to`.
@@ -130,7 +130,7 @@ Expected<std::vector<InvoiceRow>> CommerceStore::pending_since(std::int64_t sinc
 
 Expected<void> CommerceStore::create_code(const DiscountCodeRow& c) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO discount_codes ({}) VALUES (?, ?, "
-                                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                                    k_code_columns)));
     s.bind(1, c.id)
         .bind(2, c.code)
@@ -144,8 +144,13 @@ Expected<void> CommerceStore::create_code(const DiscountCodeRow& c) {
         .bind(10, std::int64_t{c.featured})
         .bind(11, std::int64_t{c.active})
         .bind(12, c.created_at)
-        .bind(13, c.updated_at);
-    return s.run();
+        .bind(13, c.updated_at)
+        .bind(14, c.description)
+        .bind(15, c.referrer_label)
+        .bind(16, c.currency);
+    auto ok = s.run();
+    s.reset();
+    return ok;
 }
 
 Expected<std::optional<DiscountCodeRow>> CommerceStore::find_code(const std::string& code) {
@@ -153,6 +158,55 @@ Expected<std::optional<DiscountCodeRow>> CommerceStore::find_code(const std::str
                                                    k_code_columns)));
     s.bind(1, code);
     return read_first<DiscountCodeRow>(s, read_code);
+}
+
+Expected<std::optional<DiscountCodeRow>> CommerceStore::find_code_by_id(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM discount_codes WHERE id = ?",
+                                                   k_code_columns)));
+    s.bind(1, id);
+    return read_first<DiscountCodeRow>(s, read_code);
+}
+
+Expected<bool> CommerceStore::update_code(const DiscountCodeRow& c) {
+    KEYSAT_TRY_ASSIGN(s,
+                      m_db->prepare("UPDATE discount_codes SET value = ?2, max_uses = ?3, "
+                                    "expires_at = ?4, product_ids = ?5, policy_ids = ?6, "
+                                    "featured = ?7, active = ?8, updated_at = ?9, description "
+                                    "= ?10, referrer_label = ?11, currency = ?12 WHERE id = ?1"));
+    s.bind(1, c.id)
+        .bind(2, c.value)
+        .bind(3, c.max_uses)
+        .bind(4, c.expires_at)
+        .bind(5, c.product_ids_json)
+        .bind(6, c.policy_ids_json)
+        .bind(7, std::int64_t{c.featured})
+        .bind(8, std::int64_t{c.active})
+        .bind(9, c.updated_at)
+        .bind(10, c.description)
+        .bind(11, c.referrer_label)
+        .bind(12, c.currency);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<bool> CommerceStore::delete_unredeemed_code(const std::string& id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("DELETE FROM discount_codes WHERE id = ? AND NOT EXISTS "
+                                       "(SELECT 1 FROM discount_redemptions WHERE "
+                                       "discount_code_id = discount_codes.id)"));
+    s.bind(1, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
+Expected<std::vector<RedemptionRow>> CommerceStore::redemptions(const std::string& code_id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT id, discount_code_id, invoice_id, status, "
+                                       "created_at, updated_at FROM discount_redemptions WHERE "
+                                       "discount_code_id = ? ORDER BY created_at, id"));
+    s.bind(1, code_id);
+    return read_all<RedemptionRow>(s, [](const db::Statement& r) {
+        return RedemptionRow{r.column_text(0), r.column_text(1), r.column_text(2),
+                             r.column_text(3), r.column_int(4),  r.column_int(5)};
+    });
 }
 
 Expected<std::vector<DiscountCodeRow>> CommerceStore::list_codes() {

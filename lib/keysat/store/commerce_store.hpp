@@ -45,6 +45,18 @@ struct DiscountCodeRow {
     bool active = true;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    std::string description;
+    std::optional<std::string> referrer_label;
+    std::string currency = "SAT"; // of fixed_sats and set_price amounts
+};
+
+struct RedemptionRow {
+    std::string id;
+    std::string discount_code_id;
+    std::string invoice_id;
+    std::string status; // reserved, used, released
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
 };
 
 class CommerceStore {
@@ -68,6 +80,13 @@ class CommerceStore {
 
     Expected<void> create_code(const DiscountCodeRow& c);
     Expected<std::optional<DiscountCodeRow>> find_code(const std::string& code);
+    Expected<std::optional<DiscountCodeRow>> find_code_by_id(const std::string& id);
+    // Replaces the editable fields (value, limits, scope, texts, flags) of code `c.id`.
+    Expected<bool> update_code(const DiscountCodeRow& c);
+    // Deletes a code that was never redeemed; false when it does not exist or has redemptions.
+    Expected<bool> delete_unredeemed_code(const std::string& id);
+    // A code's redemptions, oldest first.
+    Expected<std::vector<RedemptionRow>> redemptions(const std::string& code_id);
     // Ordered by code.
     Expected<std::vector<DiscountCodeRow>> list_codes();
     Expected<bool> set_code_active(const std::string& id, bool active, std::int64_t now);

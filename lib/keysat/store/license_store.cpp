@@ -176,6 +176,23 @@ Expected<std::vector<LicenseRow>> LicenseStore::search(const std::optional<std::
     }
 }
 
+Expected<std::vector<LicenseRow>> LicenseStore::list(const std::optional<std::string>& product_id,
+                                                     const std::optional<std::string>& status,
+                                                     std::int64_t limit) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
+                             "SELECT {} FROM licenses WHERE (?1 IS NULL OR product_id = ?1) AND "
+                             "(?2 IS NULL OR status = ?2) ORDER BY issued_at DESC, id LIMIT ?3",
+                             k_columns)));
+    s.bind(1, product_id).bind(2, status).bind(3, limit);
+    std::vector<LicenseRow> out;
+    for (;;) {
+        KEYSAT_TRY_ASSIGN(row, read_one(s, false));
+        if (!row)
+            return out;
+        out.push_back(std::move(*row));
+    }
+}
+
 Expected<void> SigningKeyStore::ensure(const std::string& key_id, ByteView public_key,
                                        std::int64_t now) {
     KEYSAT_TRY_ASSIGN(ins,

@@ -62,6 +62,10 @@ class LicenseStore {
     Expected<std::vector<LicenseRow>> search(const std::optional<std::string>& email,
                                              const std::optional<std::string>& invoice_id,
                                              std::int64_t limit);
+    // Licenses of a product and/or in a status (either may be absent), newest first.
+    Expected<std::vector<LicenseRow>> list(const std::optional<std::string>& product_id,
+                                           const std::optional<std::string>& status,
+                                           std::int64_t limit);
 
   private:
     LicenseStore(db::Database& db, db::Statement insert, db::Statement by_id,

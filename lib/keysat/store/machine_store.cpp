@@ -71,6 +71,13 @@ Expected<bool> MachineStore::deactivate(const std::string& machine_id, std::int6
     return n == 1;
 }
 
+Expected<std::optional<MachineRow>> MachineStore::find(const std::string& machine_id) {
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare(fmt::format("SELECT {} FROM machines WHERE id = ?", k_columns)));
+    s.bind(1, machine_id);
+    return read_first<MachineRow>(s, read_machine);
+}
+
 Expected<std::vector<MachineRow>> MachineStore::list(const std::string& license_id) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM machines WHERE license_id = ? "
                                                    "ORDER BY deactivated_at IS NOT NULL, "

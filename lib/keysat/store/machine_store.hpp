@@ -30,6 +30,7 @@ class MachineStore {
     // The active machine of a license with this fingerprint hash.
     Expected<std::optional<MachineRow>> find_active(const std::string& license_id,
                                                     const std::string& fingerprint_sha256);
+    Expected<std::optional<MachineRow>> find(const std::string& machine_id);
     Expected<std::int64_t> count_active(const std::string& license_id);
     // Activates a machine; the unique index allows one active row per license and fingerprint,
     // so a second activation of the same machine is an error (callers look it up first).

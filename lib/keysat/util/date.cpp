@@ -36,6 +36,50 @@ std::optional<std::int64_t> parse_date_unix(std::string_view text) {
     return *days * 86400;
 }
 
+std::optional<std::int64_t> parse_timestamp(std::string_view text) {
+    auto day = parse_date_unix(text.substr(0, 10));
+    if (!day)
+        return std::nullopt;
+    if (text.size() == 10)
+        return day;
+    auto two = [&](std::size_t pos) -> int {
+        if (pos + 2 > text.size() || text[pos] < '0' || text[pos] > '9' || text[pos + 1] < '0' ||
+            text[pos + 1] > '9')
+            return -1;
+        return (text[pos] - '0') * 10 + (text[pos + 1] - '0');
+    };
+    if (text.size() < 20 || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+        text[16] != ':')
+        return std::nullopt;
+    int h = two(11), m = two(14), sec = two(17);
+    if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+        return std::nullopt;
+    std::size_t pos = 19;
+    if (text[pos] == '.') {
+        ++pos;
+        std::size_t digits = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 9) {
+            ++pos;
+            ++digits;
+        }
+        if (digits == 0)
+            return std::nullopt;
+    }
+    std::int64_t offset = 0;
+    std::string_view zone = text.substr(pos);
+    if (zone == "Z" || zone == "z") {
+        offset = 0;
+    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+        int oh = two(pos + 1), om = two(pos + 4);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return std::nullopt;
+        offset = (oh * 3600 + om * 60) * (zone[0] == '+' ? 1 : -1);
+    } else {
+        return std::nullopt;
+    }
+    return *day + h * 3600 + m * 60 + sec - offset;
+}
+
 namespace {
 struct Civil {
     int year;

@@ -12,6 +12,9 @@ namespace keysat {
 std::optional<std::int64_t> parse_date_days(std::string_view text);
 // Parses a date and returns its first second (00:00:00 UTC) as unix seconds.
 std::optional<std::int64_t> parse_date_unix(std::string_view text);
+// Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" (a fraction is dropped),
+// or a bare date meaning its first second UTC, into unix seconds.
+std::optional<std::int64_t> parse_timestamp(std::string_view text);
 // Formats unix seconds as "YYYY-MM-DD" (UTC).
 std::string format_date(std::int64_t unix_seconds);
 // Formats unix seconds as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (UTC).

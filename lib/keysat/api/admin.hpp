@@ -1,0 +1,63 @@
+#pragma once
+// What the admin route files share: authentication and authorization of a request, the audit
+// row every mutation writes in its transaction, and the wrapper that puts them in front of a
+// handler.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/api/app.hpp"
+#include "keysat/store/license_store.hpp"
+
+namespace keysat::api {
+
+struct Actor {
+    std::string kind; // master, api_key
+    std::string sha256;
+    std::vector<std::string> scopes;
+    std::string ip;
+};
+
+// Authenticates and authorizes; nullopt with `denied` set when refused (401 for a missing or
+// non-Bearer header, 403 for an unknown, revoked or under-scoped key). `scope` empty: master only.
+std::optional<Actor> authorize(const App& app, db::Database& db, const http::Request& req,
+                               const std::string& scope, http::Response& denied);
+
+// Appends the audit row of a mutation; call it inside the mutation's transaction.
+Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
+                     const std::string& action, const std::string& target,
+                     const nlohmann::json& details);
+
+// Wraps an admin handler: database, auth, then the handler with the actor.
+template <typename F> http::Handler admin(const App& app, std::string scope, F handler) {
+    return [&app, scope = std::move(scope), handler](const http::Request& req) -> http::Response {
+        auto db = app.database();
+        if (!db)
+            return error_response("internal_error", "database unavailable");
+        http::Response denied;
+        auto actor = authorize(app, **db, req, scope, denied);
+        if (!actor)
+            return denied;
+        return handler(**db, *actor, req);
+    };
+}
+
+// A license as the admin routes show it.
+nlohmann::json license_out(const store::LicenseRow& l);
+
+// Slugs hold a-z, 0-9, - and _, 1 to 64 characters.
+bool valid_slug(const std::string& s);
+
+// Reads {"<field>": true|false} from the body (PATCH .../active and friends); nullopt with
+// `error` set when the body is not such an object.
+std::optional<bool> flag_body(const http::Request& req, const char* field, http::Response& error);
+
+// Registration of the route groups (admin_routes.cpp calls them).
+void register_catalog_admin_routes(http::Server& s, const App& app);
+void register_operations_admin_routes(http::Server& s, const App& app);
+void register_discount_admin_routes(http::Server& s, const App& app);
+
+} // namespace keysat::api

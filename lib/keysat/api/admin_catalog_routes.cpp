@@ -1,0 +1,496 @@
+// Admin routes for the catalog: products (create, list, update, activate, delete) and their
+// policies (create, list, update, the active/public/archived flags, delete).
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "keysat/api/admin.hpp"
+#include "keysat/api/fields.hpp"
+#include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/service/webhooks.hpp"
+#include "keysat/store/catalog_store.hpp"
+#include "keysat/util/date.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_id = "([0-9a-f-]{36})";
+
+// Applies the product fields present in `body` to `p`; an error message when one is bad.
+// Creating, slug, name and a price are required.
+std::string product_fields(const json& body, store::ProductRow& p, bool creating) {
+    Fields f(body);
+    auto slug = f.text("slug", creating, 64);
+    auto name = f.text("name", creating, 200);
+    auto description = f.text("description", false, 10000);
+    auto price_sats = f.integer("price_sats", 0, 2100000000000000);
+    auto currency = f.text("price_currency", false, 3);
+    auto value = f.integer("price_value", 0, 1000000000000);
+    if (!f.error().empty())
+        return f.error();
+    if (slug && !valid_slug(*slug))
+        return "bad request: 'slug' may hold a-z, 0-9, - and _";
+    if (price_sats && !currency) {
+        p.currency = "SAT";
+        p.price_amount = *price_sats;
+    } else if (currency && value) {
+        std::string cur = *currency;
+        std::transform(cur.begin(), cur.end(), cur.begin(), ::toupper);
+        if (cur != "SAT" && cur != "USD" && cur != "EUR")
+            return "bad request: 'price_currency' must be SAT, USD or EUR";
+        if (price_sats && (cur != "SAT" || *price_sats != *value))
+            return "bad request: price_sats and price_value disagree";
+        p.currency = cur;
+        p.price_amount = *value;
+    } else if (creating || currency || value) {
+        return "bad request: give price_sats, or price_currency and price_value";
+    }
+    if (slug)
+        p.slug = *slug;
+    if (name)
+        p.name = *name;
+    if (description)
+        p.description = *description;
+    if (auto it = body.find("entitlements_catalog"); it != body.end() && !it->is_null()) {
+        // A flat list of {slug, name, description} strings: nothing deeper is stored or echoed
+        // (a deeply nested value would also be a stack-depth hazard when serialised).
+        json catalog = json::array();
+        bool flat = it->is_array() && it->size() <= 256;
+        for (const auto& entry : flat ? *it : json::array()) {
+            json clean = json::object();
+            flat = flat && entry.is_object();
+            for (const char* k : {"slug", "name", "description"})
+                if (flat && entry.contains(k)) {
+                    flat = entry[k].is_string() && entry[k].get<std::string>().size() <= 1000;
+                    if (flat)
+                        clean[k] = entry[k];
+                }
+            flat = flat && clean.contains("slug");
+            catalog.push_back(clean);
+        }
+        if (!flat)
+            return "bad request: 'entitlements_catalog' must be an array of up to 256 {slug, "
+                   "name, description} objects of strings";
+        p.entitlements_json = catalog.dump();
+    }
+    return "";
+}
+
+http::Response create_product(const App& app, db::Database& db, const Actor& actor,
+                              const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    store::ProductRow p;
+    if (auto bad = product_fields(*body, p, true); !bad.empty())
+        return error_response("bad_request", bad);
+    p.id = crypto::uuid_v4().to_string();
+    p.created_at = p.updated_at = app.clock->now();
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    auto existing = catalog.find_product_by_slug(p.slug);
+    if (existing && *existing)
+        return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
+    if (!catalog.create_product(p) ||
+        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) ||
+        !service::emit_event(db, "product.created", product_json(p), p.created_at) || !tx->commit())
+        return error_response("internal_error", "could not create the product");
+    return json_response(200, product_json(p));
+}
+
+// Loads product `id` inside a transaction, lets `change` edit it (an error message stops),
+// stores it and writes the audit row.
+template <typename F>
+http::Response change_product(const App& app, db::Database& db, const Actor& actor,
+                              const std::string& id, const std::string& action, F change) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    auto found = catalog.find_product(id);
+    if (!found)
+        return error_response("internal_error", "products");
+    if (!*found)
+        return error_response("not_found", "not found: product " + id);
+    store::ProductRow p = **found;
+    json details = json::object();
+    if (auto bad = change(p, details); !bad.empty())
+        return error_response("bad_request", bad);
+    if (p.slug != (*found)->slug) {
+        auto taken = catalog.find_product_by_slug(p.slug);
+        if (taken && *taken)
+            return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
+    }
+    p.updated_at = app.clock->now();
+    if (!catalog.update_product(p) || !audit(db, app, actor, action, id, details) || !tx->commit())
+        return error_response("internal_error", "could not change the product");
+    return json_response(200, product_json(p));
+}
+
+json policy_json(const store::PolicyRow& p) {
+    auto opt = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
+    std::int64_t period_days = !p.recurring_period ? 0 : *p.recurring_period == "year" ? 365 : 30;
+    return {{"id", p.id},
+            {"product_id", p.product_id},
+            {"slug", p.slug},
+            {"name", p.name},
+            {"duration_seconds", p.duration_days.value_or(0) * 86400},
+            {"grace_seconds", p.grace_days * 86400},
+            {"max_machines", p.max_machines},
+            {"is_trial", p.is_trial},
+            {"trial_days", p.trial_days.value_or(0)},
+            {"is_recurring", p.recurring_period.has_value()},
+            {"recurring_period", p.recurring_period ? json(*p.recurring_period) : json(nullptr)},
+            {"renewal_period_days", period_days},
+            {"price_sats_override", opt(p.price_override)},
+            {"tier_rank", p.tier_rank},
+            {"entitlements", json_array_or_empty(p.entitlements_json)},
+            {"hidden_entitlements", json_array_or_empty(p.hidden_entitlements_json)},
+            {"marketing_bullets", json_array_or_empty(p.marketing_bullets_json)},
+            {"active", p.active},
+            {"is_public", p.is_public},
+            {"archived", p.archived},
+            {"created_at", format_timestamp(p.created_at)},
+            {"updated_at", format_timestamp(p.updated_at)}};
+}
+
+// Whole days from a field given in seconds (Keysat's unit); our rows keep days.
+std::optional<std::int64_t> seconds_to_days(Fields& f, const char* name, std::string& bad) {
+    auto s = f.integer(name, 0, 100LL * 365 * 86400);
+    if (s && *s % 86400 != 0)
+        bad = fmt::format("bad request: '{}' must be a whole number of days (a multiple of 86400)",
+                          name);
+    return s ? std::optional<std::int64_t>(*s / 86400) : std::nullopt;
+}
+
+// Applies the policy fields present in `body` to `p`; an error message when one is bad.
+std::string policy_fields(const json& body, store::PolicyRow& p, const store::ProductRow& product,
+                          bool creating) {
+    Fields f(body);
+    std::string bad;
+    auto slug = f.text("slug", creating, 64);
+    auto name = f.text("name", creating, 200);
+    auto duration = seconds_to_days(f, "duration_seconds", bad);
+    auto grace = seconds_to_days(f, "grace_seconds", bad);
+    auto max_machines = f.integer("max_machines", 0, 1000000);
+    auto is_trial = f.boolean("is_trial");
+    auto trial_days = f.integer("trial_days", 0, 3650);
+    auto price = f.integer("price_sats_override", 0, 2100000000000000);
+    auto entitlements = f.strings("entitlements");
+    auto hidden = f.strings("hidden_entitlements");
+    auto bullets = f.strings("marketing_bullets");
+    auto tier_rank = f.integer("tier_rank", 0, 1000);
+    auto is_recurring = f.boolean("is_recurring");
+    auto period = f.text("recurring_period", false, 8);
+    auto period_days = f.integer("renewal_period_days", 0, 366 * 5);
+    auto is_public = f.boolean("is_public");
+    if (!f.error().empty())
+        return f.error();
+    if (!bad.empty())
+        return bad;
+    if (slug && !valid_slug(*slug))
+        return "bad request: 'slug' may hold a-z, 0-9, - and _";
+    // Closed entitlements: a product with a catalog accepts only the catalog's slugs.
+    json catalog = json_array_or_empty(product.entitlements_json);
+    for (const auto* list : {&entitlements, &hidden})
+        if (*list && !catalog.empty())
+            for (const auto& e : **list)
+                if (std::none_of(catalog.begin(), catalog.end(),
+                                 [&](const json& c) { return c.value("slug", "") == e; }))
+                    return fmt::format("bad request: entitlement '{}' is not in product '{}' "
+                                       "catalog",
+                                       e, product.slug);
+    if (slug)
+        p.slug = *slug;
+    if (name)
+        p.name = *name;
+    if (duration)
+        p.duration_days = *duration == 0 ? std::nullopt : duration;
+    if (grace)
+        p.grace_days = *grace;
+    if (max_machines)
+        p.max_machines = *max_machines;
+    else if (creating)
+        p.max_machines = 1; // Keysat's default: one seat
+    if (is_trial)
+        p.is_trial = *is_trial;
+    if (trial_days)
+        p.trial_days = *trial_days == 0 ? std::nullopt : trial_days;
+    if (body.contains("price_sats_override"))
+        p.price_override = price;
+    if (entitlements)
+        p.entitlements_json = json(*entitlements).dump();
+    if (hidden)
+        p.hidden_entitlements_json = json(*hidden).dump();
+    if (bullets)
+        p.marketing_bullets_json = json(*bullets).dump();
+    if (tier_rank)
+        p.tier_rank = *tier_rank;
+    if (is_public)
+        p.is_public = *is_public;
+    if (period) {
+        if (*period != "month" && *period != "year")
+            return "bad request: 'recurring_period' must be month or year";
+        p.recurring_period = *period;
+    } else if (is_recurring && !*is_recurring) {
+        p.recurring_period.reset();
+    } else if (is_recurring || period_days) {
+        // Keysat's form: is_recurring with renewal_period_days; we bill by month or year.
+        std::int64_t d = period_days.value_or(0);
+        if (d >= 28 && d <= 31)
+            p.recurring_period = "month";
+        else if (d == 365 || d == 366)
+            p.recurring_period = "year";
+        else
+            return "bad request: 'renewal_period_days' must be a month (28-31) or a year "
+                   "(365-366) when 'is_recurring' is true";
+    }
+    if (p.recurring_period && p.trial_days &&
+        *p.trial_days > (p.recurring_period == "year" ? 365 : 28))
+        return "bad request: 'trial_days' cannot exceed the renewal period";
+    return "";
+}
+
+http::Response create_policy(const App& app, db::Database& db, const Actor& actor,
+                             const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto product_slug = f.text("product_slug", true, 64);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    auto product = catalog.find_product_by_slug(*product_slug);
+    if (!product)
+        return error_response("internal_error", "products");
+    if (!*product)
+        return error_response("not_found", "not found: product " + *product_slug);
+    store::PolicyRow p;
+    if (auto bad = policy_fields(*body, p, **product, true); !bad.empty())
+        return error_response("bad_request", bad);
+    auto taken = catalog.find_policy_by_slug((*product)->id, p.slug);
+    if (taken && *taken)
+        return error_response("conflict", fmt::format("conflict: product '{}' already has a "
+                                                      "policy '{}'",
+                                                      *product_slug, p.slug));
+    p.id = crypto::uuid_v4().to_string();
+    p.product_id = (*product)->id;
+    p.created_at = p.updated_at = app.clock->now();
+    if (!catalog.create_policy(p) ||
+        !audit(db, app, actor, "policy.create", p.id,
+               {{"product_id", p.product_id}, {"slug", p.slug}}) ||
+        !tx->commit())
+        return error_response("internal_error", "could not create the policy");
+    return json_response(200, policy_json(p));
+}
+
+// Loads policy `id` in a transaction, lets `change` edit it, stores it with its audit row.
+template <typename F>
+http::Response change_policy(const App& app, db::Database& db, const Actor& actor,
+                             const std::string& id, const std::string& action, F change) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    auto found = catalog.find_policy(id);
+    if (!found)
+        return error_response("internal_error", "policies");
+    if (!*found)
+        return error_response("not_found", "not found: policy " + id);
+    auto product = catalog.find_product((*found)->product_id);
+    if (!product || !*product)
+        return error_response("internal_error", "policies");
+    store::PolicyRow p = **found;
+    json details = json::object();
+    if (auto bad = change(p, **product, details); !bad.empty())
+        return error_response("bad_request", bad);
+    if (p.slug != (*found)->slug) {
+        auto taken = catalog.find_policy_by_slug(p.product_id, p.slug);
+        if (taken && *taken)
+            return error_response("conflict",
+                                  "conflict: the product already has a policy '" + p.slug + "'");
+    }
+    p.updated_at = app.clock->now();
+    if (!catalog.update_policy(p) || !audit(db, app, actor, action, id, details) || !tx->commit())
+        return error_response("internal_error", "could not change the policy");
+    return json_response(200, policy_json(p));
+}
+
+// DELETE of a product or policy: refused with 409 while anything refers to it.
+template <typename Refs, typename Del>
+http::Response delete_unreferenced(const App& app, db::Database& db, const Actor& actor,
+                                   const std::string& id, const std::string& what, Refs refs,
+                                   Del del) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    auto n = refs(id);
+    if (!n)
+        return error_response("internal_error", what);
+    if (*n > 0)
+        return error_response(
+            "conflict",
+            fmt::format("conflict: {} {} is referred to by {} row(s) (licenses, invoices, "
+                        "policies, codes); deactivate or archive it instead",
+                        what, id, *n));
+    auto gone = del(id);
+    if (!gone)
+        return error_response("internal_error", what);
+    if (!*gone)
+        return error_response("not_found", fmt::format("not found: {} {}", what, id));
+    if (!audit(db, app, actor, what + ".delete", id, json::object()) || !tx->commit())
+        return error_response("internal_error", "could not delete the " + what);
+    return json_response(200, {{"ok", true}});
+}
+
+} // namespace
+
+void register_catalog_admin_routes(http::Server& s, const App& app) {
+    s.route("GET", "/v1/admin/products",
+            admin(app, "products:read", [](db::Database& db, const Actor&, const http::Request&) {
+                auto list = store::CatalogStore(db).list_products(false);
+                if (!list)
+                    return error_response("internal_error", "products");
+                json out = json::array();
+                for (const auto& p : *list)
+                    out.push_back(product_json(p));
+                return json_response(200, {{"products", out}});
+            }));
+    s.route("POST", "/v1/admin/products",
+            admin(app, "products:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return create_product(app, db, a, r);
+                  }));
+    s.route("PATCH", fmt::format("/v1/admin/products/{}", k_id),
+            admin(app, "products:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto body = parse_body(r, error);
+                      if (!body)
+                          return error;
+                      return change_product(app, db, a, r.params[0], "product.update",
+                                            [&](store::ProductRow& p, json& details) {
+                                                details = {{"fields", json::array()}};
+                                                for (const auto& [k, v] : body->items())
+                                                    details["fields"].push_back(k);
+                                                return product_fields(*body, p, false);
+                                            });
+                  }));
+    s.route("PATCH", fmt::format("/v1/admin/products/{}/active", k_id),
+            admin(app, "products:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto active = flag_body(r, "active", error);
+                      if (!active)
+                          return error;
+                      return change_product(app, db, a, r.params[0], "product.set_active",
+                                            [&](store::ProductRow& p, json& details) {
+                                                p.active = *active;
+                                                details = {{"active", *active}};
+                                                return std::string();
+                                            });
+                  }));
+    s.route("DELETE", fmt::format("/v1/admin/products/{}", k_id),
+            admin(app, "products:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      store::CatalogStore catalog(db);
+                      return delete_unreferenced(
+                          app, db, a, r.params[0], "product",
+                          [&](const std::string& id) { return catalog.product_references(id); },
+                          [&](const std::string& id) { return catalog.delete_product(id); });
+                  }));
+
+    s.route("GET", "/v1/admin/policies",
+            admin(app, "policies:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                auto slug = r.query_value("product_slug");
+                if (!slug)
+                    return error_response("bad_request", "bad request: 'product_slug' is required");
+                store::CatalogStore catalog(db);
+                auto product = catalog.find_product_by_slug(*slug);
+                if (!product)
+                    return error_response("internal_error", "products");
+                if (!*product)
+                    return error_response("not_found", "not found: product " + *slug);
+                auto list = catalog.list_policies((*product)->id, false);
+                if (!list)
+                    return error_response("internal_error", "policies");
+                bool inactive = r.query_value("include_inactive").value_or("") == "true";
+                bool archived = r.query_value("include_archived").value_or("") == "true";
+                json out = json::array();
+                for (const auto& p : *list)
+                    if ((p.active || inactive) && (!p.archived || archived))
+                        out.push_back(policy_json(p));
+                return json_response(200, {{"policies", out}});
+            }));
+    s.route("POST", "/v1/admin/policies",
+            admin(app, "policies:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return create_policy(app, db, a, r);
+                  }));
+    s.route("PATCH", fmt::format("/v1/admin/policies/{}", k_id),
+            admin(app, "policies:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto body = parse_body(r, error);
+                      if (!body)
+                          return error;
+                      if (body->contains("product_slug") || body->contains("product_id"))
+                          return error_response("bad_request", "bad request: a policy cannot "
+                                                               "move to another product");
+                      return change_policy(app, db, a, r.params[0], "policy.update",
+                                           [&](store::PolicyRow& p,
+                                               const store::ProductRow& product, json& details) {
+                                               details = {{"fields", json::array()}};
+                                               for (const auto& [k, v] : body->items())
+                                                   details["fields"].push_back(k);
+                                               return policy_fields(*body, p, product, false);
+                                           });
+                  }));
+    // The three flags, each with its own route and audit action, as Keysat has them.
+    struct Flag {
+        const char* route;
+        const char* field;
+        bool store::PolicyRow::*member;
+    };
+    for (Flag flag : {Flag{"active", "active", &store::PolicyRow::active},
+                      Flag{"public", "public", &store::PolicyRow::is_public},
+                      Flag{"archived", "archived", &store::PolicyRow::archived}})
+        s.route("PATCH", fmt::format("/v1/admin/policies/{}/{}", k_id, flag.route),
+                admin(app, "policies:write",
+                      [&app, flag](db::Database& db, const Actor& a, const http::Request& r) {
+                          http::Response error;
+                          auto on = flag_body(r, flag.field, error);
+                          if (!on)
+                              return error;
+                          return change_policy(
+                              app, db, a, r.params[0], fmt::format("policy.set_{}", flag.field),
+                              [&](store::PolicyRow& p, const store::ProductRow&, json& details) {
+                                  p.*flag.member = *on;
+                                  details = {{flag.field, *on}};
+                                  return std::string();
+                              });
+                      }));
+    s.route("DELETE", fmt::format("/v1/admin/policies/{}", k_id),
+            admin(app, "policies:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      store::CatalogStore catalog(db);
+                      return delete_unreferenced(
+                          app, db, a, r.params[0], "policy",
+                          [&](const std::string& id) { return catalog.policy_references(id); },
+                          [&](const std::string& id) { return catalog.delete_policy(id); });
+                  }));
+}
+
+} // namespace keysat::api

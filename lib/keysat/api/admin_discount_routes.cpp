@@ -1,0 +1,317 @@
+// Admin routes for discount and referral codes: create, list, one code with its redemptions,
+// edit, enable or disable, and delete (refused once a code has been redeemed).
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "keysat/api/admin.hpp"
+#include "keysat/api/fields.hpp"
+#include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/store/catalog_store.hpp"
+#include "keysat/store/commerce_store.hpp"
+#include "keysat/util/date.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_id = "([0-9a-f-]{36})";
+
+json code_json(const store::DiscountCodeRow& c) {
+    json products = json_array_or_empty(c.product_ids_json);
+    json policies = json_array_or_empty(c.policy_ids_json);
+    return {{"id", c.id},
+            {"code", c.code},
+            {"kind", c.kind},
+            {"amount", c.value},
+            {"discount_currency", c.currency},
+            {"max_uses", c.max_uses ? json(*c.max_uses) : json(nullptr)},
+            {"uses", c.uses},
+            {"expires_at", c.expires_at ? json(format_timestamp(*c.expires_at)) : json(nullptr)},
+            {"applies_to_product_id", products.empty() ? json(nullptr) : products.front()},
+            {"applies_to_policy_ids", policies},
+            {"referrer_label", c.referrer_label ? json(*c.referrer_label) : json(nullptr)},
+            {"description", c.description},
+            {"featured", c.featured},
+            {"active", c.active},
+            {"created_at", format_timestamp(c.created_at)},
+            {"updated_at", format_timestamp(c.updated_at)}};
+}
+
+bool valid_code(const std::string& s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
+
+// Resolves policy slugs of `product_id` to ids; an error message when one is unknown.
+std::string policy_ids(store::CatalogStore& catalog, const std::string& product_id,
+                       const std::vector<std::string>& slugs, json& out) {
+    out = json::array();
+    for (const auto& slug : slugs) {
+        auto p = catalog.find_policy_by_slug(product_id, slug);
+        if (!p || !*p)
+            return "policy '" + slug + "' of the code's product does not exist";
+        out.push_back((*p)->id);
+    }
+    return "";
+}
+
+// Applies the editable fields present in `body` to `c` (kind and code are fixed at creation);
+// an error message (with its code, bad_request or not_found) when one is bad.
+std::pair<std::string, std::string> code_fields(const json& body, store::DiscountCodeRow& c,
+                                                store::CatalogStore& catalog, std::int64_t now,
+                                                bool creating) {
+    auto bad = [](std::string m) { return std::pair<std::string, std::string>{"bad_request", m}; };
+    Fields f(body);
+    auto amount = f.integer("amount", 0, 2100000000000000, creating && c.kind != "free_license");
+    auto currency = f.text("discount_currency", false, 3);
+    auto max_uses = f.integer("max_uses", 1, 1000000000);
+    auto expires = f.text("expires_at", false, 64);
+    auto description = f.text("description", false, 2000);
+    auto referrer = f.text("referrer_label", false, 200);
+    auto featured = f.boolean("featured");
+    auto slugs = f.strings("policy_slugs");
+    auto slug = f.text("policy_slug", false, 64);
+    if (!f.error().empty())
+        return bad(f.error());
+    if (amount) {
+        if (c.kind == "percent" && *amount > 10000)
+            return bad("bad request: a percent code's 'amount' is in basis points, 0 to 10000");
+        c.value = *amount;
+    }
+    if (currency) {
+        std::string cur = *currency;
+        std::transform(cur.begin(), cur.end(), cur.begin(), ::toupper);
+        if (cur != "SAT" && cur != "USD" && cur != "EUR")
+            return bad("bad request: 'discount_currency' must be SAT, USD or EUR");
+        c.currency = cur;
+    }
+    if (body.contains("max_uses")) { // null clears the cap
+        if (max_uses && *max_uses < c.uses)
+            return bad(
+                fmt::format("bad request: 'max_uses' is below the {} use(s) already made", c.uses));
+        c.max_uses = max_uses;
+    }
+    if (body.contains("expires_at")) {
+        if (expires) {
+            auto t = parse_timestamp(*expires);
+            if (!t)
+                return bad("bad request: 'expires_at' must be an RFC 3339 time");
+            if (creating && *t <= now)
+                return bad("bad request: 'expires_at' is in the past");
+            c.expires_at = t;
+        } else {
+            c.expires_at.reset();
+        }
+    }
+    if (description)
+        c.description = *description;
+    if (body.contains("referrer_label"))
+        c.referrer_label = referrer;
+    if (featured)
+        c.featured = *featured;
+    if (slugs || slug) {
+        json products = json_array_or_empty(c.product_ids_json);
+        if (products.empty() || !products.front().is_string())
+            return bad("bad request: policy scope needs a code scoped to a product "
+                       "('product_slug')");
+        json ids;
+        auto missing = policy_ids(catalog, products.front().get<std::string>(),
+                                  slugs ? *slugs : std::vector<std::string>{*slug}, ids);
+        if (!missing.empty())
+            return {"not_found", "not found: " + missing};
+        c.policy_ids_json = ids.dump();
+    }
+    return {};
+}
+
+http::Response create_code(const App& app, db::Database& db, const Actor& actor,
+                           const http::Request& req) {
+    http::Response error;
+    auto body = parse_body(req, error);
+    if (!body)
+        return error;
+    Fields f(*body);
+    auto code = f.text("code", true, 64);
+    auto kind = f.text("kind", true, 20);
+    auto product_slug = f.text("product_slug", false, 64);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    store::DiscountCodeRow c;
+    c.code = *code;
+    std::transform(c.code.begin(), c.code.end(), c.code.begin(), ::toupper);
+    if (!valid_code(c.code))
+        return error_response("bad_request",
+                              "bad request: 'code' may hold A-Z, 0-9, - and _ (1 to 64)");
+    if (*kind != "percent" && *kind != "fixed_sats" && *kind != "set_price" &&
+        *kind != "free_license")
+        return error_response("bad_request", "bad request: 'kind' must be percent, fixed_sats, "
+                                             "set_price or free_license");
+    c.kind = *kind;
+    std::int64_t now = app.clock->now();
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CatalogStore catalog(db);
+    if (product_slug) {
+        auto product = catalog.find_product_by_slug(*product_slug);
+        if (!product)
+            return error_response("internal_error", "products");
+        if (!*product)
+            return error_response("not_found", "not found: product " + *product_slug);
+        c.product_ids_json = json::array({(*product)->id}).dump();
+    }
+    if (auto [code_name, message] = code_fields(*body, c, catalog, now, true); !message.empty())
+        return error_response(code_name, message);
+    store::CommerceStore commerce(db);
+    auto taken = commerce.find_code(c.code);
+    if (taken && *taken)
+        return error_response("conflict", "conflict: code " + c.code + " exists");
+    c.id = crypto::uuid_v4().to_string();
+    c.created_at = c.updated_at = now;
+    if (!commerce.create_code(c) ||
+        !audit(db, app, actor, "discount_code.create", c.id,
+               {{"code", c.code}, {"kind", c.kind}, {"amount", c.value}}) ||
+        !tx->commit())
+        return error_response("internal_error", "could not create the code");
+    return json_response(200, code_json(c));
+}
+
+// Loads code `id` in a transaction, lets `change` edit it, stores it with its audit row.
+template <typename F>
+http::Response change_code(const App& app, db::Database& db, const Actor& actor,
+                           const std::string& id, const std::string& action, F change) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    store::CommerceStore commerce(db);
+    auto found = commerce.find_code_by_id(id);
+    if (!found)
+        return error_response("internal_error", "discount codes");
+    if (!*found)
+        return error_response("not_found", "not found: discount code " + id);
+    store::DiscountCodeRow c = **found;
+    json details = json::object();
+    if (auto [code_name, message] = change(c, details); !message.empty())
+        return error_response(code_name, message);
+    c.updated_at = app.clock->now();
+    if (!commerce.update_code(c) || !audit(db, app, actor, action, id, details) || !tx->commit())
+        return error_response("internal_error", "could not change the code");
+    return json_response(200, code_json(c));
+}
+
+} // namespace
+
+void register_discount_admin_routes(http::Server& s, const App& app) {
+    s.route("GET", "/v1/admin/discount-codes",
+            admin(app, "discount_codes:read",
+                  [](db::Database& db, const Actor&, const http::Request& r) {
+                      auto list = store::CommerceStore(db).list_codes();
+                      if (!list)
+                          return error_response("internal_error", "discount codes");
+                      bool inactive = r.query_value("include_inactive").value_or("") == "true";
+                      json out = json::array();
+                      for (const auto& c : *list)
+                          if (c.active || inactive)
+                              out.push_back(code_json(c));
+                      return json_response(200, {{"codes", out}});
+                  }));
+    s.route("POST", "/v1/admin/discount-codes",
+            admin(app, "discount_codes:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      return create_code(app, db, a, r);
+                  }));
+    s.route("GET", fmt::format("/v1/admin/discount-codes/{}", k_id),
+            admin(app, "discount_codes:read",
+                  [](db::Database& db, const Actor&, const http::Request& r) {
+                      store::CommerceStore commerce(db);
+                      auto c = commerce.find_code_by_id(r.params[0]);
+                      if (!c)
+                          return error_response("internal_error", "discount codes");
+                      if (!*c)
+                          return error_response("not_found",
+                                                "not found: discount code " + r.params[0]);
+                      auto uses = commerce.redemptions(r.params[0]);
+                      if (!uses)
+                          return error_response("internal_error", "discount codes");
+                      json list = json::array();
+                      for (const auto& u : *uses)
+                          list.push_back({{"id", u.id},
+                                          {"invoice_id", u.invoice_id},
+                                          {"status", u.status},
+                                          {"created_at", format_timestamp(u.created_at)},
+                                          {"updated_at", format_timestamp(u.updated_at)}});
+                      return json_response(200, {{"code", code_json(**c)}, {"redemptions", list}});
+                  }));
+    s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}", k_id),
+            admin(app, "discount_codes:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto body = parse_body(r, error);
+                      if (!body)
+                          return error;
+                      for (const char* fixed : {"code", "kind", "product_slug"})
+                          if (body->contains(fixed))
+                              return error_response(
+                                  "bad_request",
+                                  fmt::format("bad request: '{}' cannot change; create a new "
+                                              "code instead",
+                                              fixed));
+                      store::CatalogStore catalog(db);
+                      return change_code(app, db, a, r.params[0], "discount_code.update",
+                                         [&](store::DiscountCodeRow& c, json& details) {
+                                             details = {{"fields", json::array()}};
+                                             for (const auto& [k, v] : body->items())
+                                                 details["fields"].push_back(k);
+                                             return code_fields(*body, c, catalog, app.clock->now(),
+                                                                false);
+                                         });
+                  }));
+    s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}/active", k_id),
+            admin(app, "discount_codes:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto active = flag_body(r, "active", error);
+                      if (!active)
+                          return error;
+                      return change_code(app, db, a, r.params[0],
+                                         *active ? "discount_code.enable" : "discount_code.disable",
+                                         [&](store::DiscountCodeRow& c, json& details) {
+                                             c.active = *active;
+                                             details = {{"active", *active}};
+                                             return std::pair<std::string, std::string>{};
+                                         });
+                  }));
+    s.route("DELETE", fmt::format("/v1/admin/discount-codes/{}", k_id),
+            admin(app, "discount_codes:write",
+                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                      auto tx = db::Transaction::begin(db);
+                      if (!tx)
+                          return error_response("internal_error", "database busy");
+                      store::CommerceStore commerce(db);
+                      auto c = commerce.find_code_by_id(r.params[0]);
+                      if (!c)
+                          return error_response("internal_error", "discount codes");
+                      if (!*c)
+                          return error_response("not_found",
+                                                "not found: discount code " + r.params[0]);
+                      auto gone = commerce.delete_unredeemed_code(r.params[0]);
+                      if (!gone)
+                          return error_response("internal_error", "discount codes");
+                      if (!*gone)
+                          return error_response(
+                              "conflict", "conflict: code " + (*c)->code +
+                                              " has redemptions on record; disable it instead");
+                      if (!audit(db, app, a, "discount_code.delete", r.params[0],
+                                 {{"code", (*c)->code}}) ||
+                          !tx->commit())
+                          return error_response("internal_error", "discount codes");
+                      return json_response(200, {{"ok", true}});
+                  }));
+}
+
+} // namespace keysat::api

@@ -1,0 +1,534 @@
+// End-to-end: the admin API of the real keysat-serve. A role walk over every admin route, the
+// catalog, machines, settings, discount codes, ledger import over HTTP, and kill -9 in the middle
+// of issuing.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/db/database.hpp"
+#include "support/admin_routes.hpp"
+#include "support/server_process.hpp"
+#include "support/support.hpp"
+
+using namespace keysat;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_absent_id = "00000000-0000-4000-8000-000000000000";
+
+struct Admin {
+    test::TempDir dir;
+    test::ServerProcess server{dir / "data", {}, {"KEYSAT_TRUSTED_PROXIES=127.0.0.1"}};
+    std::string key = server.admin_key();
+
+    test::HttpResult call(const std::string& method, const std::string& path,
+                          const json& body = nullptr) {
+        return server.request(method, path, body.is_null() ? "" : body.dump(),
+                              {{"Authorization", "Bearer " + key}});
+    }
+    json ok(const std::string& method, const std::string& path, const json& body = nullptr) {
+        auto r = call(method, path, body);
+        INFO(method << " " << path << " -> " << r.raw);
+        REQUIRE(r.status == 200);
+        return r.body;
+    }
+    std::string error_of(const std::string& method, const std::string& path, const json& body,
+                         int status) {
+        auto r = call(method, path, body);
+        INFO(method << " " << path << " -> " << r.raw);
+        CHECK(r.status == status);
+        CHECK(r.body["ok"] == false);
+        return r.body.value("message", "");
+    }
+};
+
+// The write areas each role grants, from the spec (independent of the server's own table).
+bool role_allows(const std::string& role, const std::string& scope) {
+    if (scope.empty())
+        return false; // master only
+    auto colon = scope.find(':');
+    std::string area = scope.substr(0, colon), access = scope.substr(colon + 1);
+    if (access == "read")
+        return true;
+    std::map<std::string, std::set<std::string>> writes = {
+        {"read-only", {}},
+        {"license-issuer", {"licenses"}},
+        {"support", {"licenses", "subscriptions", "machines"}},
+        {"merchant-onboard", {"products", "policies", "licenses"}},
+        {"full-admin",
+         {"products", "policies", "licenses", "machines", "subscriptions", "webhooks",
+          "discount_codes", "audit", "settings", "payment_providers", "merchant_profiles"}}};
+    return writes.at(role).count(area) > 0;
+}
+
+std::string concrete(const std::string& openapi_path) {
+    std::string p = openapi_path;
+    for (auto pos = p.find("{id}"); pos != std::string::npos; pos = p.find("{id}"))
+        p.replace(pos, 4, k_absent_id);
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("role walk: every admin route with every role and with bad credentials",
+          "[e2e][serve][admin]") {
+    Admin a;
+    // The table covers exactly the admin routes the server documents (and so registers).
+    auto doc = a.server.get("/v1/openapi.json").body;
+    std::set<std::pair<std::string, std::string>> documented, tabled;
+    for (const auto& [path, ops] : doc["paths"].items())
+        if (path.starts_with("/v1/admin/"))
+            for (const auto& [method, op] : ops.items())
+                documented.emplace(method, path);
+    for (const auto& r : test::admin_routes())
+        tabled.emplace(r.method, r.path);
+    CHECK(documented == tabled);
+
+    std::map<std::string, std::string> tokens;
+    for (std::string role :
+         {"read-only", "license-issuer", "support", "merchant-onboard", "full-admin"})
+        tokens[role] = a.ok("POST", "/v1/admin/api-keys", {{"label", role}, {"role", role}})
+                           .value("token", "");
+    auto doomed = a.ok("POST", "/v1/admin/api-keys", {{"label", "old"}, {"role", "full-admin"}});
+    a.ok("DELETE", "/v1/admin/api-keys/" + doomed["id"].get<std::string>());
+
+    // Failed credentials are rate limited per client; each request here comes from its own
+    // forwarded address so that the walk sees the auth answer, not the limiter's.
+    int client = 0;
+    auto send = [&](const test::AdminRoute& r, const std::map<std::string, std::string>& auth) {
+        auto headers = auth;
+        ++client;
+        headers["X-Forwarded-For"] =
+            "198.51." + std::to_string(client / 250) + "." + std::to_string(client % 250);
+        std::string method = r.method;
+        for (auto& c : method)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return a.server.request(method, concrete(r.path), method == "GET" ? "" : "{}", headers);
+    };
+    int checked = 0;
+    for (const auto& r : test::admin_routes()) {
+        INFO(r.method << " " << r.path);
+        // No credential, or not a Bearer one: 401.
+        CHECK(send(r, {}).status == 401);
+        CHECK(send(r, {{"Authorization", "Basic dXNlcjpwYXNz"}}).status == 401);
+        CHECK(send(r, {{"Authorization", "Bearer"}}).status == 401);
+        // Unknown, malformed or revoked keys: 403.
+        CHECK(send(r, {{"Authorization", "Bearer ks_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}})
+                  .status == 403);
+        CHECK(send(r, {{"Authorization", "Bearer not a key at all"}}).status == 403);
+        CHECK(send(r, {{"Authorization", "Bearer " + doomed["token"].get<std::string>()}}).status ==
+              403);
+        // The master key passes every route's auth.
+        auto master = send(r, {{"Authorization", "Bearer " + a.key}});
+        CHECK(master.status != 401);
+        CHECK(master.status != 403);
+        CHECK(master.status != 500);
+        for (const auto& [role, token] : tokens) {
+            INFO("role " << role);
+            auto res = send(r, {{"Authorization", "Bearer " + token}});
+            if (role_allows(role, r.scope)) {
+                // Past auth: the dummy request then fails on its content or absent ids.
+                CHECK(res.status != 401);
+                CHECK(res.status != 403);
+                CHECK(res.status != 500);
+            } else {
+                CHECK(res.status == 403);
+                CHECK(res.body["error"] == "forbidden");
+            }
+            ++checked;
+        }
+    }
+    CHECK(checked == static_cast<int>(test::admin_routes().size() * 5));
+}
+
+TEST_CASE("admin catalog: products and policies through their whole life", "[e2e][serve][admin]") {
+    Admin a;
+    auto product = a.ok("POST", "/v1/admin/products",
+                        {{"slug", "app"},
+                         {"name", "App"},
+                         {"price_sats", 50000},
+                         {"entitlements_catalog", {{{"slug", "pro"}}, {{"slug", "sync"}}}}});
+    std::string pid = product["id"];
+    // Update: name and price change, the slug conflict is refused and changes nothing.
+    a.ok("POST", "/v1/admin/products", {{"slug", "other"}, {"name", "Other"}, {"price_sats", 1}});
+    auto updated =
+        a.ok("PATCH", "/v1/admin/products/" + pid, {{"name", "App 2"}, {"price_sats", 60000}});
+    CHECK(updated["name"] == "App 2");
+    CHECK(updated["price_sats"] == 60000);
+    CHECK(updated["slug"] == "app");
+    a.error_of("PATCH", "/v1/admin/products/" + pid, {{"slug", "other"}}, 409);
+    a.error_of("PATCH", "/v1/admin/products/" + pid, {{"price_value", 5}}, 400);
+    a.error_of("PATCH", "/v1/admin/products/" + std::string(k_absent_id), {{"name", "x"}}, 404);
+    CHECK(a.server.get("/v1/products/app").body["name"] == "App 2");
+
+    // Policies: created with Keysat's fields, listed, visible to buyers only when active,
+    // public and not archived.
+    auto policy = a.ok("POST", "/v1/admin/policies",
+                       {{"product_slug", "app"},
+                        {"slug", "pro"},
+                        {"name", "Pro"},
+                        {"duration_seconds", 365 * 86400},
+                        {"grace_seconds", 7 * 86400},
+                        {"max_machines", 3},
+                        {"entitlements", {"pro", "sync"}},
+                        {"marketing_bullets", {"Sync across 3 machines"}},
+                        {"price_sats_override", 90000},
+                        {"tier_rank", 2}});
+    std::string pol = policy["id"];
+    CHECK(policy["duration_seconds"] == 365 * 86400);
+    CHECK(policy["grace_seconds"] == 7 * 86400);
+    CHECK(policy["max_machines"] == 3);
+    CHECK(policy["entitlements"] == json{"pro", "sync"});
+    a.error_of("POST", "/v1/admin/policies",
+               {{"product_slug", "app"}, {"slug", "pro"}, {"name", "Again"}}, 409);
+    CHECK_THAT(
+        a.error_of(
+            "POST", "/v1/admin/policies",
+            {{"product_slug", "app"}, {"slug", "x"}, {"name", "X"}, {"entitlements", {"teleport"}}},
+            400),
+        Catch::Contains("teleport"));
+    CHECK_THAT(
+        a.error_of(
+            "POST", "/v1/admin/policies",
+            {{"product_slug", "app"}, {"slug", "x"}, {"name", "X"}, {"duration_seconds", 1000}},
+            400),
+        Catch::Contains("duration_seconds"));
+    a.error_of("POST", "/v1/admin/policies",
+               {{"product_slug", "nope"}, {"slug", "x"}, {"name", "X"}}, 404);
+    a.error_of("POST", "/v1/admin/policies",
+               {{"product_slug", "app"}, {"slug", "x"}, {"name", "X"}, {"max_machines", "3"}}, 400);
+    auto storefront = [&] {
+        json slugs = json::array();
+        auto listing = a.server.get("/v1/products/app/policies").body;
+        for (const auto& p : listing["policies"])
+            slugs.push_back(p["slug"]);
+        return slugs;
+    };
+    CHECK(storefront() == json{"pro"});
+    CHECK(a.server.get("/v1/products/app/policies").body["policies"][0]["price_sats"] == 90000);
+    for (const char* flag : {"public", "active", "archived"}) {
+        INFO(flag);
+        bool hide = std::string(flag) == "archived";
+        a.ok("PATCH", "/v1/admin/policies/" + pol + "/" + flag, {{flag, hide}});
+        CHECK(storefront() == json::array());
+        a.ok("PATCH", "/v1/admin/policies/" + pol + "/" + flag, {{flag, !hide}});
+        CHECK(storefront() == json{"pro"});
+    }
+    a.error_of("PATCH", "/v1/admin/policies/" + pol + "/active", {{"active", "yes"}}, 400);
+    auto patched = a.ok("PATCH", "/v1/admin/policies/" + pol,
+                        {{"name", "Pro+"}, {"max_machines", 5}, {"recurring_period", "year"}});
+    CHECK(patched["name"] == "Pro+");
+    CHECK(patched["max_machines"] == 5);
+    CHECK(patched["is_recurring"] == true);
+    CHECK(patched["duration_seconds"] == 365 * 86400); // untouched
+    a.error_of("PATCH", "/v1/admin/policies/" + pol, {{"product_slug", "other"}}, 400);
+    auto listed = a.ok("GET", "/v1/admin/policies?product_slug=app");
+    REQUIRE(listed["policies"].size() == 1);
+    CHECK(listed["policies"][0]["name"] == "Pro+");
+    a.error_of("GET", "/v1/admin/policies", nullptr, 400);
+
+    // A license issued under the policy keeps policy and product from being deleted.
+    auto lic =
+        a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}, {"policy_slug", "pro"}});
+    CHECK(lic["max_machines"] == 5);
+    a.error_of("DELETE", "/v1/admin/policies/" + pol, nullptr, 409);
+    a.error_of("DELETE", "/v1/admin/products/" + pid, nullptr, 409);
+    // Deactivation hides the product from buyers instead.
+    a.ok("PATCH", "/v1/admin/products/" + pid + "/active", {{"active", false}});
+    CHECK(a.server.get("/v1/products/app/policies").status == 404);
+    bool listed_publicly = false;
+    auto products = a.server.get("/v1/products").body;
+    for (const auto& p : products["products"])
+        listed_publicly = listed_publicly || p["slug"] == "app";
+    CHECK_FALSE(listed_publicly);
+    // An unreferenced policy and product can be deleted.
+    auto spare = a.ok("POST", "/v1/admin/policies",
+                      {{"product_slug", "other"}, {"slug", "s"}, {"name", "S"}});
+    a.error_of("DELETE",
+               "/v1/admin/products/" +
+                   a.ok("GET", "/v1/admin/products")["products"][1]["id"].get<std::string>(),
+               nullptr, 409);
+    a.ok("DELETE", "/v1/admin/policies/" + spare["id"].get<std::string>());
+    a.error_of("DELETE", "/v1/admin/policies/" + spare["id"].get<std::string>(), nullptr, 404);
+    std::string other_id;
+    auto all = a.ok("GET", "/v1/admin/products");
+    for (const auto& p : all["products"])
+        if (p["slug"] == "other")
+            other_id = p["id"];
+    a.ok("DELETE", "/v1/admin/products/" + other_id);
+    CHECK(a.server.get("/v1/products/other").status == 404);
+    // Each change wrote its audit row.
+    std::string audit = a.call("GET", "/v1/admin/audit?limit=1000").raw;
+    for (const char* action : {"product.update", "product.set_active", "product.delete",
+                               "policy.create", "policy.update", "policy.set_public",
+                               "policy.set_active", "policy.set_archived", "policy.delete"})
+        CHECK_THAT(audit, Catch::Contains(action));
+}
+
+TEST_CASE("admin machines, license listing and the operator name", "[e2e][serve][admin]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});
+    auto lic = a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}, {"max_machines", 2}});
+    std::string key = lic["license_key"], id = lic["license_id"];
+    auto act =
+        a.server.post("/v1/machines/activate",
+                      json{{"key", key}, {"fingerprint", "fp-1"}, {"hostname", "h1"}}.dump());
+    REQUIRE(act.body["ok"] == true);
+    auto machines = a.ok("GET", "/v1/admin/machines?license_id=" + id)["machines"];
+    REQUIRE(machines.size() == 1);
+    CHECK(machines[0]["hostname"] == "h1");
+    CHECK(machines[0]["active"] == true);
+    std::string mid = machines[0]["id"];
+    a.error_of("GET", "/v1/admin/machines", nullptr, 400);
+    a.ok("POST", "/v1/admin/machines/" + mid + "/deactivate", {{"reason", "stolen laptop"}});
+    a.error_of("POST", "/v1/admin/machines/" + mid + "/deactivate", nullptr, 404);
+    auto hb =
+        a.server.post("/v1/machines/heartbeat", json{{"key", key}, {"fingerprint", "fp-1"}}.dump());
+    CHECK(hb.body["reason"] == "not_activated");
+    auto after = a.ok("GET", "/v1/admin/machines?license_id=" + id)["machines"];
+    CHECK(after[0]["active"] == false);
+    CHECK(after[0]["deactivation_reason"] == "stolen laptop");
+
+    // Listing by product and status.
+    a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}});
+    CHECK(a.ok("GET", "/v1/admin/licenses?product_slug=app")["licenses"].size() == 2);
+    a.ok("POST", "/v1/admin/licenses/" + id + "/revoke");
+    auto revoked = a.ok("GET", "/v1/admin/licenses?status=revoked")["licenses"];
+    REQUIRE(revoked.size() == 1);
+    CHECK(revoked[0]["id"] == id);
+    a.error_of("GET", "/v1/admin/licenses?status=weird", nullptr, 400);
+    a.error_of("GET", "/v1/admin/licenses?product_slug=nope", nullptr, 404);
+
+    // The operator name is live: buyers see the new one at once.
+    CHECK(a.server.get("/").body["operator"] == "Keysat");
+    a.ok("POST", "/v1/admin/settings/operator-name", {{"operator_name", "Acme Software"}});
+    CHECK(a.server.get("/").body["operator"] == "Acme Software");
+    CHECK(a.ok("GET", "/v1/admin/settings/operator-name")["operator_name"] == "Acme Software");
+    a.error_of("POST", "/v1/admin/settings/operator-name", {{"operator_name", ""}}, 400);
+    std::string audit = a.call("GET", "/v1/admin/audit").raw;
+    CHECK_THAT(audit, Catch::Contains("machine.deactivate"));
+    CHECK_THAT(audit, Catch::Contains("settings.operator_name"));
+}
+
+TEST_CASE("admin discount codes: create, edit, disable, delete", "[e2e][serve][admin]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1000}});
+    a.ok("POST", "/v1/admin/policies", {{"product_slug", "app"}, {"slug", "pro"}, {"name", "Pro"}});
+    auto code = a.ok("POST", "/v1/admin/discount-codes",
+                     {{"code", "launch-50"},
+                      {"kind", "percent"},
+                      {"amount", 5000},
+                      {"max_uses", 100},
+                      {"expires_at", "2099-01-01T00:00:00Z"},
+                      {"product_slug", "app"},
+                      {"policy_slugs", {"pro"}},
+                      {"referrer_label", "twitter"},
+                      {"description", "Launch week"}});
+    std::string id = code["id"];
+    CHECK(code["code"] == "LAUNCH-50");
+    CHECK(code["amount"] == 5000);
+    CHECK(code["expires_at"] == "2099-01-01T00:00:00Z");
+    CHECK(code["applies_to_policy_ids"].size() == 1);
+    CHECK(code["referrer_label"] == "twitter");
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "Launch-50"}, {"kind", "percent"}, {"amount", 1}}, 409);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "X"}, {"kind", "percent"}, {"amount", 10001}}, 400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "a b"}, {"kind", "percent"}, {"amount", 1}}, 400);
+    a.error_of("POST", "/v1/admin/discount-codes", {{"code", "X"}, {"kind", "bogo"}, {"amount", 1}},
+               400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "X"},
+                {"kind", "fixed_sats"},
+                {"amount", 1},
+                {"expires_at", "2001-01-01T00:00:00Z"}},
+               400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "X"}, {"kind", "fixed_sats"}, {"amount", 1}, {"expires_at", "tomorrow"}},
+               400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "X"}, {"kind", "fixed_sats"}, {"amount", 1}, {"policy_slugs", {"pro"}}},
+               400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "X"},
+                {"kind", "fixed_sats"},
+                {"amount", 1},
+                {"product_slug", "app"},
+                {"policy_slugs", {"nope"}}},
+               404);
+    auto free =
+        a.ok("POST", "/v1/admin/discount-codes", {{"code", "FREE"}, {"kind", "free_license"}});
+    CHECK(free["amount"] == 0);
+
+    auto edited = a.ok("PATCH", "/v1/admin/discount-codes/" + id,
+                       {{"amount", 2500}, {"max_uses", nullptr}, {"featured", true}});
+    CHECK(edited["amount"] == 2500);
+    CHECK(edited["max_uses"].is_null());
+    CHECK(edited["featured"] == true);
+    CHECK(edited["description"] == "Launch week"); // untouched
+    a.error_of("PATCH", "/v1/admin/discount-codes/" + id, {{"kind", "fixed_sats"}}, 400);
+    a.ok("PATCH", "/v1/admin/discount-codes/" + id + "/active", {{"active", false}});
+    auto active = a.ok("GET", "/v1/admin/discount-codes")["codes"];
+    CHECK(active.size() == 1); // FREE only
+    CHECK(a.ok("GET", "/v1/admin/discount-codes?include_inactive=true")["codes"].size() == 2);
+    auto one = a.ok("GET", "/v1/admin/discount-codes/" + id);
+    CHECK(one["code"]["active"] == false);
+    CHECK(one["redemptions"] == json::array());
+
+    // A redeemed code cannot be deleted (its history stays); an unused one can.
+    {
+        auto db = db::Database::open(a.dir / "data/keysat.db", db::OpenMode::read_write);
+        REQUIRE(db);
+        REQUIRE(db->exec("INSERT INTO invoices (id, product_id, status, base_amount, amount, "
+                         "currency, created_at, updated_at) VALUES "
+                         "('11111111-1111-4111-8111-111111111111', (SELECT id FROM products), "
+                         "'settled', 1000, 500, 'SAT', 1, 1); INSERT INTO discount_redemptions "
+                         "(id, discount_code_id, invoice_id, status, created_at, updated_at) "
+                         "VALUES ('22222222-2222-4222-8222-222222222222', '" +
+                         id + "', '11111111-1111-4111-8111-111111111111', 'used', 1, 1)"));
+    }
+    CHECK(a.ok("GET", "/v1/admin/discount-codes/" + id)["redemptions"].size() == 1);
+    a.error_of("DELETE", "/v1/admin/discount-codes/" + id, nullptr, 409);
+    a.ok("DELETE", "/v1/admin/discount-codes/" + free["id"].get<std::string>());
+    a.error_of("DELETE", "/v1/admin/discount-codes/" + free["id"].get<std::string>(), nullptr, 404);
+    std::string audit = a.call("GET", "/v1/admin/audit").raw;
+    for (const char* action : {"discount_code.create", "discount_code.update",
+                               "discount_code.disable", "discount_code.delete"})
+        CHECK_THAT(audit, Catch::Contains(action));
+}
+
+TEST_CASE("ledger import over HTTP: verified, all or nothing, idempotent", "[e2e][serve][admin]") {
+    Admin a;
+    auto product =
+        a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});
+    std::string pid = product["id"];
+    // Keys signed offline with the server's own key, and with a stranger's key.
+    auto ledger = a.dir / "ledger.jsonl";
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(test::run({test::issue_bin(), "license", "-s",
+                           (a.dir / "data/signing.key").string(), "--product", pid, "--email",
+                           "b" + std::to_string(i) + "@example.com", "--ledger", ledger.string()})
+                    .exit_code == 0);
+    REQUIRE(test::run(
+                {test::issue_bin(), "keygen", "-o", (a.dir / "stranger").string(), "--unencrypted"})
+                .exit_code == 0);
+    auto strange = a.dir / "strange.jsonl";
+    REQUIRE(test::run({test::issue_bin(), "license", "-s", (a.dir / "stranger.key").string(),
+                       "--product", pid, "--ledger", strange.string()})
+                .exit_code == 0);
+    std::string good = test::slurp(ledger), bad = test::slurp(strange);
+
+    // One untrusted record: nothing imported, the line named.
+    auto refused = a.server.request("POST", "/v1/admin/licenses/import", good + bad,
+                                    {{"Authorization", "Bearer " + a.key}});
+    CHECK(refused.status == 400);
+    REQUIRE(refused.body["problems"].size() == 1);
+    CHECK(refused.body["problems"][0]["line"] == 4);
+    CHECK(a.ok("GET", "/v1/admin/licenses")["licenses"].empty());
+    // The good ones.
+    auto done = a.server.request("POST", "/v1/admin/licenses/import", good,
+                                 {{"Authorization", "Bearer " + a.key}});
+    INFO(done.raw);
+    REQUIRE(done.status == 200);
+    CHECK(done.body["inserted"] == 3);
+    auto again = a.server.request("POST", "/v1/admin/licenses/import", good,
+                                  {{"Authorization", "Bearer " + a.key}});
+    CHECK(again.body["inserted"] == 0);
+    CHECK(again.body["unchanged"] == 3);
+    // Imported keys validate at once.
+    auto first = json::parse(good.substr(0, good.find('\n')));
+    std::string key = first.contains("license_key") ? first["license_key"] : first["key"];
+    CHECK(a.server.post("/v1/validate", json{{"key", key}}.dump()).body["ok"] == true);
+    // keep_going imports the good lines of a mixed ledger.
+    auto mixed = a.server.request("POST", "/v1/admin/licenses/import?keep_going=true",
+                                  bad + "not json\n", {{"Authorization", "Bearer " + a.key}});
+    CHECK(mixed.status == 200);
+    CHECK(mixed.body["problems"].size() == 2);
+    CHECK_THAT(a.call("GET", "/v1/admin/audit").raw, Catch::Contains("license.import"));
+}
+
+TEST_CASE("kill -9 while licenses are being issued leaves no half-written license",
+          "[e2e][serve][admin][slow]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});
+    a.ok("POST", "/v1/admin/webhook-endpoints", {{"url", "http://127.0.0.1:9/hook"}});
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::set<std::string> acknowledged;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+        writers.emplace_back([&] {
+            while (!stop) {
+                try {
+                    auto r = a.server.request(
+                        "POST", "/v1/admin/licenses",
+                        json{{"product_slug", "app"}, {"buyer_email", "k@example.com"}}.dump(),
+                        {{"Authorization", "Bearer " + a.key}});
+                    if (r.status == 200) {
+                        std::lock_guard lock(mu);
+                        acknowledged.insert(r.body["license_id"].get<std::string>());
+                    }
+                } catch (const std::exception&) {
+                    return; // the server is gone
+                }
+            }
+        });
+    // Let the writers get going, then kill the server mid-write.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        {
+            std::lock_guard lock(mu);
+            if (acknowledged.size() >= 200)
+                break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    a.server.kill_hard();
+    stop = true;
+    for (auto& w : writers)
+        w.join();
+    REQUIRE(acknowledged.size() >= 50);
+
+    // Integrity holds, and every license is whole: key, audit row and webhook delivery together.
+    auto verify =
+        test::run({test::migrate_bin(), "verify", "--db", (a.dir / "data/keysat.db").string()});
+    CHECK(verify.exit_code == 0);
+    auto db = db::Database::open(a.dir / "data/keysat.db", db::OpenMode::read_only);
+    REQUIRE(db);
+    auto ids = db->query_texts("SELECT id FROM licenses ORDER BY id");
+    REQUIRE(ids);
+    for (const auto& id : acknowledged) // nothing acknowledged was lost
+        CHECK(std::binary_search(ids->begin(), ids->end(), id));
+    CHECK(*db->query_int("SELECT count(*) FROM licenses l WHERE NOT EXISTS (SELECT 1 FROM "
+                         "audit_log WHERE action = 'license.issue' AND target = l.id)") == 0);
+    CHECK(*db->query_int("SELECT count(*) FROM audit_log a WHERE action = 'license.issue' AND NOT "
+                         "EXISTS (SELECT 1 FROM licenses WHERE id = a.target)") == 0);
+    CHECK(*db->query_int("SELECT count(*) FROM licenses l WHERE NOT EXISTS (SELECT 1 FROM "
+                         "webhook_deliveries WHERE event_type = 'license.issued' AND "
+                         "json_extract(body, '$.data.license_id') = l.id)") == 0);
+    // Every stored key verifies with the server's public key.
+    auto keys = db->query_texts("SELECT license_key FROM licenses");
+    REQUIRE(keys);
+    auto pub = test::run({test::issue_bin(), "pubkey", "--format", "hex", "-s",
+                          (a.dir / "data/signing.key").string()});
+    REQUIRE(pub.exit_code == 0);
+    std::size_t sampled = 0;
+    for (std::size_t i = 0; i < keys->size();
+         i += std::max<std::size_t>(1, keys->size() / 20), ++sampled)
+        CHECK(test::run({test::verify_bin(), "license", "-p", pub.out.substr(0, pub.out.find('\n')),
+                         (*keys)[i]})
+                  .exit_code == 0);
+    CHECK(sampled > 0);
+    // And the server starts again on it.
+    test::ServerProcess again(a.dir / "data");
+    CHECK(again.get("/healthz").status == 200);
+}
