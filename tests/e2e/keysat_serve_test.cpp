@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "keysat/db/database.hpp"
@@ -502,4 +504,57 @@ TEST_CASE("JSON request log stays valid JSON for hostile paths, audit limits are
     CHECK(server.get("/v1/admin/audit?limit=-5", server.admin_key()).status == 200);
     CHECK(server.get("/v1/admin/audit?limit=99999999999999999999", server.admin_key()).status ==
           400);
+}
+
+TEST_CASE("validate's row cache: own writes are seen at once, other processes' within the TTL",
+          "[e2e][serve]") {
+    for (int ttl : {0, 400}) {
+        INFO("cache_ttl_ms " << ttl);
+        test::TempDir dir;
+        test::ServerProcess server(dir / "data", {},
+                                   {"KEYSAT_CACHE_TTL_MS=" + std::to_string(ttl)});
+        std::string admin = server.admin_key();
+        REQUIRE(server
+                    .post("/v1/admin/products",
+                          json{{"slug", "app"}, {"name", "App"}, {"price_sats", 1}}.dump(), admin)
+                    .status == 200);
+        auto issue = [&] {
+            return server.post("/v1/admin/licenses", json{{"product_slug", "app"}}.dump(), admin)
+                .body;
+        };
+        auto validate = [&](const std::string& key, const char* fp = "fp-1") {
+            return server.post("/v1/validate", json{{"key", key}, {"fingerprint", fp}}.dump()).body;
+        };
+        // Through the server: suspend, unsuspend, revoke, machine deactivation, at once.
+        auto lic = issue();
+        std::string key = lic["license_key"], id = lic["license_id"];
+        for (int i = 0; i < 3; ++i)
+            REQUIRE(validate(key)["ok"] == true);
+        server.post("/v1/admin/licenses/" + id + "/suspend", "", admin);
+        CHECK(validate(key)["reason"] == "suspended");
+        server.post("/v1/admin/licenses/" + id + "/unsuspend", "", admin);
+        CHECK(validate(key)["ok"] == true);
+        CHECK(validate(key, "fp-2")["reason"] == "too_many_machines"); // one seat
+        server.post("/v1/machines/deactivate", json{{"key", key}, {"fingerprint", "fp-1"}}.dump());
+        CHECK(validate(key, "fp-2")["ok"] == true);
+        server.post("/v1/admin/licenses/" + id + "/revoke", "", admin);
+        CHECK(validate(key, "fp-2")["reason"] == "revoked");
+        // Another process writing the file directly: seen within the TTL.
+        auto other = issue();
+        std::string other_key = other["license_key"];
+        REQUIRE(validate(other_key)["ok"] == true);
+        {
+            auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_write);
+            REQUIRE(db);
+            REQUIRE(db->exec("UPDATE licenses SET status = 'suspended' WHERE id = '" +
+                             other["license_id"].get<std::string>() + "'"));
+        }
+        auto start = std::chrono::steady_clock::now();
+        while (validate(other_key)["ok"] == true &&
+               std::chrono::steady_clock::now() - start < std::chrono::seconds(3))
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        auto seen_after = std::chrono::steady_clock::now() - start;
+        CHECK(validate(other_key)["reason"] == "suspended");
+        CHECK(seen_after < std::chrono::milliseconds(ttl + 1000));
+    }
 }

@@ -17,6 +17,9 @@ Expected<db::Database*> App::database() const {
     if (!slot) {
         KEYSAT_TRY_ASSIGN(db, db::Database::open(db_path, db::OpenMode::read_write));
         slot = std::make_unique<db::Database>(std::move(db));
+        // Every write through the routes' connections may change what validate caches.
+        if (row_cache)
+            slot->after_commit([cache = row_cache] { cache->invalidate(); });
     }
     return slot.get();
 }

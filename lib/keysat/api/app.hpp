@@ -31,7 +31,8 @@ struct App {
     std::vector<std::string> trusted_proxies;
     RateLimiter* limiter = nullptr; // owned by the program
     service::VerifiedKeyCache* key_cache = nullptr;
-    double validate_rate = 1.0; // per client per second; 0: no limit
+    service::ValidationCache* row_cache = nullptr; // cleared after every commit of database()
+    double validate_rate = 1.0;                    // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
 

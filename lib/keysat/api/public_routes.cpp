@@ -56,7 +56,8 @@ http::Response validate_route(const App& app, const http::Request& req) {
     if (!f.error().empty())
         return error_response("bad_request", f.error());
     return with_db(app, [&](db::Database& db) {
-        auto r = service::validate(db, app.keyring, v, app.clock->now(), app.key_cache);
+        auto r =
+            service::validate(db, app.keyring, v, app.clock->now(), app.key_cache, app.row_cache);
         if (!r)
             return error_response("internal_error", "validation failed");
         if (app.validation_log && r->heartbeat_due && r->machine_id)

@@ -168,6 +168,11 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.limiter = &limiter;
     service::VerifiedKeyCache key_cache;
     app.key_cache = &key_cache;
+    std::optional<service::ValidationCache> row_cache;
+    if (c.cache_ttl_ms > 0) {
+        row_cache.emplace(std::chrono::milliseconds(c.cache_ttl_ms));
+        app.row_cache = &*row_cache;
+    }
     api::ValidationLog validation_log(c.db_path);
     app.validation_log = &validation_log;
     KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));

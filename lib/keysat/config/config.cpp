@@ -165,6 +165,15 @@ const std::vector<Setter>& setters() {
              c.validate_rate = static_cast<double>(n);
              return {};
          }},
+        {"cache_ttl_ms", "KEYSAT_CACHE_TTL_MS",
+         "how long validate may answer from license and machine rows read earlier; the "
+         "server's own writes clear the cache at once, this bounds how late a change made by "
+         "another process is seen (0: no cache)",
+         K::integer, 0, 3600000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.cache_ttl_ms = n;
+             return {};
+         }},
         {"validate_burst", "KEYSAT_VALIDATE_BURST", "requests a client may send at once",
          K::integer, 1, 1000000,
          [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {

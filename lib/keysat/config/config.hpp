@@ -30,6 +30,7 @@ struct ServeConfig {
     int keep_alive_max = 1000;
     int keep_alive_timeout_s = 5;
     std::int64_t max_body_bytes = 1 << 20;
+    std::int64_t cache_ttl_ms = 10000;
     std::string log_format = "text"; // text, json
     bool migrate = false;            // run pending migrations at start
     double validate_rate = 1.0;      // validate and machine requests per second per client

@@ -171,7 +171,22 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
 Database::Database(Database&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
       m_savepoints(other.m_savepoints), m_read_only(other.m_read_only),
-      m_statement_cache(std::move(other.m_statement_cache)) {}
+      m_statement_cache(std::move(other.m_statement_cache)),
+      m_after_commit(std::move(other.m_after_commit)) {}
+
+void Database::after_commit(std::function<void()> fn) {
+    m_after_commit = std::make_unique<std::function<void()>>(std::move(fn));
+    sqlite3_wal_hook(
+        m_db,
+        [](void* arg, sqlite3* db, const char* schema, int frames) -> int {
+            (*static_cast<std::function<void()>*>(arg))();
+            // What the default hook did: a passive checkpoint once the WAL holds 1000 pages.
+            if (frames >= 1000)
+                sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            return SQLITE_OK;
+        },
+        m_after_commit.get());
+}
 
 Database::~Database() {
     for (auto& [sql, statements] : m_statement_cache)

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,6 +92,11 @@ class Database {
     // write); the copy is written to a temporary file and renamed into place.
     Expected<void> backup_to(const std::filesystem::path& target);
 
+    // Calls `fn` after each transaction this connection commits has become visible to other
+    // connections (SQLite's WAL hook; the automatic checkpoint it replaces is kept). For
+    // caches that must forget what they read before a write of this process.
+    void after_commit(std::function<void()> fn);
+
     std::int64_t changes() const;
     // True inside BEGIN ... COMMIT.
     bool in_transaction() const;
@@ -109,6 +115,7 @@ class Database {
     bool m_read_only;
     friend class Statement;
     std::unordered_map<std::string, std::vector<sqlite3_stmt*>> m_statement_cache;
+    std::unique_ptr<std::function<void()>> m_after_commit; // heap: its address outlives moves
 };
 
 // BEGIN IMMEDIATE on construction, or a savepoint when a transaction is already open (so that

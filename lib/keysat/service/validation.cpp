@@ -43,18 +43,28 @@ enum class Heartbeat { now, deferred };
 
 // Finds or activates the machine for a fingerprint. Sets `reason` when no seat is free, and
 // `known` when the machine was already active.
-Expected<std::optional<std::string>>
-seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
-     const std::optional<std::string>& host, const std::optional<std::string>& platform,
-     std::int64_t now, std::string& reason, bool& known, Heartbeat heartbeat) {
-    store::MachineStore machines(db);
+Expected<std::optional<std::string>> seat(db::Database& db, const store::LicenseRow& lic,
+                                          const std::string& fp,
+                                          const std::optional<std::string>& host,
+                                          const std::optional<std::string>& platform,
+                                          std::int64_t now, std::string& reason, bool& known,
+                                          Heartbeat heartbeat, ValidationCache* rows = nullptr) {
     auto hash = fingerprint_hash(fp);
+    std::uint64_t generation = rows ? rows->generation() : 0;
+    if (auto id = rows && heartbeat == Heartbeat::deferred ? rows->find_machine(lic.id, hash)
+                                                           : std::nullopt) {
+        known = true;
+        return id;
+    }
+    store::MachineStore machines(db);
     // The common case, a known machine, is one read and no write transaction.
     KEYSAT_TRY_ASSIGN(found, machines.find_active(lic.id, hash));
     if (found) {
         known = true;
         if (heartbeat == Heartbeat::now)
             KEYSAT_TRY(machines.heartbeat(found->id, now));
+        if (rows)
+            rows->put_machine(generation, lic.id, hash, found->id);
         return std::optional<std::string>(found->id);
     }
     KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
@@ -89,6 +99,44 @@ seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
 
 } // namespace
 
+std::shared_ptr<const ValidationCache::License>
+ValidationCache::find_license(const std::string& id) const {
+    std::shared_lock lock(m_mutex);
+    auto it = m_licenses.find(id);
+    return it != m_licenses.end() && fresh(it->second) ? it->second.value : nullptr;
+}
+
+void ValidationCache::put_license(std::uint64_t generation, std::shared_ptr<const License> entry) {
+    std::unique_lock lock(m_mutex);
+    if (m_licenses.size() >= m_capacity)
+        m_licenses.clear(); // bounded; a cleared cache refills from the database
+    std::string id = entry->row.id;
+    m_licenses.insert_or_assign(
+        std::move(id), Stamped<std::shared_ptr<const License>>{std::move(entry), generation,
+                                                               std::chrono::steady_clock::now()});
+}
+
+std::optional<std::string>
+ValidationCache::find_machine(const std::string& license_id,
+                              const std::string& fingerprint_sha256) const {
+    std::shared_lock lock(m_mutex);
+    auto it = m_machines.find(license_id + ':' + fingerprint_sha256);
+    if (it == m_machines.end() || !fresh(it->second))
+        return std::nullopt;
+    return it->second.value;
+}
+
+void ValidationCache::put_machine(std::uint64_t generation, const std::string& license_id,
+                                  const std::string& fingerprint_sha256,
+                                  const std::string& machine_id) {
+    std::unique_lock lock(m_mutex);
+    if (m_machines.size() >= m_capacity)
+        m_machines.clear();
+    m_machines.insert_or_assign(
+        license_id + ':' + fingerprint_sha256,
+        Stamped<std::string>{machine_id, generation, std::chrono::steady_clock::now()});
+}
+
 std::optional<license::DecodedLicense> VerifiedKeyCache::find(const std::string& key_text) const {
     std::lock_guard lock(m_mutex);
     auto it = m_entries.find(key_text);
@@ -106,7 +154,7 @@ void VerifiedKeyCache::insert(const std::string& key_text, const license::Decode
 
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
-                                  VerifiedKeyCache* cache) {
+                                  VerifiedKeyCache* cache, ValidationCache* rows) {
     ValidateResult r;
     std::optional<CheckedKey> checked;
     // One cache entry per key whatever its spelling (the format ignores case and surrounding
@@ -125,12 +173,26 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
         checked = std::move(*fresh);
     }
     const auto& p = checked->decoded.payload;
-    KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
-    KEYSAT_TRY_ASSIGN(row, licenses.find(p.license_id.to_string()));
-    if (!row) {
-        r.reason = "not_found";
-        return r;
+    std::string license_id = p.license_id.to_string();
+    std::uint64_t generation = rows ? rows->generation() : 0;
+    auto cached = rows ? rows->find_license(license_id) : nullptr;
+    if (!cached) {
+        KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
+        KEYSAT_TRY_ASSIGN(found, licenses.find(license_id));
+        if (!found) { // never cached: keysat-issue --db or an import may add it at any time
+            r.reason = "not_found";
+            return r;
+        }
+        auto entry = std::make_shared<ValidationCache::License>();
+        entry->row = std::move(*found);
+        KEYSAT_TRY_ASSIGN(product, store::CatalogStore(db).find_product(entry->row.product_id));
+        if (product)
+            entry->product_slug = product->slug;
+        if (rows)
+            rows->put_license(generation, entry);
+        cached = std::move(entry);
     }
+    const store::LicenseRow* row = &cached->row;
     r.license_id = row->id;
     r.product_id = row->product_id;
     if (row->status != "active") {
@@ -138,11 +200,8 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
             row->status == "revoked" || row->status == "suspended" ? row->status : "invalid_state";
         return r;
     }
-    store::CatalogStore catalog(db);
-    KEYSAT_TRY_ASSIGN(product, catalog.find_product(row->product_id));
-    if (product)
-        r.product_slug = product->slug;
-    if (req.product_slug && product && product->slug != *req.product_slug) {
+    r.product_slug = cached->product_slug;
+    if (req.product_slug && r.product_slug && *r.product_slug != *req.product_slug) {
         r.reason = "product_mismatch";
         return r;
     }
@@ -167,7 +226,7 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
     if (req.fingerprint) {
         bool known = false;
         KEYSAT_TRY_ASSIGN(machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now,
-                                        r.reason, known, Heartbeat::deferred));
+                                        r.reason, known, Heartbeat::deferred, rows));
         r.heartbeat_due = known;
         if (!r.reason.empty())
             return r;

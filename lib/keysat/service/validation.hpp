@@ -3,9 +3,13 @@
 // status, grace, seats and machines. Order of checks as Keysat's: parse, signature, license row,
 // status, product, expiry plus grace, fingerprint and seats.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -13,6 +17,7 @@
 #include "keysat/db/database.hpp"
 #include "keysat/license/lic1.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/store/license_store.hpp"
 
 namespace keysat::service {
 
@@ -29,6 +34,50 @@ class VerifiedKeyCache {
     std::size_t m_capacity;
     mutable std::mutex m_mutex;
     std::unordered_map<std::string, license::DecodedLicense> m_entries;
+};
+
+// The rows validate reads, shared by every request thread: licenses (with their product's slug)
+// and the active machines of licenses by fingerprint hash. Only rows that were found are kept,
+// each stamped with the generation it was read under: invalidate(), called after every write of
+// this process, makes them all stale, and an entry older than the time to live is read again, so
+// that a change another process makes to the file is seen within it. Bounded; thread-safe.
+class ValidationCache {
+  public:
+    struct License {
+        store::LicenseRow row;
+        std::optional<std::string> product_slug;
+    };
+
+    explicit ValidationCache(std::chrono::milliseconds ttl, std::size_t capacity = 100000)
+        : m_ttl(ttl), m_capacity(capacity) {}
+
+    // Read before reading the database, and pass to put_*: a write that commits in between
+    // then makes the new entry stale at once.
+    std::uint64_t generation() const { return m_generation.load(std::memory_order_acquire); }
+    void invalidate() { m_generation.fetch_add(1, std::memory_order_acq_rel); }
+
+    std::shared_ptr<const License> find_license(const std::string& id) const;
+    void put_license(std::uint64_t generation, std::shared_ptr<const License> entry);
+    std::optional<std::string> find_machine(const std::string& license_id,
+                                            const std::string& fingerprint_sha256) const;
+    void put_machine(std::uint64_t generation, const std::string& license_id,
+                     const std::string& fingerprint_sha256, const std::string& machine_id);
+
+  private:
+    template <typename T> struct Stamped {
+        T value;
+        std::uint64_t generation;
+        std::chrono::steady_clock::time_point loaded;
+    };
+    template <typename T> bool fresh(const Stamped<T>& e) const {
+        return e.generation == generation() && std::chrono::steady_clock::now() - e.loaded < m_ttl;
+    }
+    std::chrono::milliseconds m_ttl;
+    std::size_t m_capacity;
+    std::atomic<std::uint64_t> m_generation{0};
+    mutable std::shared_mutex m_mutex;
+    std::unordered_map<std::string, Stamped<std::shared_ptr<const License>>> m_licenses;
+    std::unordered_map<std::string, Stamped<std::string>> m_machines; // license id + ':' + hash
 };
 
 struct ValidateRequest {
@@ -64,7 +113,8 @@ struct ValidateResult {
 // heartbeat is left to the caller (heartbeat_due).
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
-                                  VerifiedKeyCache* cache = nullptr);
+                                  VerifiedKeyCache* cache = nullptr,
+                                  ValidationCache* rows = nullptr);
 
 struct MachineRequest {
     std::string key;
