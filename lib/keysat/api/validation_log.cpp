@@ -10,6 +10,7 @@ namespace keysat::api {
 namespace {
 constexpr std::size_t k_max_queue = 100000;
 constexpr std::size_t k_batch = 512;
+constexpr std::int64_t k_heartbeat_resolution_s = 60;
 } // namespace
 
 ValidationLog::ValidationLog(std::filesystem::path db_path)
@@ -39,6 +40,12 @@ void ValidationLog::push(store::ValidationRow row) {
 void ValidationLog::push_heartbeat(std::string machine_id, std::int64_t at) {
     {
         std::lock_guard lock(m_mutex);
+        if (m_last_heartbeat.size() >= k_max_queue)
+            m_last_heartbeat.clear(); // bounded; at worst a few extra writes
+        auto [last, fresh] = m_last_heartbeat.try_emplace(machine_id, at);
+        if (!fresh && at - last->second < k_heartbeat_resolution_s && at >= last->second)
+            return;
+        last->second = at;
         if (m_heartbeats.size() >= k_max_queue) {
             ++m_dropped;
             return;
@@ -74,9 +81,13 @@ void ValidationLog::write(db::Database& db, const std::vector<store::ValidationR
 
 void ValidationLog::run(std::stop_token stop) {
     auto db = db::Database::open(m_db_path, db::OpenMode::read_write);
+    // Two sets of buffers swapped back and forth keep their capacity: regrowing (and freeing) a
+    // large buffer on every batch showed up as malloc consolidation under load.
+    std::vector<store::ValidationRow> batch;
+    std::vector<std::pair<std::string, std::int64_t>> heartbeats;
     for (;;) {
-        std::vector<store::ValidationRow> batch;
-        std::vector<std::pair<std::string, std::int64_t>> heartbeats;
+        batch.clear();
+        heartbeats.clear();
         {
             std::unique_lock lock(m_mutex);
             // Wake on rows or stop; wait a little so that rows arrive in batches.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "keysat/store/access_store.hpp"
@@ -21,7 +22,9 @@ class ValidationLog {
     // Queues a row; never blocks on the database. Rows beyond a bound are dropped (and counted)
     // rather than letting memory grow when the disk cannot keep up.
     void push(store::ValidationRow row);
-    // Queues a machine's last-seen time.
+    // Queues a machine's last-seen time. A machine seen again within a minute of the time last
+    // queued is not written again: last-seen times are kept to the minute, which spares the
+    // database a write per validation of a busy machine.
     void push_heartbeat(std::string machine_id, std::int64_t at);
     std::size_t dropped() const;
 
@@ -35,6 +38,7 @@ class ValidationLog {
     std::condition_variable_any m_wake;
     std::vector<store::ValidationRow> m_queue;
     std::vector<std::pair<std::string, std::int64_t>> m_heartbeats;
+    std::unordered_map<std::string, std::int64_t> m_last_heartbeat; // queued, by machine
     std::size_t m_dropped = 0;
     std::jthread m_writer;
 };

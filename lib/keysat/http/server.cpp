@@ -68,14 +68,17 @@ class LogSink {
     }
 
   private:
+    // Only the writer thread (and the destructor, after it) flushes. The two buffers are swapped
+    // back and forth and keep their capacity: regrowing and freeing a large buffer on every
+    // flush showed up as malloc consolidation under load.
     void flush() {
-        std::string out;
         {
             std::lock_guard lock(m_mutex);
-            out.swap(m_buffer);
+            m_out.swap(m_buffer);
         }
-        if (!out.empty())
-            std::fwrite(out.data(), 1, out.size(), stderr);
+        if (!m_out.empty())
+            std::fwrite(m_out.data(), 1, m_out.size(), stderr);
+        m_out.clear();
     }
     void run(std::stop_token stop) {
         while (!stop.stop_requested()) {
@@ -89,6 +92,7 @@ class LogSink {
     std::mutex m_mutex;
     std::condition_variable_any m_wake;
     std::string m_buffer;
+    std::string m_out;
     std::jthread m_writer;
 };
 
