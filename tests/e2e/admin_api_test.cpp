@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "keysat/db/database.hpp"
@@ -531,4 +532,65 @@ TEST_CASE("kill -9 while licenses are being issued leaves no half-written licens
     // And the server starts again on it.
     test::ServerProcess again(a.dir / "data");
     CHECK(again.get("/healthz").status == 200);
+}
+
+TEST_CASE("audit filters: action, actor and time", "[e2e][serve][admin]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});
+    auto support = a.ok("POST", "/v1/admin/api-keys", {{"label", "s"}, {"role", "full-admin"}});
+    std::string token = support["token"];
+    auto r = a.server.request("POST", "/v1/admin/products",
+                              json{{"slug", "b"}, {"name", "B"}, {"price_sats", 1}}.dump(),
+                              {{"Authorization", "Bearer " + token}});
+    REQUIRE(r.status == 200);
+    auto entries = [&](const std::string& query) {
+        return a.ok("GET", "/v1/admin/audit" + query)["entries"];
+    };
+    CHECK(entries("?action=product.create").size() == 2);
+    auto all = entries("");
+    std::string key_hash;
+    for (const auto& e : all)
+        if (e["action"] == "product.create" && e["actor_kind"] == "api_key")
+            key_hash = e["actor_hash"];
+    REQUIRE(key_hash.size() == 64);
+    auto by_key = entries("?actor_hash=" + key_hash);
+    REQUIRE(by_key.size() == 1);
+    CHECK(by_key[0]["target_id"] == r.body["id"]);
+    CHECK(entries("?since=2000-01-01T00:00:00Z").size() == all.size());
+    CHECK(entries("?until=2000-01-01T00:00:00Z").empty());
+    CHECK(entries("?since=2999-01-01").empty());
+    a.error_of("GET", "/v1/admin/audit?since=yesterday", nullptr, 400);
+}
+
+TEST_CASE("more keep-alive clients than worker threads: nobody starves", "[e2e][serve]") {
+    test::TempDir dir;
+    // Two workers, a one-second keep-alive timeout, eight clients holding connections open.
+    test::ServerProcess server(dir / "data", {},
+                               {"KEYSAT_THREADS=2", "KEYSAT_KEEP_ALIVE_TIMEOUT=1"});
+    std::atomic<int> answered{0}, failed{0}, done{0};
+    std::vector<std::thread> clients;
+    auto start = std::chrono::steady_clock::now();
+    for (int c = 0; c < 8; ++c)
+        clients.emplace_back([&] {
+            // One persistent connection per client, idle for a while between requests: each
+            // holds a worker until its connection has been idle for the keep-alive timeout.
+            httplib::Client client("127.0.0.1", server.port());
+            client.set_keep_alive(true);
+            client.set_read_timeout(10, 0);
+            for (int i = 0; i < 3; ++i) {
+                auto r = client.Get("/healthz");
+                (r && r->status == 200 ? answered : failed)++;
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+            // Keep the connection open until every client is done: only the server's idle
+            // timeout can hand this worker to the others.
+            ++done;
+            while (done < 8 && std::chrono::steady_clock::now() - start < std::chrono::seconds(25))
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        });
+    for (auto& t : clients)
+        t.join();
+    CHECK(failed == 0);
+    CHECK(answered == 24);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
 }

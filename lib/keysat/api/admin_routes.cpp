@@ -487,6 +487,17 @@ void register_admin_routes(http::Server& s, const App& app) {
             admin(app, "audit:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 store::AuditFilter filter;
                 filter.action = r.query_value("action");
+                filter.actor_sha256 = r.query_value("actor_hash");
+                for (auto [name, slot] :
+                     {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}})
+                    if (auto t = r.query_value(name)) {
+                        *slot = parse_timestamp(*t);
+                        if (!*slot)
+                            return error_response("bad_request",
+                                                  fmt::format("bad request: '{}' must be an RFC "
+                                                              "3339 time",
+                                                              name));
+                    }
                 filter.limit = 200;
                 if (auto l = r.query_value("limit")) {
                     try {
