@@ -27,7 +27,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 port=$(free_port)
 admin=bench-admin-key-0123456789abcdef0123456789
-KEYSAT_VALIDATE_RATE=0 KEYSAT_ADMIN_API_KEY=$admin \
+KEYSAT_CACHE_TTL_MS=${KEYSAT_CACHE_TTL_MS:-10000} KEYSAT_VALIDATE_RATE=0 KEYSAT_ADMIN_API_KEY=$admin \
     "$serve" --bind "127.0.0.1:$port" --data-dir "$tmp/data" 2>"$tmp/serve.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q listening "$tmp/serve.log" 2>/dev/null && break; sleep 0.1; done
@@ -73,6 +73,8 @@ wrk -t2 -c"$k_conns" -d5s -s "$root/bench/validate.lua" "http://127.0.0.1:$port"
 echo "== keysat-serve POST /v1/validate, $k_keys keys, $k_conns connections, ${k_seconds}s"
 wrk -t2 -c"$k_conns" -d"${k_seconds}s" --latency -s "$root/bench/validate.lua" \
     "http://127.0.0.1:$port" -- "$tmp/bodies.jsonl" | tee "$tmp/keysat.txt"
+echo "== keysat-serve GET /v1/pubkey (a constant answer: the HTTP layer's ceiling), ${k_seconds}s"
+wrk -t2 -c"$k_conns" -d"${k_seconds}s" --latency "http://127.0.0.1:$port/v1/pubkey" | tee "$tmp/pubkey.txt"
 echo "== nginx fixed 200, $k_conns connections, ${k_seconds}s"
 wrk -t2 -c"$k_conns" -d"${k_seconds}s" --latency "http://127.0.0.1:$nginx_port/" | tee "$tmp/nginx.txt"
 
@@ -80,6 +82,7 @@ rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$1"; }
 echo "== summary"
 echo "keysat-serve validate: $(rps "$tmp/keysat.txt") req/s, p99 $(p99 "$tmp/keysat.txt")"
+echo "keysat-serve pubkey:   $(rps "$tmp/pubkey.txt") req/s, p99 $(p99 "$tmp/pubkey.txt")"
 echo "nginx fixed 200:       $(rps "$tmp/nginx.txt") req/s, p99 $(p99 "$tmp/nginx.txt")"
 python3 -c "print(f'ratio (target >= 0.2): {float(\"$(rps "$tmp/keysat.txt")\") / float(\"$(rps "$tmp/nginx.txt")\"):.3f}')"
 grep -c " 500 " "$tmp/serve.log" | sed 's/^/HTTP 500 answers in the request log: /' || true

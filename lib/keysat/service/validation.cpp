@@ -137,42 +137,41 @@ void ValidationCache::put_machine(std::uint64_t generation, const std::string& l
         Stamped<std::string>{machine_id, generation, std::chrono::steady_clock::now()});
 }
 
-std::optional<license::DecodedLicense> VerifiedKeyCache::find(const std::string& key_text) const {
-    std::lock_guard lock(m_mutex);
+std::shared_ptr<const license::DecodedLicense>
+VerifiedKeyCache::find(const std::string& key_text) const {
+    std::shared_lock lock(m_mutex);
     auto it = m_entries.find(key_text);
-    if (it == m_entries.end())
-        return std::nullopt;
-    return it->second;
+    return it == m_entries.end() ? nullptr : it->second;
 }
 
-void VerifiedKeyCache::insert(const std::string& key_text, const license::DecodedLicense& decoded) {
-    std::lock_guard lock(m_mutex);
+void VerifiedKeyCache::insert(const std::string& key_text, license::DecodedLicense decoded) {
+    auto entry = std::make_shared<const license::DecodedLicense>(std::move(decoded));
+    std::unique_lock lock(m_mutex);
     if (m_entries.size() >= m_capacity)
         m_entries.clear(); // crude but bounded; a full cache refills from verification
-    m_entries.emplace(key_text, decoded);
+    m_entries.emplace(key_text, std::move(entry));
 }
 
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
                                   VerifiedKeyCache* cache, ValidationCache* rows) {
     ValidateResult r;
-    std::optional<CheckedKey> checked;
     // One cache entry per key whatever its spelling (the format ignores case and surrounding
     // space), so that respellings cannot flush the cache.
     std::string canonical(trim(req.key));
     for (auto& c : canonical)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (auto hit = cache ? cache->find(canonical) : std::nullopt) {
-        checked = CheckedKey{std::move(*hit)};
-    } else {
+    std::shared_ptr<const license::DecodedLicense> decoded =
+        cache ? cache->find(canonical) : nullptr;
+    if (!decoded) {
         auto fresh = check_key(ring, req.key, r.reason);
         if (!fresh)
             return r;
+        decoded = std::make_shared<const license::DecodedLicense>(std::move(fresh->decoded));
         if (cache)
-            cache->insert(canonical, fresh->decoded);
-        checked = std::move(*fresh);
+            cache->insert(canonical, *decoded);
     }
-    const auto& p = checked->decoded.payload;
+    const auto& p = decoded->payload;
     std::string license_id = p.license_id.to_string();
     std::uint64_t generation = rows ? rows->generation() : 0;
     auto cached = rows ? rows->find_license(license_id) : nullptr;

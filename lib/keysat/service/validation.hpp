@@ -27,13 +27,14 @@ namespace keysat::service {
 class VerifiedKeyCache {
   public:
     explicit VerifiedKeyCache(std::size_t capacity = 50000) : m_capacity(capacity) {}
-    std::optional<license::DecodedLicense> find(const std::string& key_text) const;
-    void insert(const std::string& key_text, const license::DecodedLicense& decoded);
+    // Shared, so that a hit copies nothing while holding the lock.
+    std::shared_ptr<const license::DecodedLicense> find(const std::string& key_text) const;
+    void insert(const std::string& key_text, license::DecodedLicense decoded);
 
   private:
     std::size_t m_capacity;
-    mutable std::mutex m_mutex;
-    std::unordered_map<std::string, license::DecodedLicense> m_entries;
+    mutable std::shared_mutex m_mutex;
+    std::unordered_map<std::string, std::shared_ptr<const license::DecodedLicense>> m_entries;
 };
 
 // The rows validate reads, shared by every request thread: licenses (with their product's slug)
