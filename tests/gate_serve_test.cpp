@@ -267,3 +267,57 @@ TEST_CASE("gate: /git/* redirects to the public repository", "[e2e][gate]") {
     CHECK(s.get("/git").headers["Location"] == "https://git.example.com/org/app");
     CHECK(s.get("/git/../../evil").headers["Location"] == "https://git.example.com/org/app/");
 }
+
+TEST_CASE("gate: a drop-in for the seed's server runs on its variables alone", "[e2e][gate]") {
+    GateFixture g;
+    auto hex = test::run({test::issue_bin(), "pubkey", "-s", g.key().string(), "--format", "hex"});
+    REQUIRE(hex.exit_code == 0);
+    std::string hex_key = hex.out.substr(0, hex.out.find('\n'));
+    REQUIRE(hex_key.size() == 64);
+    auto first = g.token("app"), second = g.token("app", "2098-01-01");
+    test::spit(g.revocations(), license::token_revocation_id(first) + "\n");
+    std::string path = "/releases/app/1.10.0/" + std::string(test::k_platform);
+    SECTION("VERIFY_KEY_PUB as 64 hex characters") {
+        g.start({"RELEASES_DIR=" + g.releases().string(), "VERIFY_KEY_PUB=" + hex_key,
+                 "REVOCATION_LIST_PATH=" + g.revocations().string()},
+                false);
+    }
+    SECTION("VERIFY_KEY_PUB as a file holding them") {
+        test::spit(g.dir / "verify.hex", hex_key + "\n");
+        g.start({"RELEASES_DIR=" + g.releases().string(),
+                 "VERIFY_KEY_PUB=" + (g.dir / "verify.hex").string(),
+                 "REVOCATION_LIST_PATH=" + g.revocations().string()},
+                false);
+    }
+    auto& s = *g.server;
+    CHECK(s.log_contains("verify-only listening"));
+    CHECK_FALSE(fs::exists(g.dir / "data/signing.key")); // no signing key was needed or made
+    CHECK(s.get("/releases/").body["products"] == json{"app", "free"});
+    CHECK(s.get(path, second).raw == g.build);
+    CHECK(s.get(path, first).body["error"] == "token-revoked");
+    CHECK(s.get(path, g.token("app", "2099-12-31", g.other_key())).body["error"] ==
+          "invalid-signature");
+    CHECK(s.get("/git/x").status == 404); // no repository configured
+}
+
+TEST_CASE("gate: our variables win over the seed's, and a bad list stops the start",
+          "[e2e][gate]") {
+    GateFixture g;
+    // The seed's key is the untrusted one; ours (KEYSAT_VERIFY_KEYS) wins.
+    g.start({"VERIFY_KEY_PUB=" + (g.dir / "other.pub").string(), "RELEASES_DIR=/nonexistent"});
+    std::string path = "/releases/app/1.10.0/" + std::string(test::k_platform);
+    CHECK(g.server->get(path, g.token("app")).status == 200);
+    CHECK(g.server->get(path, g.token("app", "2099-12-31", g.other_key())).status == 401);
+    g.server->stop();
+    auto missing = test::run(
+        {KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir", (g.dir / "data").string()}, "",
+        {"KEYSAT_RELEASES_DIR=" + g.releases().string(), "KEYSAT_VERIFY_KEYS=" + g.pub().string(),
+         "KEYSAT_REVOCATION_LIST=" + (g.dir / "no-such-list").string()});
+    CHECK(missing.exit_code == 2);
+    CHECK_THAT(missing.err, Catch::Contains("revocation list"));
+    auto bad_url = test::run(
+        {KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir", (g.dir / "data").string()}, "",
+        {"KEYSAT_GIT_REDIRECT_URL=javascript:alert(1)"});
+    CHECK(bad_url.exit_code == 2);
+    CHECK_THAT(bad_url.err, Catch::Contains("git_redirect_url"));
+}
