@@ -112,7 +112,8 @@ http::Response git_redirect(const Gate& gate, const http::Request& req) {
         std::string seg =
             rest.substr(pos + 1, slash == std::string::npos ? slash : slash - pos - 1);
         safe = seg.empty() ? slash == std::string::npos : is_safe_segment(seg);
-        carried += "/" + seg;
+        carried += '/';
+        carried += seg;
         pos = slash == std::string::npos ? rest.size() : slash;
     }
     std::string base = gate.git_redirect_url;
@@ -120,10 +121,15 @@ http::Response git_redirect(const Gate& gate, const http::Request& req) {
         base.pop_back();
     std::string location = base + (safe ? carried : "/");
     if (safe && !req.query.empty()) {
-        std::string q;
-        for (const auto& [k, v] : req.query)
-            q += (q.empty() ? "?" : "&") + url_encode(k) + "=" + url_encode(v);
-        location += q;
+        // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) about "?" + string at -O3.
+        char sep = '?';
+        for (const auto& [k, v] : req.query) {
+            location += sep;
+            location += url_encode(k);
+            location += '=';
+            location += url_encode(v);
+            sep = '&';
+        }
     }
     http::Response r = api::json_response(307, {{"location", location}});
     r.headers.emplace_back("Location", location);
