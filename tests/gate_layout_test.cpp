@@ -234,6 +234,12 @@ TEST_CASE("gate decision: every download token answer", "[gate]") {
         CHECK(d.error == "malformed-token");
     }
     CHECK(decide(k, std::string(20000, 'A'), 0, none).error == "malformed-token");
+    // The standard base64 alphabet is another spelling, so another token: refused.
+    std::string standard = good;
+    std::replace(standard.begin(), standard.end(), '-', '+');
+    std::replace(standard.begin(), standard.end(), '_', '/');
+    if (standard != good)
+        CHECK(decide(k, standard, 0, none).error == "malformed-token");
     auto short_one = decide(k, base64url_encode(Bytes(64, 1)), 0, none);
     CHECK(short_one.status == 401);
     CHECK(short_one.error == "token-too-short");

@@ -81,6 +81,7 @@ TEST_CASE("gate streaming: headers, HEAD, ranges and conditional requests", "[e2
     CHECK(unsatisfiable.status == 416);
     CHECK(unsatisfiable.get_header_value("Content-Range") == "bytes */" + size);
     CHECK(unsatisfiable.body.find(g.build.substr(0, 16)) == std::string::npos);
+    CHECK(nlohmann::json::parse(unsatisfiable.body)["error"] == "range_not_satisfiable");
     // Several ranges: the whole file (allowed by RFC 9110), never a wrong slice.
     auto several = with({{"Range", "bytes=0-1,5-6"}});
     CHECK(several.status == 200);
@@ -91,6 +92,10 @@ TEST_CASE("gate streaming: headers, HEAD, ranges and conditional requests", "[e2
     CHECK(with({{"If-None-Match", "\"other\""}}).status == 200);
     CHECK(with({{"Range", "bytes=0-9"}, {"If-Range", etag}}).status == 206);
     CHECK(with({{"Range", "bytes=0-9"}, {"If-Range", "\"stale\""}}).status == 200);
+    // HEAD is gated like GET.
+    auto anonymous_head = test::raw_get(port, path, "", "HEAD");
+    CHECK(anonymous_head.status == 401);
+    CHECK(anonymous_head.body.empty());
     // A refused request with a Range header gets its whole JSON error, not a slice of it.
     auto refused = get(port, path, {{"Range", "bytes=0-3"}});
     REQUIRE(refused);
