@@ -526,22 +526,3 @@ void register_admin_routes(http::Server& s, const App& app) {
 }
 
 } // namespace keysat::api
-
-namespace keysat::api {
-
-http::Handler admin_handler(const App& app, std::string scope, std::string action,
-                            std::function<http::Response(const http::Request&)> handler) {
-    return admin(app, std::move(scope),
-                 [&app, action = std::move(action), handler = std::move(handler)](
-                     db::Database& db, const Actor& a, const http::Request& r) {
-                     http::Response out = handler(r);
-                     if (out.status / 100 == 2) {
-                         json details = json::parse(out.body, nullptr, false);
-                         (void)audit(db, app, a, action, "",
-                                     details.is_object() ? details : json::object());
-                     }
-                     return out;
-                 });
-}
-
-} // namespace keysat::api

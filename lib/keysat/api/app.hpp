@@ -42,11 +42,6 @@ struct App {
 
 void register_public_routes(http::Server& server, const App& app);
 void register_admin_routes(http::Server& server, const App& app);
-// For admin routes registered outside admin_routes.cpp: runs `handler` only for the master key or
-// a ks_ key holding `scope` (the admin routes' authentication and failure limits), and records
-// one audit row `action` (details: the response body) when it answers 2xx.
-http::Handler admin_handler(const App& app, std::string scope, std::string action,
-                            std::function<http::Response(const http::Request&)> handler);
 // GET /v1/openapi.json: an OpenAPI 3.1 document generated from the routes registered on
 // `server` before this call, so it cannot miss one. Register it last.
 void register_openapi_route(http::Server& server, const App& app);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "keysat/api/admin.hpp"
 #include "keysat/gate/access.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/license_store.hpp"
@@ -207,15 +208,17 @@ void register_gate_routes(http::Server& s, const api::App& app, Gate& gate) {
 
 void register_gate_admin_routes(http::Server& s, const api::App& app, Gate& gate) {
     s.route("POST", "/v1/admin/releases/revocations/reload",
-            api::admin_handler(app, "settings:write", "releases.revocations.reload",
-                               [&gate](const http::Request&) {
-                                   auto n = gate.revocations.reload();
-                                   if (!n)
-                                       return api::error_response(
-                                           "bad_request",
-                                           n.error().message + " (the previous list stays in use)");
-                                   return api::json_response(200, {{"ok", true}, {"revoked", *n}});
-                               }));
+            api::admin(
+                app, "settings:write",
+                [&app, &gate](db::Database& db, const api::Actor& actor, const http::Request&) {
+                    auto n = gate.revocations.reload();
+                    if (!n)
+                        return api::error_response(
+                            "bad_request", n.error().message + " (the previous list stays in use)");
+                    (void)api::audit(db, app, actor, "releases.revocations.reload", "",
+                                     {{"revoked", *n}});
+                    return api::json_response(200, {{"ok", true}, {"revoked", *n}});
+                }));
 }
 
 } // namespace keysat::gate
