@@ -90,6 +90,10 @@ TEST_CASE("gate streaming: headers, HEAD, ranges and conditional requests", "[e2
     CHECK(with({{"If-None-Match", etag}}).status == 304);
     CHECK(with({{"If-None-Match", "W/" + etag}}).status == 304);
     CHECK(with({{"If-None-Match", "\"other\""}}).status == 200);
+    CHECK(with({{"If-Modified-Since", last_modified}}).status == 304);
+    CHECK(with({{"If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"}}).status == 200);
+    CHECK(with({{"If-None-Match", "\"other\""}, {"If-Modified-Since", last_modified}}).status ==
+          200);
     CHECK(with({{"Range", "bytes=0-9"}, {"If-Range", etag}}).status == 206);
     CHECK(with({{"Range", "bytes=0-9"}, {"If-Range", "\"stale\""}}).status == 200);
     // HEAD is gated like GET.

@@ -189,10 +189,15 @@ void send_file(const httplib::Request& req, httplib::Response& res, const Respon
     const auto file = out.file;
     std::string etag = file->etag();
     res.set_header("ETag", etag);
-    res.set_header("Last-Modified", http_date(file->mtime_ns / 1000000000));
+    std::string modified = http_date(file->mtime_ns / 1000000000);
+    res.set_header("Last-Modified", modified);
     res.set_header("Accept-Ranges", "bytes");
-    if (req.has_header("If-None-Match") &&
-        etag_matches(req.get_header_value("If-None-Match"), etag)) {
+    // If-Modified-Since counts only when it echoes Last-Modified exactly (what clients send) and
+    // no If-None-Match is given (RFC 9110 13.1.3).
+    bool not_modified = req.has_header("If-None-Match")
+                            ? etag_matches(req.get_header_value("If-None-Match"), etag)
+                            : req.get_header_value("If-Modified-Since") == modified;
+    if (not_modified) {
         res.status = 304;
         return;
     }
@@ -201,7 +206,7 @@ void send_file(const httplib::Request& req, httplib::Response& res, const Respon
     if (req.has_header("Range")) {
         // If-Range: the range applies only to this version of the file.
         bool current = !req.has_header("If-Range") || req.get_header_value("If-Range") == etag ||
-                       req.get_header_value("If-Range") == http_date(file->mtime_ns / 1000000000);
+                       req.get_header_value("If-Range") == modified;
         ByteRange r =
             current ? parse_range(req.get_header_value("Range"), file->size) : ByteRange{};
         if (r.kind == ByteRange::Kind::unsatisfiable) {

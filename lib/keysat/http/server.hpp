@@ -54,8 +54,8 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     // When set (and status is 200), the file is the body instead of `body`: the server streams
     // it with pread in 256 KiB chunks (constant memory), sends ETag, Last-Modified and
-    // Accept-Ranges, answers If-None-Match with 304 and a single-range Range (honouring
-    // If-Range) with 206 or 416, and sends no body for HEAD.
+    // Accept-Ranges, answers If-None-Match (or an If-Modified-Since echoing Last-Modified) with 304
+    // and a single-range Range (honouring If-Range) with 206 or 416, and sends no body for HEAD.
     std::shared_ptr<FileBody> file;
 };
 
