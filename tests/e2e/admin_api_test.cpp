@@ -25,9 +25,17 @@ namespace {
 
 constexpr const char* k_absent_id = "00000000-0000-4000-8000-000000000000";
 
+// The environment of the admin tests' server: trusted proxy on loopback, and a releases
+// directory so that the release gate's admin route is registered too.
+std::vector<std::string> admin_env(const test::TempDir& dir) {
+    std::filesystem::create_directories(dir / "releases");
+    return {"KEYSAT_TRUSTED_PROXIES=127.0.0.1",
+            "KEYSAT_RELEASES_DIR=" + (dir / "releases").string()};
+}
+
 struct Admin {
     test::TempDir dir;
-    test::ServerProcess server{dir / "data", {}, {"KEYSAT_TRUSTED_PROXIES=127.0.0.1"}};
+    test::ServerProcess server{dir / "data", {}, admin_env(dir)};
     std::string key = server.admin_key();
 
     test::HttpResult call(const std::string& method, const std::string& path,

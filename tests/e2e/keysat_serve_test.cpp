@@ -468,7 +468,8 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/machines/deactivate"},
     };
     for (const auto& r : test::admin_routes())
-        expected.emplace_back(r.method, r.path);
+        if (!r.gate) // this server has no releases directory
+            expected.emplace_back(r.method, r.path);
     std::size_t operations = 0;
     for (const auto& [path, ops] : paths.items())
         operations += ops.size();

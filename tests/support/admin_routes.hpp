@@ -12,6 +12,7 @@ struct AdminRoute {
     std::string method; // lower case, as in the OpenAPI document
     std::string path;   // OpenAPI form, with {id} and {slug}
     std::string scope;
+    bool gate = false; // registered only when the release gate is configured
 };
 
 inline const std::vector<AdminRoute>& admin_routes() {
@@ -55,6 +56,7 @@ inline const std::vector<AdminRoute>& admin_routes() {
         {"patch", "/v1/admin/discount-codes/{id}", "discount_codes:write"},
         {"patch", "/v1/admin/discount-codes/{id}/active", "discount_codes:write"},
         {"delete", "/v1/admin/discount-codes/{id}", "discount_codes:write"},
+        {"post", "/v1/admin/releases/revocations/reload", "settings:write", true},
     };
     return routes;
 }

@@ -102,6 +102,11 @@ void ServerProcess::kill_hard() {
     m_pid = -1;
 }
 
+void ServerProcess::signal(int sig) const {
+    if (m_pid > 0)
+        ::kill(m_pid, sig);
+}
+
 HttpResult ServerProcess::request(const std::string& method, const std::string& path,
                                   const std::string& body,
                                   const std::map<std::string, std::string>& headers) const {

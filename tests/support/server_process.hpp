@@ -40,6 +40,8 @@ class ServerProcess {
     int stop();
     // SIGKILL, then wait.
     void kill_hard();
+    // Sends `sig` (for example SIGHUP) and returns at once.
+    void signal(int sig) const;
 
     HttpResult get(const std::string& path, const std::string& bearer = "") const;
     HttpResult post(const std::string& path, const std::string& body,

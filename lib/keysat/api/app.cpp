@@ -73,6 +73,14 @@ http::Response error_for_status(int status) {
         return error_response("method_not_allowed", "method not allowed");
     case 413:
         return error_response("payload_too_large", "request body too large");
+    case 414:
+        return json_response(
+            414,
+            {{"ok", false}, {"error", "uri_too_long"}, {"message", "request target too long"}});
+    case 416:
+        return json_response(416, {{"ok", false},
+                                   {"error", "range_not_satisfiable"},
+                                   {"message", "the range is outside the file"}});
     default:
         return error_response("internal_error", "internal error");
     }

@@ -16,6 +16,7 @@
 #include "keysat/config/config.hpp"
 #include "keysat/crypto/hash.hpp"
 #include "keysat/db/migrations.hpp"
+#include "keysat/gate/routes.hpp"
 #include "keysat/issuing/keyfile.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/ledger.hpp"
@@ -49,6 +50,7 @@ Expected<config::ServeConfig> load_config(const ServeOptions& o) {
     if (o.migrate)
         flags["KEYSAT_MIGRATE"] = "true";
     KEYSAT_TRY(config::apply_env(c, flags));
+    config::apply_seed_env(c, config::seed_env());
     KEYSAT_TRY(config::finish(c));
     return c;
 }
@@ -144,11 +146,41 @@ Expected<license::Keyring> build_keyring(const config::ServeConfig& c,
     return ring;
 }
 
+// The release gate, when a releases directory or a repository URL is configured; its
+// revocation list must load (a configured list that cannot be read would let revoked tokens in).
+Expected<std::unique_ptr<gate::Gate>> make_gate(const config::ServeConfig& c) {
+    if (c.releases_dir.empty() && c.git_redirect_url.empty())
+        return std::unique_ptr<gate::Gate>();
+    auto g = std::make_unique<gate::Gate>(
+        gate::GateConfig{c.releases_dir, c.git_redirect_url, c.revocation_list});
+    if (auto n = g->revocations.reload(); !n)
+        return usage_error(fmt::format("{}: {}", c.revocation_list.string(), n.error().message));
+    std::error_code ec;
+    if (!c.releases_dir.empty() && !fs::is_directory(c.releases_dir, ec))
+        std::cerr << fmt::format(
+            "keysat-serve: warning: releases directory {} does not exist yet\n",
+            c.releases_dir.string());
+    return g;
+}
+
+// Re-reads the gate's revocation list (SIGHUP); a failure keeps the list in use.
+void reload_revocations(gate::Gate* g) {
+    if (!g)
+        return;
+    auto n = g->revocations.reload();
+    if (n)
+        std::cerr << fmt::format("keysat-serve: revocation list reloaded ({} entries)\n", *n);
+    else
+        std::cerr << fmt::format("keysat-serve: {}; the previous list stays in use\n",
+                                 n.error().message);
+}
+
 Expected<int> run_serve(const ServeOptions& o) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     KEYSAT_TRY_ASSIGN(c, load_config(o));
     SystemClock clock;
@@ -191,18 +223,24 @@ Expected<int> run_serve(const ServeOptions& o) {
     http::Server server(options);
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
+    KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
+    if (release_gate) {
+        gate::register_gate_routes(server, app, *release_gate);
+        gate::register_gate_admin_routes(server, app, *release_gate);
+    }
     api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
     api::WebhookWorker webhooks(
         {c.db_path, c.webhook_senders, c.webhook_timeout_s, c.webhook_retry_unit_ms});
 
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
-    // (Blocked at the start of run_serve, before any thread exists, so every thread inherits
-    // the mask.)
+    // SIGHUP reloads the release gate's revocation list. (Blocked at the start of run_serve,
+    // before any thread exists, so every thread inherits the mask.)
     std::atomic<bool> finished = false;
-    std::jthread waiter([&server, &finished, signals] {
+    std::jthread waiter([&server, &finished, signals, g = release_gate.get()] {
         int sig = 0;
-        sigwait(&signals, &sig);
+        while (sigwait(&signals, &sig) == 0 && sig == SIGHUP && !finished)
+            reload_revocations(g);
         std::cerr << "keysat-serve: stopping\n";
         // A signal that arrived during start-up is taken here before the server runs, and
         // stop() does nothing until it does: keep asking until run() has returned.

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -119,6 +120,25 @@ const std::vector<Setter>& setters() {
          K::text, 0, 0,
          [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
              c.releases_dir = v;
+             return {};
+         }},
+        {"git_redirect_url", "KEYSAT_GIT_REDIRECT_URL",
+         "public repository that /git/* redirects to (release gate)", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (!v.starts_with("http://") && !v.starts_with("https://"))
+                 return usage_error(fmt::format("git_redirect_url: '{}' is not an http(s) URL", v));
+             if (v.find_first_of(" \t\r\n\"<>") != std::string::npos)
+                 return usage_error("git_redirect_url: spaces, quotes and angle brackets are not "
+                                    "allowed");
+             c.git_redirect_url = v;
+             return {};
+         }},
+        {"revocation_list", "KEYSAT_REVOCATION_LIST",
+         "release gate revocation list: SHA-256 hex of revoked tokens and keys, one a line; "
+         "reloaded on SIGHUP",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.revocation_list = v;
              return {};
          }},
         {"trusted_proxies", "KEYSAT_TRUSTED_PROXIES",
@@ -317,6 +337,29 @@ std::map<std::string, std::string> process_env() {
     for (const auto& s : setters())
         if (const char* v = std::getenv(s.env.c_str()))
             env[s.env] = v;
+    return env;
+}
+
+void apply_seed_env(ServeConfig& c, const std::map<std::string, std::string>& env) {
+    auto value = [&](const char* name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        if (it == env.end() || it->second.empty())
+            return std::nullopt;
+        return it->second;
+    };
+    if (auto v = value("RELEASES_DIR"); v && c.releases_dir.empty())
+        c.releases_dir = *v;
+    if (auto v = value("VERIFY_KEY_PUB"); v && c.verify_keys.empty())
+        c.verify_keys = {*v};
+    if (auto v = value("REVOCATION_LIST_PATH"); v && c.revocation_list.empty())
+        c.revocation_list = *v;
+}
+
+std::map<std::string, std::string> seed_env() {
+    std::map<std::string, std::string> env;
+    for (const char* name : {"RELEASES_DIR", "VERIFY_KEY_PUB", "REVOCATION_LIST_PATH"})
+        if (const char* v = std::getenv(name))
+            env[name] = v;
     return env;
 }
 

@@ -23,8 +23,10 @@ struct ServeConfig {
     std::string operator_name = "Keysat";
     std::filesystem::path signing_key_file; // empty: <data_dir>/signing.key, generated
     std::filesystem::path passphrase_file;
-    std::vector<std::string> verify_keys; // verify-only mode when set without a signing key
-    std::filesystem::path releases_dir;
+    std::vector<std::string> verify_keys;  // verify-only mode when set without a signing key
+    std::filesystem::path releases_dir;    // empty: no release gate
+    std::string git_redirect_url;          // empty: no /git/* redirect
+    std::filesystem::path revocation_list; // release gate revocation list file
     std::vector<std::string> trusted_proxies;
     int threads = 64;
     int keep_alive_max = 1000;
@@ -50,6 +52,12 @@ Expected<void> apply_toml(ServeConfig& c, std::string_view toml_text, const std:
 Expected<void> apply_env(ServeConfig& c, const std::map<std::string, std::string>& env);
 // Reads the process environment into a map of the variables apply_env knows.
 std::map<std::string, std::string> process_env();
+// The seed release server's variables, read when ours leave the setting empty: RELEASES_DIR
+// (releases_dir), VERIFY_KEY_PUB (verify_keys: 64 hex characters or a file holding them) and
+// REVOCATION_LIST_PATH (revocation_list). Apply after the file, the environment and the flags.
+void apply_seed_env(ServeConfig& c, const std::map<std::string, std::string>& env);
+// Reads the seed's variables from the process environment.
+std::map<std::string, std::string> seed_env();
 // Fills defaults that depend on other settings and checks the whole.
 Expected<void> finish(ServeConfig& c);
 

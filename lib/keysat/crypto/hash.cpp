@@ -85,6 +85,30 @@ Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path) {
     return h.finish();
 }
 
+Expected<Sha256> sha256_fd(int fd) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+        return usage_error("SHA-256 unavailable");
+    std::vector<std::uint8_t> buf(1 << 20);
+    off_t offset = 0;
+    for (;;) {
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return usage_error(fmt::format("read failed: {}", std::strerror(errno)));
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+        offset += n;
+    }
+    Sha256 out{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
+    return out;
+}
+
 } // namespace keysat::crypto
 
 namespace keysat::crypto {

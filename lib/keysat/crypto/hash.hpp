@@ -39,6 +39,10 @@ class Blake2b512Stream {
 // size.
 Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path);
 
+// SHA-256 of an open file from its first byte (pread, so the file offset is untouched), read in
+// large chunks: memory stays flat in the file size.
+Expected<Sha256> sha256_fd(int fd);
+
 } // namespace keysat::crypto
 
 namespace keysat::crypto {

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "keysat/http/file_response.hpp"
+
 namespace keysat::http {
 
 namespace {
@@ -173,6 +175,11 @@ void Server::route(const std::string& method, const std::string& pattern, Handle
     m_impl->routes.emplace_back(method, pattern);
     auto adapter = [handler = std::move(handler)](const httplib::Request& req,
                                                   httplib::Response& res) {
+        // cpp-httplib applies a Range header to every response after the handler (slicing even
+        // JSON error bodies) and keeps a 200 status while doing it. Ranges are ours to handle
+        // (file bodies only), so its parsed ranges are dropped. The request object is a
+        // non-const local of the library's request loop, so this is well defined.
+        const_cast<httplib::Request&>(req).ranges.clear();
         Request r;
         r.method = req.method;
         r.path = req.path;
@@ -196,7 +203,10 @@ void Server::route(const std::string& method, const std::string& pattern, Handle
         res.status = out.status;
         for (const auto& [k, v] : out.headers)
             res.set_header(k, v);
-        res.set_content(out.body, out.content_type.c_str());
+        if (out.file && out.status == 200)
+            send_file(req, res, out);
+        else
+            res.set_content(out.body, out.content_type.c_str());
     };
     auto& s = m_impl->server;
     if (method == "GET")

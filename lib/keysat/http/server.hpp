@@ -4,6 +4,7 @@
 // shows a query string, and a body size limit. The only place that includes httplib.h.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,11 +31,32 @@ struct Request {
     std::optional<std::string> query_value(const std::string& name) const;
 };
 
+// An open regular file sent as a response body. Owns the descriptor (closed on destruction);
+// shared so that the server can keep it open while it streams.
+struct FileBody {
+    FileBody(int fd, std::uint64_t size, std::int64_t mtime_ns);
+    ~FileBody();
+    FileBody(const FileBody&) = delete;
+    FileBody& operator=(const FileBody&) = delete;
+
+    int fd = -1;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
+
+    // The entity tag the server sends for this file: "<size>-<mtime>" in hex, quoted.
+    std::string etag() const;
+};
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    // When set (and status is 200), the file is the body instead of `body`: the server streams
+    // it with pread in 256 KiB chunks (constant memory), sends ETag, Last-Modified and
+    // Accept-Ranges, answers If-None-Match (or an If-Modified-Since echoing Last-Modified) with 304
+    // and a single-range Range (honouring If-Range) with 206 or 416, and sends no body for HEAD.
+    std::shared_ptr<FileBody> file;
 };
 
 using Handler = std::function<Response(const Request&)>;
