@@ -306,3 +306,33 @@ TEST_CASE("gate decision: LIC1 keys map their product through the database", "[g
     CHECK(decide(k, *foreign, 1800000000, none, lookup).error == "invalid-signature");
     CHECK(decide(k, "LIC1-AAAA-BBBB", 0, none, lookup).error == "malformed-token");
 }
+
+TEST_CASE("gate decision: the verified-token cache changes no answer", "[gate]") {
+    Keys k;
+    gate::VerifiedTokens cache(3);
+    test::TempDir dir;
+    gate::RevocationList list(dir / "revoked");
+    std::int64_t day_end = *parse_date_unix("2030-06-30") + 86399;
+    auto good = k.token("app", "2030-06-30", "1.5.0");
+    auto ask = [&](const std::string& token, std::int64_t now, const std::string& version) {
+        return gate::check_access({token, "app", version, now}, k.ring, list, {}, &cache).error;
+    };
+    for (int round = 0; round < 2; ++round) { // the second round answers from the cache
+        INFO("round " << round);
+        CHECK(ask(good, day_end, "1.5.0").empty());
+        CHECK(ask(good, day_end + 1, "1.5.0") == "channel-expired");
+        CHECK(ask(good, day_end, "1.4.9") == "version-below-floor");
+        CHECK(gate::check_access({good, "other", "1.5.0", 0}, k.ring, list, {}, &cache).error ==
+              "wrong-product");
+        CHECK(ask(k.token("app", "2030-06-30", std::nullopt, &k.other), 0, "1.5.0") ==
+              "invalid-signature");
+    }
+    CHECK(cache.find(good));
+    test::spit(dir / "revoked", license::token_revocation_id(good) + "\n");
+    REQUIRE(list.reload());
+    CHECK(ask(good, 0, "2.0.0") == "token-revoked"); // revocation applies to cached tokens
+    // Bounded: a full cache starts over.
+    for (int i = 0; i < 4; ++i)
+        CHECK(ask(k.token("app", "2031-01-0" + std::to_string(i + 1)), 0, "2.0.0").empty());
+    CHECK_FALSE(cache.find(good));
+}

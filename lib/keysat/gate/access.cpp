@@ -33,8 +33,10 @@ bool looks_like_license_key(std::string_view token) {
            token[4] == '-';
 }
 
-Decision check_download_token(const AccessRequest& req, const license::Keyring& ring,
-                              const RevocationList& revoked) {
+// Checks encoding, length and signature, then parses the payload.
+std::optional<Decision> decode_download_token(const AccessRequest& req,
+                                              const license::Keyring& ring,
+                                              license::DecodedToken& out) {
     auto raw = base64url_decode(req.token);
     if (!raw)
         return refuse(401, "malformed-token", "the token is not unpadded base64url");
@@ -49,11 +51,27 @@ Decision check_download_token(const AccessRequest& req, const license::Keyring& 
     auto decoded = license::decode_token(req.token);
     if (!decoded)
         return refuse(401, "invalid-payload", decoded.error().message);
-    const auto& p = decoded->payload;
+    out = std::move(*decoded);
+    return std::nullopt;
+}
+
+Decision check_download_token(const AccessRequest& req, const license::Keyring& ring,
+                              const RevocationList& revoked, VerifiedTokens* verified) {
+    std::string text(req.token);
+    license::DecodedToken decoded;
+    if (auto hit = verified ? verified->find(text) : std::nullopt) {
+        decoded = std::move(*hit);
+    } else {
+        if (auto refused = decode_download_token(req, ring, decoded))
+            return *refused;
+        if (verified)
+            verified->insert(text, decoded);
+    }
+    const auto& p = decoded.payload;
     if (p.product != req.product)
         return refuse(403, "wrong-product", "the token is for another product");
     // Valid through the end of the channel_expiry day, UTC (the date was parsed strictly).
-    if (req.now >= (decoded->expiry_days + 1) * 86400)
+    if (req.now >= (decoded.expiry_days + 1) * 86400)
         return refuse(403, "channel-expired",
                       fmt::format("the download channel closed after {}", p.channel_expiry));
     if (p.version_floor && version_less(req.version, *p.version_floor))
@@ -91,6 +109,21 @@ Decision check_license_key(const AccessRequest& req, const license::Keyring& rin
 
 } // namespace
 
+std::optional<license::DecodedToken> VerifiedTokens::find(const std::string& token) const {
+    std::shared_lock lock(m_mutex);
+    auto it = m_entries.find(token);
+    if (it == m_entries.end())
+        return std::nullopt;
+    return it->second;
+}
+
+void VerifiedTokens::insert(const std::string& token, const license::DecodedToken& decoded) {
+    std::unique_lock lock(m_mutex);
+    if (m_entries.size() >= m_capacity)
+        m_entries.clear();
+    m_entries.emplace(token, decoded);
+}
+
 std::string request_token(std::string_view authorization, const std::optional<std::string>& query) {
     if (authorization.size() > 7 && authorization.starts_with("Bearer "))
         return std::string(authorization.substr(7));
@@ -98,7 +131,8 @@ std::string request_token(std::string_view authorization, const std::optional<st
 }
 
 Decision check_access(const AccessRequest& req, const license::Keyring& ring,
-                      const RevocationList& revoked, const LicenseLookup& lookup) {
+                      const RevocationList& revoked, const LicenseLookup& lookup,
+                      VerifiedTokens* verified) {
     if (ring.keys.empty())
         return refuse(503, "service_unavailable",
                       "no verification key is configured: downloads are closed");
@@ -110,7 +144,7 @@ Decision check_access(const AccessRequest& req, const license::Keyring& ring,
         return refuse(401, "malformed-token", "the token is too long");
     if (looks_like_license_key(req.token))
         return check_license_key(req, ring, revoked, lookup);
-    return check_download_token(req, ring, revoked);
+    return check_download_token(req, ring, revoked, verified);
 }
 
 } // namespace keysat::gate

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "keysat/gate/revocations.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/license/token.hpp"
 #include "keysat/util/error.hpp"
 
 namespace keysat::gate {
@@ -42,6 +45,22 @@ struct Decision {
     bool allowed() const { return status == 200; }
 };
 
+// Download tokens whose signature verified, by their exact text, with their decoded payload.
+// Safe to reuse: the text determines the payload and the signature, and the trusted keys do not
+// change while the server runs. Only signed tokens get in, so nobody can fill it with garbage;
+// bounded (a full cache starts over); thread-safe.
+class VerifiedTokens {
+  public:
+    explicit VerifiedTokens(std::size_t capacity = 10000) : m_capacity(capacity) {}
+    std::optional<license::DecodedToken> find(const std::string& token) const;
+    void insert(const std::string& token, const license::DecodedToken& decoded);
+
+  private:
+    std::size_t m_capacity;
+    mutable std::shared_mutex m_mutex;
+    std::unordered_map<std::string, license::DecodedToken> m_entries;
+};
+
 // The token of a request: `Authorization: Bearer <t>` first, else the `token` query value.
 std::string request_token(std::string_view authorization, const std::optional<std::string>& query);
 
@@ -54,7 +73,10 @@ std::string request_token(std::string_view authorization, const std::optional<st
 // product 403 wrong-product, listed or the license revoked or suspended 403 token-revoked,
 // expired (the row's expiry plus grace when the database knows it, else the key's) 403
 // channel-expired.
+// `verified` (optional) skips the signature check and the payload parse of a token seen before;
+// product, expiry, floor and revocation are checked every time.
 Decision check_access(const AccessRequest& req, const license::Keyring& ring,
-                      const RevocationList& revoked, const LicenseLookup& lookup);
+                      const RevocationList& revoked, const LicenseLookup& lookup,
+                      VerifiedTokens* verified = nullptr);
 
 } // namespace keysat::gate

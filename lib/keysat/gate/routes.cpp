@@ -63,7 +63,7 @@ http::Response download(const api::App& app, Gate& gate, const http::Request& re
     if (gate.tree.requires_license(product)) {
         std::string token = request_token(req.header("authorization"), req.query_value("token"));
         Decision d = check_access({token, product, version, app.clock->now()}, app.keyring,
-                                  gate.revocations, database_lookup(app));
+                                  gate.revocations, database_lookup(app), &gate.verified_tokens);
         if (!d.allowed())
             return gate_error(d.status, d.error, d.message);
     }

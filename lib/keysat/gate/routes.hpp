@@ -6,6 +6,7 @@
 #include <string>
 
 #include "keysat/api/app.hpp"
+#include "keysat/gate/access.hpp"
 #include "keysat/gate/layout.hpp"
 #include "keysat/gate/revocations.hpp"
 #include "keysat/http/server.hpp"
@@ -18,8 +19,9 @@ struct GateConfig {
     std::filesystem::path revocation_list; // empty: none
 };
 
-// The gate's state: the tree it reads and the revocation list it reloads. Nothing else: the
-// gate runs as any number of replicas over a shared releases directory.
+// The gate's state: the tree it reads, the revocation list it reloads and a cache of verified
+// token signatures. Nothing else: the gate runs as any number of replicas over a shared
+// releases directory.
 struct Gate {
     explicit Gate(const GateConfig& config)
         : tree(config.releases_dir), revocations(config.revocation_list),
@@ -28,6 +30,7 @@ struct Gate {
     ReleaseTree tree;
     RevocationList revocations;
     std::string git_redirect_url;
+    VerifiedTokens verified_tokens;
 };
 
 // GET /releases/... when a releases directory is configured, GET and POST /git/... when a
