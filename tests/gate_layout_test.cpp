@@ -300,6 +300,15 @@ TEST_CASE("gate decision: LIC1 keys map their product through the database", "[g
     auto lower = *key;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     CHECK(decide(k, lower, 1800000000, none, lookup).allowed()); // LIC1 is case-insensitive
+    // Revoked by the list under the key as issued: no respelling gets past it (found in review).
+    test::TempDir dir;
+    test::spit(dir / "revoked", license::token_revocation_id(*key) + "\n");
+    gate::RevocationList listed(dir / "revoked");
+    REQUIRE(listed.reload() == 1u);
+    for (const std::string& spelling : {*key, lower}) {
+        INFO(spelling);
+        CHECK(decide(k, spelling, 1800000000, listed, lookup).error == "token-revoked");
+    }
     auto foreign =
         issuing::issue_license(k.other, {product, license_id, 1700000000, 0, false, {}, {}});
     REQUIRE(foreign);

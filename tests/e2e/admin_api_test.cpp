@@ -542,6 +542,38 @@ TEST_CASE("kill -9 while licenses are being issued leaves no half-written licens
     CHECK(again.get("/healthz").status == 200);
 }
 
+TEST_CASE("stored policy entitlements that are not strings, and API-key last use to the minute",
+          "[e2e][serve][admin]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});
+    a.ok("POST", "/v1/admin/policies", {{"product_slug", "app"}, {"slug", "pro"}, {"name", "Pro"}});
+    {
+        auto db = db::Database::open(a.dir / "data/keysat.db", db::OpenMode::read_write);
+        REQUIRE(db);
+        REQUIRE(db->exec("UPDATE policies SET entitlements = '[1, \"sync\", null]'"));
+    }
+    auto lic =
+        a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}, {"policy_slug", "pro"}});
+    CHECK(lic["entitlements"] == json{"sync"});
+
+    auto reader = a.ok("POST", "/v1/admin/api-keys", {{"label", "r"}, {"role", "read-only"}});
+    std::string token = reader["token"];
+    auto last_used = [&] {
+        auto keys = a.ok("GET", "/v1/admin/api-keys")["api_keys"];
+        for (const auto& k : keys)
+            if (k["id"] == reader["id"])
+                return k["last_used_at"];
+        return json();
+    };
+    CHECK(last_used().is_null());
+    REQUIRE(a.server.get("/v1/admin/products", token).status == 200);
+    auto first = last_used();
+    CHECK(first.is_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    REQUIRE(a.server.get("/v1/admin/products", token).status == 200);
+    CHECK(last_used() == first); // not written again within the minute
+}
+
 TEST_CASE("audit filters: action, actor and time", "[e2e][serve][admin]") {
     Admin a;
     a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1}});

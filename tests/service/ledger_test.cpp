@@ -126,3 +126,14 @@ TEST_CASE("the recorder writes batches atomically and finds licenses by idempote
     CHECK((*found)->license_key == "LIC1-ONE");
     CHECK((*found)->source == "issue");
 }
+
+TEST_CASE("recorded keys leave out retired signing keys", "[service]") {
+    test::TempDir dir;
+    auto db = test::fresh_database(dir / "k.db");
+    REQUIRE(db.exec("INSERT INTO signing_keys (key_id, public_key, created_at, retired_at) VALUES "
+                    "('A', zeroblob(32), 1, NULL), ('B', randomblob(32), 1, 5)"));
+    auto ring = service::recorded_keys(db);
+    REQUIRE(ring);
+    REQUIRE(ring->keys.size() == 1);
+    CHECK(ring->keys[0].bytes == std::array<std::uint8_t, 32>{}); // A, the zero key
+}

@@ -201,7 +201,15 @@ Expected<int> run_serve(const ServeOptions& o) {
     service::VerifiedKeyCache key_cache;
     app.key_cache = &key_cache;
     std::optional<service::ValidationCache> row_cache;
-    if (c.cache_ttl_ms > 0) {
+    // The cache is cleared by SQLite's WAL hook, which only fires in WAL mode (some network
+    // file systems refuse it): without WAL, no cache rather than one cleared only by its TTL.
+    auto probe = db::Database::open(c.db_path, db::OpenMode::read_write);
+    auto mode = probe ? probe->query_texts("PRAGMA journal_mode")
+                      : Expected<std::vector<std::string>>(std::vector<std::string>{});
+    bool wal = mode && *mode == std::vector<std::string>{"wal"};
+    if (!wal && c.cache_ttl_ms > 0)
+        std::cerr << "keysat-serve: the database is not in WAL mode; validate runs uncached\n";
+    if (c.cache_ttl_ms > 0 && wal) {
         row_cache.emplace(std::chrono::milliseconds(c.cache_ttl_ms));
         app.row_cache = &*row_cache;
     }

@@ -95,7 +95,11 @@ Decision check_license_key(const AccessRequest& req, const license::Keyring& rin
         return refuse(503, "service_unavailable", "the license database is unavailable");
     if (!facts->product_slug || *facts->product_slug != req.product)
         return refuse(403, "wrong-product", "the license key is for another product");
+    // A key has several spellings that decode alike (LIC1 ignores case): the list is checked
+    // against the text sent and against the key as issued (found in review).
+    std::string canonical = license::format_license_key(decoded->raw_payload, decoded->signature);
     if (revoked.contains(license::token_revocation_id(req.token)) ||
+        revoked.contains(license::token_revocation_id(canonical)) ||
         (facts->license_known && facts->status != "active"))
         return refuse(403, "token-revoked", "the license has been revoked or suspended");
     bool expired =

@@ -176,7 +176,9 @@ UniqueFd ReleaseTree::open_beneath(const std::string& relative, int flags) const
         how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         long fd = ::syscall(SYS_openat2, root.get(), relative.c_str(), &how, sizeof how);
-        if (fd >= 0 || errno != ENOSYS)
+        // ENOSYS: a kernel before 5.6; EPERM: a seccomp filter (older container runtimes)
+        // that refuses the call. Both take the fallback below.
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
             return UniqueFd(static_cast<int>(fd));
     }
     // Fallback for kernels before 5.6: resolve every link, require the result inside the

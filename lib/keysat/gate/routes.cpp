@@ -215,8 +215,13 @@ void register_gate_admin_routes(http::Server& s, const api::App& app, Gate& gate
                     if (!n)
                         return api::error_response(
                             "bad_request", n.error().message + " (the previous list stays in use)");
-                    (void)api::audit(db, app, actor, "releases.revocations.reload", "",
-                                     {{"revoked", *n}});
+                    // The list is a file, not a row: the reload cannot share a transaction
+                    // with its audit row, so a failed audit write is at least an error.
+                    if (!api::audit(db, app, actor, "releases.revocations.reload", "",
+                                    {{"revoked", *n}}))
+                        return api::error_response("internal_error",
+                                                   "the list was reloaded but its audit row "
+                                                   "could not be written");
                     return api::json_response(200, {{"ok", true}, {"revoked", *n}});
                 }));
 }

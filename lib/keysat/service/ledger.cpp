@@ -112,7 +112,7 @@ Expected<license::Keyring> recorded_keys(db::Database& db) {
     store::SigningKeyStore keys(db);
     KEYSAT_TRY_ASSIGN(rows, keys.list());
     for (const auto& row : rows) {
-        if (row.public_key.size() != 32)
+        if (row.public_key.size() != 32 || row.retired_at) // a retired key is trusted no more
             continue;
         license::PublicKey k;
         std::copy(row.public_key.begin(), row.public_key.end(), k.bytes.begin());
