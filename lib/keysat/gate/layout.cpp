@@ -270,17 +270,24 @@ std::optional<std::string> ReleaseTree::latest_with(std::string_view product,
 }
 
 std::optional<std::string> ReleaseTree::cached_sha256(const std::string& key, int fd) const {
-    {
+    auto lookup = [&]() -> std::optional<std::string> {
         std::lock_guard lock(m_hash_mutex);
-        if (auto it = m_hashes.find(key); it != m_hashes.end())
-            return it->second;
-    }
+        auto it = m_hashes.find(key);
+        return it == m_hashes.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    if (auto hit = lookup())
+        return hit;
+    // One file is hashed at a time: parallel requests for a cold manifest wait for the first
+    // one instead of each reading the same gigabytes again (found in review).
+    std::lock_guard hashing(m_hashing_mutex);
+    if (auto hit = lookup())
+        return hit;
     auto digest = crypto::sha256_fd(fd);
     if (!digest)
         return std::nullopt;
     std::string hex = hex_encode(*digest);
     std::lock_guard lock(m_hash_mutex);
-    if (m_hashes.size() >= 4096) // bounded: a full cache starts over
+    if (m_hashes.size() >= 65536) // bounded (a few MiB): a full cache starts over
         m_hashes.clear();
     m_hashes.emplace(key, hex);
     return hex;

@@ -92,6 +92,7 @@ class ReleaseTree {
     std::filesystem::path m_root;
     Containment m_containment;
     mutable std::mutex m_hash_mutex;
+    mutable std::mutex m_hashing_mutex;                  // held while a file is hashed
     mutable std::map<std::string, std::string> m_hashes; // path|size|mtime -> hex SHA-256
 };
 
