@@ -1,6 +1,8 @@
 #include "keysat/service/validation.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -99,6 +101,16 @@ Expected<std::optional<std::string>> seat(db::Database& db, const store::License
 
 } // namespace
 
+// The load time an entry is stamped with: now, less up to a quarter of the time to live, so that
+// entries loaded together (after a restart or a write) do not all expire in the same instant and
+// send every request to the database at once.
+std::chrono::steady_clock::time_point ValidationCache::stamp_time() const {
+    thread_local std::minstd_rand jitter(std::random_device{}());
+    auto quarter = std::max<std::int64_t>(1, m_ttl.count() / 4);
+    return std::chrono::steady_clock::now() -
+           std::chrono::milliseconds(static_cast<std::int64_t>(jitter() % quarter));
+}
+
 std::shared_ptr<const ValidationCache::License>
 ValidationCache::find_license(const std::string& id) const {
     std::shared_lock lock(m_mutex);
@@ -111,9 +123,8 @@ void ValidationCache::put_license(std::uint64_t generation, std::shared_ptr<cons
     if (m_licenses.size() >= m_capacity)
         m_licenses.clear(); // bounded; a cleared cache refills from the database
     std::string id = entry->row.id;
-    m_licenses.insert_or_assign(
-        std::move(id), Stamped<std::shared_ptr<const License>>{std::move(entry), generation,
-                                                               std::chrono::steady_clock::now()});
+    m_licenses.insert_or_assign(std::move(id), Stamped<std::shared_ptr<const License>>{
+                                                   std::move(entry), generation, stamp_time()});
 }
 
 std::optional<std::string>
@@ -132,9 +143,8 @@ void ValidationCache::put_machine(std::uint64_t generation, const std::string& l
     std::unique_lock lock(m_mutex);
     if (m_machines.size() >= m_capacity)
         m_machines.clear();
-    m_machines.insert_or_assign(
-        license_id + ':' + fingerprint_sha256,
-        Stamped<std::string>{machine_id, generation, std::chrono::steady_clock::now()});
+    m_machines.insert_or_assign(license_id + ':' + fingerprint_sha256,
+                                Stamped<std::string>{machine_id, generation, stamp_time()});
 }
 
 std::shared_ptr<const license::DecodedLicense>

@@ -70,6 +70,7 @@ class ValidationCache {
         std::uint64_t generation;
         std::chrono::steady_clock::time_point loaded;
     };
+    std::chrono::steady_clock::time_point stamp_time() const;
     template <typename T> bool fresh(const Stamped<T>& e) const {
         return e.generation == generation() && std::chrono::steady_clock::now() - e.loaded < m_ttl;
     }
