@@ -100,6 +100,17 @@ TEST_CASE("role walk: every admin route with every role and with bad credentials
     for (const auto& r : test::admin_routes())
         tabled.emplace(r.method, r.path);
     CHECK(documented == tabled);
+    // Path parameters are unique within each path, as OpenAPI requires.
+    for (const auto& [path, ops] : doc["paths"].items())
+        for (const auto& [method, op] : ops.items()) {
+            std::set<std::string> names;
+            for (const auto& p : op.value("parameters", json::array()))
+                CHECK(names.insert(p["name"].get<std::string>()).second);
+            INFO(path);
+            CHECK(names.size() ==
+                  static_cast<std::size_t>(std::count(path.begin(), path.end(), '{')));
+        }
+    CHECK(doc["paths"].contains("/releases/{slug}/{slug2}/{slug3}"));
 
     std::map<std::string, std::string> tokens;
     for (std::string role :

@@ -1,5 +1,7 @@
 // The OpenAPI document, generated from the registered routes.
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "keysat/api/app.hpp"
@@ -26,6 +28,14 @@ std::pair<std::string, std::vector<std::string>> openapi_path(const std::string&
             depth += pattern[j] == '(' ? 1 : pattern[j] == ')' ? -1 : 0;
         std::string group = pattern.substr(i, j - i);
         std::string name = group.find("0-9a-f-") != std::string::npos ? "id" : "slug";
+        // Names must be unique within a path (OpenAPI 3.1): slug, slug2, slug3...
+        int seen = static_cast<int>(std::count(params.begin(), params.end(), name)) +
+                   static_cast<int>(std::count_if(params.begin(), params.end(), [&](const auto& p) {
+                       return p.starts_with(name) && p.size() > name.size() &&
+                              std::isdigit(static_cast<unsigned char>(p[name.size()]));
+                   }));
+        if (seen > 0)
+            name += std::to_string(seen + 1);
         params.push_back(name);
         out += "{" + name + "}";
         i = j - 1;
