@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ccache
   libcli11-dev libsodium-dev libsqlite3-dev libtomlplusplus-dev libcpp-httplib-dev
   libfmt-dev catch2 nlohmann-json3-dev libssl-dev
-  minisign zsh fish
+  minisign zsh fish curl openssl
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(hyperfine wrk nginx-light)
