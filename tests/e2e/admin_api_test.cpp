@@ -186,6 +186,9 @@ TEST_CASE("admin catalog: products and policies through their whole life", "[e2e
     CHECK(updated["slug"] == "app");
     a.error_of("PATCH", "/v1/admin/products/" + pid, {{"slug", "other"}}, 409);
     a.error_of("PATCH", "/v1/admin/products/" + pid, {{"price_value", 5}}, 400);
+    a.error_of("PATCH", "/v1/admin/products/" + pid, {{"slug", "Bad Slug"}}, 400);
+    a.error_of("PATCH", "/v1/admin/products/" + pid, {{"price_sats", -1}}, 400);
+    a.error_of("PATCH", "/v1/admin/products/" + pid, json::array({1, 2}), 400);
     a.error_of("PATCH", "/v1/admin/products/" + std::string(k_absent_id), {{"name", "x"}}, 404);
     CHECK(a.server.get("/v1/products/app").body["name"] == "App 2");
 
@@ -325,6 +328,9 @@ TEST_CASE("admin machines, license listing and the operator name", "[e2e][serve]
     REQUIRE(revoked.size() == 1);
     CHECK(revoked[0]["id"] == id);
     a.error_of("GET", "/v1/admin/licenses?status=weird", nullptr, 400);
+    a.error_of("GET", "/v1/admin/licenses?limit=abc", nullptr, 400);
+    CHECK(a.ok("GET", "/v1/admin/licenses?limit=1")["licenses"].size() == 1);
+    CHECK(a.ok("GET", "/v1/admin/licenses?limit=-7")["licenses"].size() == 1); // clamped to 1
     a.error_of("GET", "/v1/admin/licenses?product_slug=nope", nullptr, 404);
 
     // The operator name is live: buyers see the new one at once.
@@ -366,6 +372,10 @@ TEST_CASE("admin discount codes: create, edit, disable, delete", "[e2e][serve][a
                {{"code", "a b"}, {"kind", "percent"}, {"amount", 1}}, 400);
     a.error_of("POST", "/v1/admin/discount-codes", {{"code", "X"}, {"kind", "bogo"}, {"amount", 1}},
                400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", "NEG"}, {"kind", "fixed_sats"}, {"amount", -5}}, 400);
+    a.error_of("POST", "/v1/admin/discount-codes",
+               {{"code", std::string(65, 'A')}, {"kind", "percent"}, {"amount", 1}}, 400);
     a.error_of("POST", "/v1/admin/discount-codes",
                {{"code", "X"},
                 {"kind", "fixed_sats"},

@@ -45,6 +45,43 @@ template <typename F> http::Handler admin(const App& app, std::string scope, F h
     };
 }
 
+// Why an edit is refused: an error code of error_response and its message; empty message: go on.
+struct Refusal {
+    std::string code;
+    std::string message;
+};
+
+// One edit of one row, as the PATCH routes make it: in one transaction, `find(id)` loads the row
+// (Expected<optional<Row>>), `change(row, details)` edits a copy and fills the audit details (a
+// Refusal with a message stops), then the row gets its updated_at, `save(row)` stores it, the
+// audit row `action` is written, and the answer is `out(row)`. `what` names the row in errors.
+template <typename Find, typename Change, typename Save, typename Out>
+http::Response change_row(const App& app, db::Database& db, const Actor& actor,
+                          const std::string& id, const std::string& what, const std::string& action,
+                          Find find, Change change, Save save, Out out) {
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    auto found = find(id);
+    if (!found)
+        return error_response("internal_error", "could not read the " + what);
+    if (!*found)
+        return error_response("not_found", "not found: " + what + " " + id);
+    auto row = **found;
+    nlohmann::json details = nlohmann::json::object();
+    if (Refusal refused = change(row, details); !refused.message.empty())
+        return error_response(refused.code, refused.message);
+    row.updated_at = app.clock->now();
+    if (!save(row) || !audit(db, app, actor, action, id, details) || !tx->commit())
+        return error_response("internal_error", "could not change the " + what);
+    return json_response(200, out(row));
+}
+
+// The `limit` query parameter: `fallback` when absent, clamped to 1..1000; nullopt with `error`
+// set when it is not a number.
+std::optional<std::int64_t> limit_param(const http::Request& req, std::int64_t fallback,
+                                        http::Response& error);
+
 // A license as the admin routes show it.
 nlohmann::json license_out(const store::LicenseRow& l);
 

@@ -105,33 +105,25 @@ http::Response create_product(const App& app, db::Database& db, const Actor& act
     return json_response(200, product_json(p));
 }
 
-// Loads product `id` inside a transaction, lets `change` edit it (an error message stops),
-// stores it and writes the audit row.
+// PATCH of a product: `change` edits it (an error message is a 400); a new slug must be free.
 template <typename F>
 http::Response change_product(const App& app, db::Database& db, const Actor& actor,
                               const std::string& id, const std::string& action, F change) {
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
     store::CatalogStore catalog(db);
-    auto found = catalog.find_product(id);
-    if (!found)
-        return error_response("internal_error", "products");
-    if (!*found)
-        return error_response("not_found", "not found: product " + id);
-    store::ProductRow p = **found;
-    json details = json::object();
-    if (auto bad = change(p, details); !bad.empty())
-        return error_response("bad_request", bad);
-    if (p.slug != (*found)->slug) {
-        auto taken = catalog.find_product_by_slug(p.slug);
-        if (taken && *taken)
-            return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
-    }
-    p.updated_at = app.clock->now();
-    if (!catalog.update_product(p) || !audit(db, app, actor, action, id, details) || !tx->commit())
-        return error_response("internal_error", "could not change the product");
-    return json_response(200, product_json(p));
+    return change_row(
+        app, db, actor, id, "product", action,
+        [&](const std::string& i) { return catalog.find_product(i); },
+        [&](store::ProductRow& p, json& details) -> Refusal {
+            std::string slug = p.slug;
+            if (auto bad = change(p, details); !bad.empty())
+                return {"bad_request", bad};
+            auto taken = p.slug == slug ? Expected<std::optional<store::ProductRow>>()
+                                        : catalog.find_product_by_slug(p.slug);
+            if (taken && *taken)
+                return {"conflict", "conflict: product slug '" + p.slug + "' exists"};
+            return {};
+        },
+        [&](const store::ProductRow& p) { return catalog.update_product(p); }, product_json);
 }
 
 json policy_json(const store::PolicyRow& p) {
@@ -296,36 +288,29 @@ http::Response create_policy(const App& app, db::Database& db, const Actor& acto
     return json_response(200, policy_json(p));
 }
 
-// Loads policy `id` in a transaction, lets `change` edit it, stores it with its audit row.
+// PATCH of a policy: `change` edits it knowing its product (an error message is a 400); a new
+// slug must be free within the product.
 template <typename F>
 http::Response change_policy(const App& app, db::Database& db, const Actor& actor,
                              const std::string& id, const std::string& action, F change) {
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
     store::CatalogStore catalog(db);
-    auto found = catalog.find_policy(id);
-    if (!found)
-        return error_response("internal_error", "policies");
-    if (!*found)
-        return error_response("not_found", "not found: policy " + id);
-    auto product = catalog.find_product((*found)->product_id);
-    if (!product || !*product)
-        return error_response("internal_error", "policies");
-    store::PolicyRow p = **found;
-    json details = json::object();
-    if (auto bad = change(p, **product, details); !bad.empty())
-        return error_response("bad_request", bad);
-    if (p.slug != (*found)->slug) {
-        auto taken = catalog.find_policy_by_slug(p.product_id, p.slug);
-        if (taken && *taken)
-            return error_response("conflict",
-                                  "conflict: the product already has a policy '" + p.slug + "'");
-    }
-    p.updated_at = app.clock->now();
-    if (!catalog.update_policy(p) || !audit(db, app, actor, action, id, details) || !tx->commit())
-        return error_response("internal_error", "could not change the policy");
-    return json_response(200, policy_json(p));
+    return change_row(
+        app, db, actor, id, "policy", action,
+        [&](const std::string& i) { return catalog.find_policy(i); },
+        [&](store::PolicyRow& p, json& details) -> Refusal {
+            auto product = catalog.find_product(p.product_id);
+            if (!product || !*product)
+                return {"internal_error", "the policy's product cannot be read"};
+            std::string slug = p.slug;
+            if (auto bad = change(p, **product, details); !bad.empty())
+                return {"bad_request", bad};
+            auto taken = p.slug == slug ? Expected<std::optional<store::PolicyRow>>()
+                                        : catalog.find_policy_by_slug(p.product_id, p.slug);
+            if (taken && *taken)
+                return {"conflict", "conflict: the product already has a policy '" + p.slug + "'"};
+            return {};
+        },
+        [&](const store::PolicyRow& p) { return catalog.update_policy(p); }, policy_json);
 }
 
 // DELETE of a product or policy: refused with 409 while anything refers to it.

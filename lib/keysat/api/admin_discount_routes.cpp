@@ -62,10 +62,9 @@ std::string policy_ids(store::CatalogStore& catalog, const std::string& product_
 
 // Applies the editable fields present in `body` to `c` (kind and code are fixed at creation);
 // an error message (with its code, bad_request or not_found) when one is bad.
-std::pair<std::string, std::string> code_fields(const json& body, store::DiscountCodeRow& c,
-                                                store::CatalogStore& catalog, std::int64_t now,
-                                                bool creating) {
-    auto bad = [](std::string m) { return std::pair<std::string, std::string>{"bad_request", m}; };
+Refusal code_fields(const json& body, store::DiscountCodeRow& c, store::CatalogStore& catalog,
+                    std::int64_t now, bool creating) {
+    auto bad = [](std::string m) { return Refusal{"bad_request", std::move(m)}; };
     Fields f(body);
     auto amount = f.integer("amount", 0, 2100000000000000, creating && c.kind != "free_license");
     auto currency = f.text("discount_currency", false, 3);
@@ -165,8 +164,8 @@ http::Response create_code(const App& app, db::Database& db, const Actor& actor,
             return error_response("not_found", "not found: product " + *product_slug);
         c.product_ids_json = json::array({(*product)->id}).dump();
     }
-    if (auto [code_name, message] = code_fields(*body, c, catalog, now, true); !message.empty())
-        return error_response(code_name, message);
+    if (auto refused = code_fields(*body, c, catalog, now, true); !refused.message.empty())
+        return error_response(refused.code, refused.message);
     store::CommerceStore commerce(db);
     auto taken = commerce.find_code(c.code);
     if (taken && *taken)
@@ -181,27 +180,15 @@ http::Response create_code(const App& app, db::Database& db, const Actor& actor,
     return json_response(200, code_json(c));
 }
 
-// Loads code `id` in a transaction, lets `change` edit it, stores it with its audit row.
+// PATCH of a discount code: `change` edits it.
 template <typename F>
 http::Response change_code(const App& app, db::Database& db, const Actor& actor,
                            const std::string& id, const std::string& action, F change) {
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
     store::CommerceStore commerce(db);
-    auto found = commerce.find_code_by_id(id);
-    if (!found)
-        return error_response("internal_error", "discount codes");
-    if (!*found)
-        return error_response("not_found", "not found: discount code " + id);
-    store::DiscountCodeRow c = **found;
-    json details = json::object();
-    if (auto [code_name, message] = change(c, details); !message.empty())
-        return error_response(code_name, message);
-    c.updated_at = app.clock->now();
-    if (!commerce.update_code(c) || !audit(db, app, actor, action, id, details) || !tx->commit())
-        return error_response("internal_error", "could not change the code");
-    return json_response(200, code_json(c));
+    return change_row(
+        app, db, actor, id, "discount code", action,
+        [&](const std::string& i) { return commerce.find_code_by_id(i); }, change,
+        [&](const store::DiscountCodeRow& c) { return commerce.update_code(c); }, code_json);
 }
 
 } // namespace
@@ -283,7 +270,7 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                                          [&](store::DiscountCodeRow& c, json& details) {
                                              c.active = *active;
                                              details = {{"active", *active}};
-                                             return std::pair<std::string, std::string>{};
+                                             return Refusal{};
                                          });
                   }));
     s.route("DELETE", fmt::format("/v1/admin/discount-codes/{}", k_id),

@@ -52,18 +52,14 @@ http::Response list_licenses(db::Database& db, const http::Request& r) {
     if (status && *status != "active" && *status != "suspended" && *status != "revoked")
         return error_response("bad_request",
                               "bad request: 'status' must be active, suspended or revoked");
-    std::int64_t limit = 200;
-    if (auto l = r.query_value("limit")) {
-        try {
-            limit = std::clamp<std::int64_t>(std::stoll(*l), 1, 1000);
-        } catch (const std::exception&) {
-            return error_response("bad_request", "bad request: 'limit' is not a number");
-        }
-    }
+    http::Response error;
+    auto limit = limit_param(r, 200, error);
+    if (!limit)
+        return error;
     auto licenses = store::LicenseStore::open(db);
     if (!licenses)
         return error_response("internal_error", "licenses");
-    auto rows = licenses->list(product_id, status, limit);
+    auto rows = licenses->list(product_id, status, *limit);
     if (!rows)
         return error_response("internal_error", "licenses");
     json out = json::array();

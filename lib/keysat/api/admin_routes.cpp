@@ -104,6 +104,19 @@ bool valid_slug(const std::string& s) {
     });
 }
 
+std::optional<std::int64_t> limit_param(const http::Request& req, std::int64_t fallback,
+                                        http::Response& error) {
+    auto text = req.query_value("limit");
+    if (!text)
+        return fallback;
+    try {
+        return std::clamp<std::int64_t>(std::stoll(*text), 1, 1000);
+    } catch (const std::exception&) {
+        error = error_response("bad_request", "bad request: 'limit' is not a number");
+        return std::nullopt;
+    }
+}
+
 std::optional<bool> flag_body(const http::Request& req, const char* field, http::Response& error) {
     auto body = parse_body(req, error);
     if (!body)
@@ -505,15 +518,11 @@ void register_admin_routes(http::Server& s, const App& app) {
                                                               "3339 time",
                                                               name));
                     }
-                filter.limit = 200;
-                if (auto l = r.query_value("limit")) {
-                    try {
-                        filter.limit = std::clamp<std::int64_t>(std::stoll(*l), 1, 1000);
-                    } catch (const std::exception&) {
-                        return error_response("bad_request",
-                                              "bad request: 'limit' is not a number");
-                    }
-                }
+                http::Response error;
+                auto limit = limit_param(r, 200, error);
+                if (!limit)
+                    return error;
+                filter.limit = *limit;
                 auto rows = store::AccessStore(db).list_audit(filter);
                 if (!rows)
                     return error_response("internal_error", "audit");

@@ -56,7 +56,8 @@ Expected<config::ServeConfig> load_config(const ServeOptions& o) {
 }
 
 // Creates the database on first start; migrates with --migrate; otherwise requires it current.
-Expected<void> prepare_database(const config::ServeConfig& c, std::int64_t now) {
+// True when the database runs in WAL mode.
+Expected<bool> prepare_database(const config::ServeConfig& c, std::int64_t now) {
     std::error_code ec;
     bool fresh = !fs::exists(c.db_path, ec);
     KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write_create));
@@ -66,9 +67,10 @@ Expected<void> prepare_database(const config::ServeConfig& c, std::int64_t now) 
             std::cerr << fmt::format(
                 "keysat-serve: database {} at version {}{}\n", c.db_path.string(), r.to,
                 r.backup_path.empty() ? "" : " (backup: " + r.backup_path + ")");
-        return {};
+        return db.wal();
     }
-    return db::require_current(db);
+    KEYSAT_TRY(db::require_current(db));
+    return db.wal();
 }
 
 // The signing key: the configured file, or <data_dir>/signing.key (generated on first start),
@@ -187,7 +189,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     std::error_code ec;
     fs::create_directories(c.data_dir, ec);
     fs::permissions(c.data_dir, fs::perms::owner_all, ec);
-    KEYSAT_TRY(prepare_database(c, clock.now()));
+    KEYSAT_TRY_ASSIGN(wal, prepare_database(c, clock.now()));
     KEYSAT_TRY_ASSIGN(signer, load_signer(c));
     api::App app;
     app.db_path = c.db_path;
@@ -203,10 +205,6 @@ Expected<int> run_serve(const ServeOptions& o) {
     std::optional<service::ValidationCache> row_cache;
     // The cache is cleared by SQLite's WAL hook, which only fires in WAL mode (some network
     // file systems refuse it): without WAL, no cache rather than one cleared only by its TTL.
-    auto probe = db::Database::open(c.db_path, db::OpenMode::read_write);
-    auto mode = probe ? probe->query_texts("PRAGMA journal_mode")
-                      : Expected<std::vector<std::string>>(std::vector<std::string>{});
-    bool wal = mode && *mode == std::vector<std::string>{"wal"};
     if (!wal && c.cache_ttl_ms > 0)
         std::cerr << "keysat-serve: the database is not in WAL mode; validate runs uncached\n";
     if (c.cache_ttl_ms > 0 && wal) {

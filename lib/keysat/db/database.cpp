@@ -165,12 +165,14 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
     pragmas += "PRAGMA cache_size = -32768;";
     if (auto ok = db.exec(pragmas); !ok)
         return usage_error(fmt::format("{}: {}", path.string(), ok.error().message));
+    auto journal = db.query_texts("PRAGMA journal_mode");
+    db.m_wal = journal && *journal == std::vector<std::string>{"wal"};
     return db;
 }
 
 Database::Database(Database&& other) noexcept
     : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
-      m_savepoints(other.m_savepoints), m_read_only(other.m_read_only),
+      m_savepoints(other.m_savepoints), m_read_only(other.m_read_only), m_wal(other.m_wal),
       m_statement_cache(std::move(other.m_statement_cache)),
       m_after_commit(std::move(other.m_after_commit)) {}
 

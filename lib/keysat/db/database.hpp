@@ -102,6 +102,9 @@ class Database {
     bool in_transaction() const;
     const std::filesystem::path& path() const { return m_path; }
     bool read_only() const { return m_read_only; }
+    // True when the connection runs in WAL mode (some file systems refuse it); after_commit's
+    // hook only fires in WAL mode.
+    bool wal() const { return m_wal; }
     // The message of the last error on this connection.
     std::string last_error() const;
 
@@ -113,6 +116,7 @@ class Database {
     std::filesystem::path m_path;
     int m_savepoints = 0; // nesting depth of Transaction savepoints
     bool m_read_only;
+    bool m_wal = false;
     friend class Statement;
     std::unordered_map<std::string, std::vector<sqlite3_stmt*>> m_statement_cache;
     std::unique_ptr<std::function<void()>> m_after_commit; // heap: its address outlives moves

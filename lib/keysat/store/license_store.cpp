@@ -158,6 +158,16 @@ Expected<bool> LicenseStore::change_policy(const std::string& id, const std::str
     return n == 1;
 }
 
+Expected<std::vector<LicenseRow>> LicenseStore::read_many(db::Statement& stmt) {
+    std::vector<LicenseRow> out;
+    for (;;) {
+        KEYSAT_TRY_ASSIGN(row, read_one(stmt, false));
+        if (!row)
+            return out;
+        out.push_back(std::move(*row));
+    }
+}
+
 Expected<std::vector<LicenseRow>> LicenseStore::search(const std::optional<std::string>& email,
                                                        const std::optional<std::string>& invoice_id,
                                                        std::int64_t limit) {
@@ -167,13 +177,7 @@ Expected<std::vector<LicenseRow>> LicenseStore::search(const std::optional<std::
                              "issued_at DESC, id LIMIT ?3",
                              k_columns)));
     s.bind(1, email).bind(2, invoice_id).bind(3, limit);
-    std::vector<LicenseRow> out;
-    for (;;) {
-        KEYSAT_TRY_ASSIGN(row, read_one(s, false));
-        if (!row)
-            return out;
-        out.push_back(std::move(*row));
-    }
+    return read_many(s);
 }
 
 Expected<std::vector<LicenseRow>> LicenseStore::list(const std::optional<std::string>& product_id,
@@ -184,13 +188,7 @@ Expected<std::vector<LicenseRow>> LicenseStore::list(const std::optional<std::st
                              "(?2 IS NULL OR status = ?2) ORDER BY issued_at DESC, id LIMIT ?3",
                              k_columns)));
     s.bind(1, product_id).bind(2, status).bind(3, limit);
-    std::vector<LicenseRow> out;
-    for (;;) {
-        KEYSAT_TRY_ASSIGN(row, read_one(s, false));
-        if (!row)
-            return out;
-        out.push_back(std::move(*row));
-    }
+    return read_many(s);
 }
 
 Expected<void> SigningKeyStore::ensure(const std::string& key_id, ByteView public_key,

@@ -75,6 +75,8 @@ class LicenseStore {
     // Reads the next row; resets the statement when done (and after the row unless reading
     // several).
     Expected<std::optional<LicenseRow>> read_one(db::Statement& stmt, bool reset_after = true);
+    // Every remaining row of a bound statement.
+    Expected<std::vector<LicenseRow>> read_many(db::Statement& stmt);
 
     db::Database* m_db;
     db::Statement m_insert;
