@@ -29,7 +29,8 @@ port=$(free_port)
 admin=bench-admin-key-0123456789abcdef0123456789
 KEYSAT_CACHE_TTL_MS=${KEYSAT_CACHE_TTL_MS:-10000} KEYSAT_VALIDATE_RATE=0 KEYSAT_ADMIN_API_KEY=$admin \
     "$serve" --bind "127.0.0.1:$port" --data-dir "$tmp/data" 2>"$tmp/serve.log" &
-pids+=($!)
+serve_pid=$!
+pids+=($serve_pid)
 for _ in $(seq 100); do grep -q listening "$tmp/serve.log" 2>/dev/null && break; sleep 0.1; done
 
 python3 - "$port" "$admin" >"$tmp/product_id" <<'PY'
@@ -69,7 +70,7 @@ sleep 0.5
 nginx_port=$(cat "$tmp/nginx_port")
 
 echo "== warm-up: every key validates once (activates its machine)"
-wrk -t2 -c"$k_conns" -d5s -s "$root/bench/validate.lua" "http://127.0.0.1:$port" -- "$tmp/bodies.jsonl" >/dev/null
+wrk -t2 -c"$k_conns" -d5s -s "$root/bench/validate.lua" "http://127.0.0.1:$port" -- "$tmp/bodies.jsonl" >"$tmp/warm.txt"
 echo "== keysat-serve POST /v1/validate, $k_keys keys, $k_conns connections, ${k_seconds}s"
 wrk -t2 -c"$k_conns" -d"${k_seconds}s" --latency -s "$root/bench/validate.lua" \
     "http://127.0.0.1:$port" -- "$tmp/bodies.jsonl" | tee "$tmp/keysat.txt"
@@ -86,3 +87,17 @@ echo "keysat-serve pubkey:   $(rps "$tmp/pubkey.txt") req/s, p99 $(p99 "$tmp/pub
 echo "nginx fixed 200:       $(rps "$tmp/nginx.txt") req/s, p99 $(p99 "$tmp/nginx.txt")"
 python3 -c "print(f'ratio (target >= 0.2): {float(\"$(rps "$tmp/keysat.txt")\") / float(\"$(rps "$tmp/nginx.txt")\"):.3f}')"
 grep -c " 500 " "$tmp/serve.log" | sed 's/^/HTTP 500 answers in the request log: /' || true
+# Every validation is logged by a background writer: after SIGTERM (which flushes it) the table
+# must hold one row per validate request wrk completed, or the writer fell behind and dropped.
+if [[ -z "${KEEP:-}" ]]; then
+    kill -TERM "$serve_pid"
+    wait "$serve_pid" || true
+    answered=$(awk '/requests in/ { n += $1 } END { print n }' "$tmp/warm.txt" "$tmp/keysat.txt")
+    python3 - "$tmp/data/keysat.db" "$answered" <<'PY'
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM validation_log").fetchone()[0]
+print(f"validation log: {rows} rows for {sys.argv[2]} validate answers counted by wrk "
+      "(wrk does not count requests still in flight when it stops)")
+PY
+    grep "fell behind" "$tmp/serve.log" || echo "validation log: no rows dropped"
+fi

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "keysat/http/server.hpp"
+#include "keysat/http/client.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/webhook_store.hpp"
 #include "keysat/util/clock.hpp"

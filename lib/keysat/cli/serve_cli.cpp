@@ -1,5 +1,6 @@
 #include "keysat/cli/serve_cli.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -220,7 +221,9 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.master_key_sha256 = master;
 
     http::ServerOptions options;
-    options.threads = c.threads;
+    options.threads = c.threads > 0
+                          ? c.threads
+                          : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
     options.keep_alive_max = c.keep_alive_max;
     options.keep_alive_timeout_s = c.keep_alive_timeout_s;
     options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);

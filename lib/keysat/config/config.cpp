@@ -147,8 +147,10 @@ const std::vector<Setter>& setters() {
              c.trusted_proxies = v;
              return {};
          }},
-        {"threads", "KEYSAT_THREADS", "worker threads (each serves one connection at a time)",
-         K::integer, 1, 4096,
+        {"threads", "KEYSAT_THREADS",
+         "worker threads: requests handled at once (idle connections hold none); 0 is twice "
+         "the cores, at least 4",
+         K::integer, 0, 4096,
          [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
              c.threads = static_cast<int>(n);
              return {};

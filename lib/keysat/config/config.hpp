@@ -28,7 +28,7 @@ struct ServeConfig {
     std::string git_redirect_url;          // empty: no /git/* redirect
     std::filesystem::path revocation_list; // release gate revocation list file
     std::vector<std::string> trusted_proxies;
-    int threads = 64;
+    int threads = 0; // 0: twice the cores, at least 4
     int keep_alive_max = 1000;
     int keep_alive_timeout_s = 5;
     std::int64_t max_body_bytes = 1 << 20;

@@ -4,7 +4,6 @@
 #include "keysat/http/file_response.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <ctime>
 #include <optional>
@@ -97,8 +96,6 @@ bool etag_matches(const std::string& list, const std::string& etag) {
     return false;
 }
 
-constexpr std::size_t k_chunk = 256 * 1024;
-
 } // namespace
 
 FileBody::FileBody(int fd_, std::uint64_t size_, std::int64_t mtime_ns_)
@@ -113,62 +110,42 @@ std::string FileBody::etag() const {
     return fmt::format("\"{:x}-{:x}\"", size, static_cast<std::uint64_t>(mtime_ns));
 }
 
-void send_file(const httplib::Request& req, httplib::Response& res, const Response& out) {
-    const auto file = out.file;
-    std::string etag = file->etag();
-    res.set_header("ETag", etag);
-    std::string modified = http_date(file->mtime_ns / 1000000000);
-    res.set_header("Last-Modified", modified);
-    res.set_header("Accept-Ranges", "bytes");
+FilePlan plan_file(const Request& req, const FileBody& file) {
+    FilePlan plan;
+    std::string etag = file.etag();
+    std::string modified = http_date(file.mtime_ns / 1000000000);
+    plan.headers = {{"ETag", etag}, {"Last-Modified", modified}, {"Accept-Ranges", "bytes"}};
     // If-Modified-Since counts only when it echoes Last-Modified exactly (what clients send) and
     // no If-None-Match is given (RFC 9110 13.1.3).
-    bool not_modified = req.has_header("If-None-Match")
-                            ? etag_matches(req.get_header_value("If-None-Match"), etag)
-                            : req.get_header_value("If-Modified-Since") == modified;
+    bool not_modified = req.headers.count("if-none-match")
+                            ? etag_matches(req.header("if-none-match"), etag)
+                            : req.header("if-modified-since") == modified;
     if (not_modified) {
-        res.status = 304;
-        return;
+        plan.status = 304;
+        return plan;
     }
-    std::uint64_t first = 0, length = file->size;
-    res.status = 200;
-    if (req.has_header("Range")) {
+    plan.status = 200;
+    plan.length = file.size;
+    if (req.headers.count("range")) {
         // If-Range: the range applies only to this version of the file.
-        bool current = !req.has_header("If-Range") || req.get_header_value("If-Range") == etag ||
-                       req.get_header_value("If-Range") == modified;
-        ByteRange r =
-            current ? parse_range(req.get_header_value("Range"), file->size) : ByteRange{};
+        bool current = !req.headers.count("if-range") || req.header("if-range") == etag ||
+                       req.header("if-range") == modified;
+        ByteRange r = current ? parse_range(req.header("range"), file.size) : ByteRange{};
         if (r.kind == ByteRange::Kind::unsatisfiable) {
-            res.status = 416;
-            res.set_header("Content-Range", fmt::format("bytes */{}", file->size));
-            return; // the error handler writes the body
+            plan.status = 416;
+            plan.length = 0;
+            plan.headers.emplace_back("Content-Range", fmt::format("bytes */{}", file.size));
+            return plan;
         }
         if (r.kind == ByteRange::Kind::satisfiable) {
-            res.status = 206;
-            first = r.first;
-            length = r.last - r.first + 1;
-            res.set_header("Content-Range",
-                           fmt::format("bytes {}-{}/{}", r.first, r.last, file->size));
+            plan.status = 206;
+            plan.first = r.first;
+            plan.length = r.last - r.first + 1;
+            plan.headers.emplace_back("Content-Range",
+                                      fmt::format("bytes {}-{}/{}", r.first, r.last, file.size));
         }
     }
-    if (length == 0) {
-        res.set_content("", out.content_type.c_str());
-        return;
-    }
-    // The buffer is allocated on the first read, so HEAD and refused requests cost nothing.
-    auto buffer = std::make_shared<std::vector<char>>();
-    res.set_content_provider(
-        static_cast<std::size_t>(length), out.content_type.c_str(),
-        [file, first, buffer](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
-            if (buffer->empty())
-                buffer->resize(k_chunk);
-            std::size_t n = std::min(want, k_chunk);
-            ssize_t got = ::pread(file->fd, buffer->data(), n, static_cast<off_t>(first + offset));
-            while (got < 0 && errno == EINTR)
-                got = ::pread(file->fd, buffer->data(), n, static_cast<off_t>(first + offset));
-            if (got <= 0) // read error, or the file shrank under us: abort the connection
-                return false;
-            return sink.write(buffer->data(), static_cast<std::size_t>(got));
-        });
+    return plan;
 }
 
 } // namespace keysat::http

@@ -1,15 +1,25 @@
 #pragma once
-// Inside the http module only (it includes httplib.h): how a Response::file is sent.
+// Inside the http module: how a Response::file is answered (conditional requests and ranges).
 
-#include <httplib.h>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "keysat/http/server.hpp"
 
 namespace keysat::http {
 
-// Sends `out.file` (status 200) with ETag, Last-Modified and Accept-Ranges, answering
-// If-None-Match or If-Modified-Since with 304 and a single Range (honouring If-Range) with 206 or
-// 416; the body is streamed by a content provider reading 256 KiB with pread at a time.
-void send_file(const httplib::Request& req, httplib::Response& res, const Response& out);
+// The answer to a request for a file body: 200, 206, 304 or 416, the headers to send (ETag,
+// Last-Modified, Accept-Ranges, Content-Range), and the bytes of the file to send.
+struct FilePlan {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::uint64_t first = 0, length = 0;
+};
+
+// If-None-Match or If-Modified-Since give 304; a single Range (honouring If-Range) gives 206 or
+// 416; anything else the whole file.
+FilePlan plan_file(const Request& req, const FileBody& file);
 
 } // namespace keysat::http

@@ -1,31 +1,35 @@
 #include "keysat/http/server.hpp"
 
+#include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <regex>
 #include <stop_token>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
+#include <unordered_set>
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include "keysat/http/file_response.hpp"
+#include "keysat/http/parser.hpp"
 
 namespace keysat::http {
 
 namespace {
 
-// httplib::Server keeps its listening socket protected; the default backlog of 5 overflows
-// under 64 clients, so we re-listen it with a large backlog after binding.
-class TunedServer : public httplib::Server {
-  public:
-    void widen_backlog() { ::listen(svr_sock_, 4096); }
-};
-
 using Clock = std::chrono::steady_clock;
-thread_local Clock::time_point t_request_start;
 
 // The path as logged: decoded paths can hold any byte, so quotes, backslashes, control
 // characters (and, in JSON lines, non-ASCII bytes) are escaped: no request can forge or break a
@@ -42,13 +46,14 @@ std::string loggable(const std::string& path, bool json) {
     return out;
 }
 
-std::string log_line(bool json, const httplib::Request& req, int status, double ms) {
+std::string log_line(bool json, const Request& req, int status, double ms) {
     // The path only: query strings can hold tokens and must never reach a log.
     if (json)
-        return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})",
+        return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})"
+                           "\n",
                            loggable(req.method, true), loggable(req.path, true), status, ms,
                            req.remote_addr);
-    return fmt::format("{} {} {} {:.2f}ms {}", loggable(req.method, false),
+    return fmt::format("{} {} {} {:.2f}ms {}\n", loggable(req.method, false),
                        loggable(req.path, false), status, ms, req.remote_addr);
 }
 
@@ -98,6 +103,147 @@ class LogSink {
     std::jthread m_writer;
 };
 
+const char* reason_phrase(int status) {
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Status";
+    }
+}
+
+// The Date header's value, formatted once a second per thread.
+const std::string& http_date_now() {
+    thread_local std::time_t t_last = 0;
+    thread_local std::string t_text;
+    std::time_t now = std::time(nullptr);
+    if (now != t_last) {
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        t_text = buf;
+        t_last = now;
+    }
+    return t_text;
+}
+
+std::string address_text(const sockaddr_storage& ss) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, buf, sizeof buf);
+    else if (ss.ss_family == AF_INET6)
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, buf,
+                    sizeof buf);
+    return buf;
+}
+
+std::int64_t ns_since_epoch(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+struct Route {
+    std::string method;
+    std::string pattern;
+    bool literal = false; // no regular-expression syntax: compared as a string
+    std::regex re;
+    Handler handler;
+};
+
+constexpr std::size_t k_file_chunk = 256 * 1024;
+constexpr std::size_t k_read_chunk = 64 * 1024;
+constexpr int k_requests_per_turn = 16; // pipelined requests served before other clients
+
+// One client connection. Only one worker touches it at a time (it is armed with EPOLLONESHOT);
+// the sweeper reads `armed` and `deadline_ns` under the registry lock.
+struct Connection {
+    int fd = -1;
+    std::string remote;
+    std::string in;  // received, not yet consumed
+    std::string out; // to send: a response head and body, or a chunk of a file
+    std::size_t out_pos = 0;
+    std::shared_ptr<FileBody> file; // a file body still being sent
+    std::uint64_t file_pos = 0, file_end = 0;
+    bool close_after = false; // close once everything queued is sent
+    bool peer_closed = false; // the client shut down its side
+    bool continue_sent = false;
+    bool lingering = false; // answered and shut down for writing: reading until the client
+                            // closes, so that unread bytes do not turn our close into a reset
+    int served = 0;
+    Clock::time_point head_started{}; // the first byte of the request being read
+    std::atomic<bool> armed = false;
+    std::atomic<bool> between_requests = false; // armed with nothing read or queued
+    std::atomic<std::int64_t> deadline_ns = 0;
+
+    bool sending() const { return out_pos < out.size() || (file && file_pos < file_end); }
+};
+
 } // namespace
 
 std::string Request::header(const std::string& lower_name) const {
@@ -114,155 +260,575 @@ std::optional<std::string> Request::query_value(const std::string& name) const {
 
 struct Server::Impl {
     ServerOptions options;
-    LogSink log; // destroyed after the server: the last lines are flushed
-    std::vector<std::pair<std::string, std::string>> routes;
-    TunedServer server;
+    detail::Limits limits;
+    LogSink log; // destroyed after the loop has stopped: the last lines are flushed
+    std::vector<Route> routes;
+    std::vector<std::pair<std::string, std::string>> route_list;
+
+    int listen_fd = -1;
+    int epoll_fd = -1;
+    int wake_fd = -1; // level-triggered: once written, every worker sees it and leaves
+    char listen_tag = 0, wake_tag = 0;
+
+    std::atomic<bool> stopping = false;
+    std::atomic<bool> accept_paused = false; // out of descriptors: the sweeper re-arms
+    std::mutex registry_mutex;
+    std::unordered_set<Connection*> connections;
+    std::mutex stop_mutex;
+    std::condition_variable stop_cv;
+    bool stop_requested = false;
+
+    void worker();
+    void accept_ready();
+    void serve(Connection* c, std::uint32_t events);
+    bool read_available(Connection* c);
+    // Takes the next complete request off `c->in` and queues its answer; false when the
+    // request is not complete yet.
+    bool next_request(Connection* c);
+    void answer(Connection* c, Request& req, bool keep_alive);
+    void queue(Connection* c, const Request& req, Response& res, bool keep_alive, bool head);
+    void refuse(Connection* c, int status);
+    bool flush(Connection* c);
+    void arm(Connection* c, std::uint32_t events, Clock::time_point deadline);
+    void close_connection(Connection* c);
+    // Everything queued is sent and the connection ends: shut down our side, then linger.
+    void finish(Connection* c);
+    void linger(Connection* c);
+    void sweep(bool closing_idle);
+    const Route* find_route(Request& req, std::string& allowed) const;
 };
 
 Server::Server(ServerOptions options) : m_impl(std::make_unique<Impl>()) {
     m_impl->options = std::move(options);
-    auto& s = m_impl->server;
-    const auto& o = m_impl->options;
-    int threads = o.threads;
-    s.new_task_queue = [threads] {
-        return new httplib::ThreadPool(static_cast<std::size_t>(threads));
-    };
-    s.set_tcp_nodelay(true);
-    s.set_keep_alive_max_count(static_cast<std::size_t>(o.keep_alive_max));
-    s.set_keep_alive_timeout(o.keep_alive_timeout_s);
-    s.set_read_timeout(10, 0);
-    s.set_write_timeout(10, 0);
-    s.set_payload_max_length(o.max_body_bytes);
-    auto error_body = o.error_body;
-    s.set_error_handler([error_body](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty() || !error_body)
-            return;
-        Response r = error_body(res.status);
-        res.set_content(r.body, r.content_type.c_str());
-    });
-    s.set_exception_handler(
-        [error_body](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-            res.status = 500;
-            if (error_body) {
-                Response r = error_body(500);
-                res.set_content(r.body, r.content_type.c_str());
-            }
-        });
-    bool json = o.log_json;
-    LogSink* sink = &m_impl->log;
-    s.set_logger([json, sink](const httplib::Request& req, const httplib::Response& res) {
-        double ms = 0;
-        if (t_request_start != Clock::time_point{})
-            ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
-        t_request_start = {};
-        sink->append(log_line(json, req, res.status, ms) + "\n");
-    });
-    // Each request is parsed, routed and logged on one worker thread, so a thread-local clock
-    // reading times it.
-    s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-        t_request_start = Clock::now();
-        return httplib::Server::HandlerResponse::Unhandled;
-    });
+    m_impl->limits.max_body = m_impl->options.max_body_bytes;
 }
 
-Server::~Server() = default;
+Server::~Server() {
+    auto& m = *m_impl;
+    std::lock_guard lock(m.registry_mutex);
+    for (Connection* c : m.connections) {
+        ::close(c->fd);
+        delete c;
+    }
+    m.connections.clear();
+    for (int fd : {m.listen_fd, m.epoll_fd, m.wake_fd})
+        if (fd >= 0)
+            ::close(fd);
+}
 
 const std::vector<std::pair<std::string, std::string>>& Server::routes() const {
-    return m_impl->routes;
+    return m_impl->route_list;
 }
 
 void Server::route(const std::string& method, const std::string& pattern, Handler handler) {
-    m_impl->routes.emplace_back(method, pattern);
-    auto adapter = [handler = std::move(handler)](const httplib::Request& req,
-                                                  httplib::Response& res) {
-        // cpp-httplib applies a Range header to every response after the handler (slicing even
-        // JSON error bodies) and keeps a 200 status while doing it. Ranges are ours to handle
-        // (file bodies only), so its parsed ranges are dropped. The request object is a
-        // non-const local of the library's request loop, so this is well defined.
-        const_cast<httplib::Request&>(req).ranges.clear();
-        Request r;
-        r.method = req.method;
-        r.path = req.path;
-        r.body = req.body;
-        r.remote_addr = req.remote_addr;
-        for (const auto& [k, v] : req.headers) {
-            std::string lower = k;
-            for (auto& c : lower)
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            // Repeated header lines are one comma-separated list (RFC 9110), in arrival
-            // order: a proxy's X-Forwarded-For line after a client's must not be lost.
-            auto [it, fresh] = r.headers.emplace(lower, v);
-            if (!fresh)
-                it->second += ", " + v;
-        }
-        for (const auto& [k, v] : req.params)
-            r.query.emplace(k, v);
-        for (std::size_t i = 1; i < req.matches.size(); ++i)
-            r.params.push_back(req.matches[i].str());
-        Response out = handler(r);
-        res.status = out.status;
-        for (const auto& [k, v] : out.headers)
-            res.set_header(k, v);
-        if (out.file && out.status == 200)
-            send_file(req, res, out);
-        else
-            res.set_content(out.body, out.content_type.c_str());
-    };
-    auto& s = m_impl->server;
-    if (method == "GET")
-        s.Get(pattern, adapter);
-    else if (method == "POST")
-        s.Post(pattern, adapter);
-    else if (method == "PUT")
-        s.Put(pattern, adapter);
-    else if (method == "PATCH")
-        s.Patch(pattern, adapter);
-    else if (method == "DELETE")
-        s.Delete(pattern, adapter);
+    Route r;
+    r.method = method;
+    r.pattern = pattern;
+    r.literal = pattern.find_first_of("\\^$.|?*+()[]{}") == std::string::npos;
+    if (!r.literal)
+        r.re = std::regex(pattern);
+    r.handler = std::move(handler);
+    m_impl->routes.push_back(std::move(r));
+    m_impl->route_list.emplace_back(method, pattern);
 }
 
 Expected<int> Server::bind(const std::string& host, int port) {
-    auto& s = m_impl->server;
-    int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
-    if (bound < 0)
+    auto refused = [&] {
         return usage_error(fmt::format("cannot listen on {}:{} (in use, or not an address of this "
                                        "machine)",
                                        host, port));
-    s.widen_backlog();
+    };
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    std::string service = std::to_string(port);
+    if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found) != 0)
+        return refused();
+    int fd = -1;
+    for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
+        fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ::freeaddrinfo(found);
+    if (fd < 0)
+        return refused();
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    int bound = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(ss).sin6_port
+                                               : reinterpret_cast<sockaddr_in&>(ss).sin_port);
+    m_impl->listen_fd = fd;
     return bound;
 }
 
-void Server::run() {
-    m_impl->server.listen_after_bind();
-}
-
 void Server::stop() {
-    m_impl->server.stop();
+    std::lock_guard lock(m_impl->stop_mutex);
+    m_impl->stop_requested = true;
+    m_impl->stop_cv.notify_all();
 }
 
-} // namespace keysat::http
+void Server::run() {
+    auto& m = *m_impl;
+    if (m.listen_fd < 0)
+        return;
+    m.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.ptr = &m.listen_tag;
+    ::epoll_ctl(m.epoll_fd, EPOLL_CTL_ADD, m.listen_fd, &ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &m.wake_tag;
+    ::epoll_ctl(m.epoll_fd, EPOLL_CTL_ADD, m.wake_fd, &ev);
 
-namespace keysat::http {
+    std::vector<std::jthread> workers;
+    for (int i = 0; i < std::max(1, m.options.threads); ++i)
+        workers.emplace_back([&m] { m.worker(); });
 
-ClientResult post(const std::string& url, const std::string& body,
-                  const std::vector<std::pair<std::string, std::string>>& headers,
-                  int connect_timeout_s, int read_timeout_s) {
-    // Split scheme://host[:port] from the path.
-    auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos)
-        return {0, "not an absolute URL"};
-    auto path_start = url.find('/', scheme_end + 3);
-    std::string origin = url.substr(0, path_start);
-    std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
-    httplib::Client client(origin);
-    client.set_connection_timeout(connect_timeout_s, 0);
-    client.set_read_timeout(read_timeout_s, 0);
-    client.set_write_timeout(read_timeout_s, 0);
-    httplib::Headers h(headers.begin(), headers.end());
-    auto r = client.Post(path, h, body, "application/json");
-    if (!r)
-        return {0, httplib::to_string(r.error())};
-    return {r->status, ""};
+    // This thread sweeps: it ends idle and stuck connections, and carries out stop().
+    {
+        std::unique_lock lock(m.stop_mutex);
+        while (!m.stop_requested) {
+            m.stop_cv.wait_for(lock, std::chrono::milliseconds(200));
+            lock.unlock();
+            m.sweep(false);
+            lock.lock();
+        }
+    }
+    // Stop: no new connections; idle ones are closed; requests in flight get their answer
+    // (with "Connection: close") for at most the write timeout.
+    m.stopping = true;
+    ::epoll_ctl(m.epoll_fd, EPOLL_CTL_DEL, m.listen_fd, nullptr);
+    auto give_up = Clock::now() + std::chrono::seconds(m.options.write_timeout_s);
+    for (;;) {
+        m.sweep(true);
+        {
+            std::lock_guard lock(m.registry_mutex);
+            if (m.connections.empty() || Clock::now() > give_up)
+                break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(m.wake_fd, &one, sizeof one);
+    workers.clear(); // joins
+}
+
+void Server::Impl::worker() {
+    epoll_event ev{};
+    for (;;) {
+        int n = ::epoll_wait(epoll_fd, &ev, 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || ev.data.ptr == &wake_tag)
+            return;
+        if (ev.data.ptr == &listen_tag)
+            accept_ready();
+        else
+            serve(static_cast<Connection*>(ev.data.ptr), ev.events);
+    }
+}
+
+void Server::Impl::accept_ready() {
+    for (int i = 0; i < 64 && !stopping; ++i) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_paused = true; // the listening socket stays readable: wait for the sweeper
+            break;
+        }
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        auto* c = new Connection;
+        c->fd = fd;
+        c->remote = address_text(ss);
+        {
+            std::lock_guard lock(registry_mutex);
+            connections.insert(c);
+        }
+        c->deadline_ns =
+            ns_since_epoch(Clock::now() + std::chrono::seconds(options.read_timeout_s));
+        c->armed = true;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+        ev.data.ptr = c;
+        if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            close_connection(c);
+    }
+    if (!stopping && !accept_paused) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.data.ptr = &listen_tag;
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
+    }
+}
+
+void Server::Impl::arm(Connection* c, std::uint32_t events, Clock::time_point deadline) {
+    c->deadline_ns = ns_since_epoch(deadline);
+    c->between_requests = c->lingering || (c->in.empty() && !c->sending());
+    c->armed = true;
+    epoll_event ev{};
+    ev.events = events | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    // Another worker may take the connection the moment this returns: nothing touches `c` after.
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        c->armed = false;
+        close_connection(c);
+    }
+}
+
+void Server::Impl::close_connection(Connection* c) {
+    {
+        // Under the lock: the sweeper never shuts down a descriptor number already reused.
+        std::lock_guard lock(registry_mutex);
+        connections.erase(c);
+        ::close(c->fd);
+    }
+    delete c;
+}
+
+void Server::Impl::sweep(bool closing_idle) {
+    auto now = ns_since_epoch(Clock::now());
+    {
+        std::lock_guard lock(registry_mutex);
+        for (Connection* c : connections) {
+            if (!c->armed)
+                continue;
+            // Shut down, not closed: the worker that takes the wake-up closes it, so a
+            // connection is only ever freed by the thread serving it.
+            bool idle = closing_idle && c->between_requests;
+            if (idle || c->deadline_ns < now)
+                ::shutdown(c->fd, SHUT_RDWR);
+        }
+    }
+    if (accept_paused && !stopping) {
+        accept_paused = false;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.data.ptr = &listen_tag;
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
+    }
+}
+
+void Server::Impl::finish(Connection* c) {
+    if (c->peer_closed)
+        return close_connection(c);
+    ::shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    c->in.clear();
+    arm(c, EPOLLIN, Clock::now() + std::chrono::seconds(2));
+}
+
+void Server::Impl::linger(Connection* c) {
+    thread_local std::vector<char> t_sink(k_read_chunk);
+    for (;;) {
+        ssize_t n = ::recv(c->fd, t_sink.data(), t_sink.size(), 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            // The deadline set by finish() stands.
+            auto deadline = Clock::time_point(std::chrono::nanoseconds(c->deadline_ns.load()));
+            return arm(c, EPOLLIN, deadline);
+        }
+        return close_connection(c); // the client closed (or failed): done
+    }
+}
+
+void Server::Impl::serve(Connection* c, std::uint32_t events) {
+    c->armed = false;
+    if (c->lingering)
+        return linger(c);
+    if (!flush(c))
+        return close_connection(c);
+    auto now = Clock::now();
+    if (c->sending())
+        return arm(c, EPOLLOUT, now + std::chrono::seconds(options.write_timeout_s));
+    if (c->close_after)
+        return finish(c);
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !read_available(c))
+        return close_connection(c);
+    for (int turn = 0; turn < k_requests_per_turn; ++turn) {
+        if (!next_request(c))
+            break;
+        if (!flush(c))
+            return close_connection(c);
+        if (c->sending())
+            return arm(c, EPOLLOUT, Clock::now() + std::chrono::seconds(options.write_timeout_s));
+        if (c->close_after)
+            return finish(c);
+        if (turn + 1 == k_requests_per_turn && !c->in.empty())
+            // More pipelined requests: come back after others had their turn (the socket is
+            // writable, so EPOLLOUT fires at once).
+            return arm(c, EPOLLOUT, Clock::now() + std::chrono::seconds(options.write_timeout_s));
+    }
+    if (c->peer_closed)
+        return close_connection(c);
+    if (c->in.empty())
+        return arm(c, EPOLLIN, Clock::now() + std::chrono::seconds(options.keep_alive_timeout_s));
+    // Part of a request: its head must be complete within the read timeout of its first byte;
+    // after that, each read must come within the read timeout.
+    auto deadline = Clock::now() + std::chrono::seconds(options.read_timeout_s);
+    if (c->head_started != Clock::time_point{})
+        deadline =
+            std::min(deadline, c->head_started + std::chrono::seconds(options.read_timeout_s));
+    arm(c, EPOLLIN, deadline);
+}
+
+bool Server::Impl::read_available(Connection* c) {
+    // Never more than one request's worth of bytes is buffered.
+    const std::size_t cap = limits.max_head + limits.max_body + k_read_chunk;
+    thread_local std::vector<char> t_buffer(k_read_chunk);
+    while (c->in.size() < cap) {
+        ssize_t n = ::recv(c->fd, t_buffer.data(), t_buffer.size(), 0);
+        if (n > 0) {
+            c->in.append(t_buffer.data(), static_cast<std::size_t>(n));
+            if (static_cast<std::size_t>(n) < t_buffer.size())
+                return true; // drained (saves the recv that would say EAGAIN)
+            continue;
+        }
+        if (n == 0) {
+            c->peer_closed = true;
+            return true;
+        }
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    return true;
+}
+
+bool Server::Impl::next_request(Connection* c) {
+    // Empty lines before a request line are ignored (RFC 9112 2.2).
+    std::size_t skip = 0;
+    while (c->in.compare(skip, 2, "\r\n") == 0)
+        skip += 2;
+    if (skip)
+        c->in.erase(0, skip);
+    if (c->in.empty())
+        return false;
+    if (c->head_started == Clock::time_point{})
+        c->head_started = Clock::now();
+    Request req;
+    detail::Head head;
+    auto parsed = detail::parse_head(c->in, limits, req, head);
+    if (parsed.state == detail::Parse::incomplete && !c->peer_closed)
+        return false;
+    if (parsed.state != detail::Parse::complete) {
+        refuse(c, parsed.state == detail::Parse::error ? parsed.status : 400);
+        return true;
+    }
+    std::size_t consumed = head.bytes;
+    if (head.chunked) {
+        std::size_t body_bytes = 0;
+        auto body = detail::decode_chunked(std::string_view(c->in).substr(head.bytes),
+                                           limits.max_body, req.body, body_bytes);
+        if (body.state == detail::Parse::error) {
+            refuse(c, body.status);
+            return true;
+        }
+        consumed += body_bytes;
+        if (body.state == detail::Parse::incomplete) {
+            if (c->peer_closed) {
+                refuse(c, 400);
+                return true;
+            }
+            if (head.expect_continue && !c->continue_sent) {
+                c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+                c->continue_sent = true;
+                return true;
+            }
+            return false;
+        }
+    } else {
+        if (c->in.size() - head.bytes < head.content_length) {
+            if (c->peer_closed) {
+                refuse(c, 400);
+                return true;
+            }
+            if (head.expect_continue && !c->continue_sent) {
+                c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+                c->continue_sent = true;
+                return true;
+            }
+            return false;
+        }
+        req.body.assign(c->in, head.bytes, head.content_length);
+        consumed += head.content_length;
+    }
+    c->in.erase(0, consumed);
+    c->head_started = {};
+    c->continue_sent = false;
+    req.remote_addr = c->remote;
+    answer(c, req, head.keep_alive);
+    return true;
+}
+
+const Route* Server::Impl::find_route(Request& req, std::string& allowed) const {
+    std::smatch m;
+    for (const Route& r : routes) {
+        bool matched = r.literal ? r.pattern == req.path : std::regex_match(req.path, m, r.re);
+        if (!matched)
+            continue;
+        if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) {
+            req.params.clear();
+            for (std::size_t i = 1; !r.literal && i < m.size(); ++i)
+                req.params.push_back(m[i].str());
+            return &r;
+        }
+        if (allowed.find(r.method) == std::string::npos)
+            allowed += (allowed.empty() ? "" : ", ") + r.method;
+    }
+    return nullptr;
+}
+
+void Server::Impl::answer(Connection* c, Request& req, bool keep_alive) {
+    auto start = Clock::now();
+    bool head_only = req.method == "HEAD";
+    std::string allowed;
+    const Route* route = find_route(req, allowed);
+    Response res;
+    if (route) {
+        try {
+            res = route->handler(req);
+        } catch (...) {
+            res = Response{};
+            res.status = 500;
+        }
+    } else {
+        res.status = allowed.empty() ? 404 : 405;
+        if (!allowed.empty()) {
+            if (allowed.find("GET") != std::string::npos)
+                allowed += ", HEAD";
+            res.headers.emplace_back("Allow", allowed);
+        }
+    }
+    keep_alive = keep_alive && !stopping && ++c->served < options.keep_alive_max;
+    queue(c, req, res, keep_alive, head_only);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    log.append(log_line(options.log_json, req, res.status, ms));
+}
+
+void Server::Impl::refuse(Connection* c, int status) {
+    Request req;
+    req.method = "-";
+    req.path = "-";
+    req.remote_addr = c->remote;
+    Response res;
+    res.status = status;
+    c->in.clear(); // what follows a request we could not read cannot be trusted
+    queue(c, req, res, false, false);
+    log.append(log_line(options.log_json, req, status, 0));
+}
+
+void Server::Impl::queue(Connection* c, const Request& req, Response& res, bool keep_alive,
+                         bool head_only) {
+    std::uint64_t length = res.body.size();
+    if (res.file && res.status == 200) {
+        FilePlan plan = plan_file(req, *res.file);
+        res.status = plan.status;
+        res.headers.insert(res.headers.end(), plan.headers.begin(), plan.headers.end());
+        length = plan.length;
+        if (plan.length > 0 && (plan.status == 200 || plan.status == 206)) {
+            c->file = res.file;
+            c->file_pos = plan.first;
+            c->file_end = plan.first + plan.length;
+        }
+    }
+    res.file.reset();
+    if (res.status >= 400 && length == 0 && !c->file && options.error_body) {
+        Response e = options.error_body(res.status);
+        res.body = std::move(e.body);
+        res.content_type = e.content_type;
+        length = res.body.size();
+    }
+    bool bodiless = res.status == 204 || res.status == 304 || res.status < 200;
+    std::string& out = c->out;
+    out += "HTTP/1.1 ";
+    out += std::to_string(res.status);
+    out += ' ';
+    out += reason_phrase(res.status);
+    out += "\r\nDate: ";
+    out += http_date_now();
+    out += "\r\n";
+    if (!bodiless) {
+        out += "Content-Type: ";
+        out += res.content_type;
+        out += "\r\nContent-Length: ";
+        out += std::to_string(length);
+        out += "\r\n";
+    }
+    if (!keep_alive)
+        out += "Connection: close\r\n";
+    for (const auto& [k, v] : res.headers) {
+        // A handler's header value never ends the head early.
+        if (v.find_first_of("\r\n") != std::string::npos ||
+            k.find_first_of("\r\n:") != std::string::npos)
+            continue;
+        out += k;
+        out += ": ";
+        out += v;
+        out += "\r\n";
+    }
+    out += "\r\n";
+    if (!head_only && !bodiless && !c->file)
+        out += res.body;
+    if (head_only || bodiless)
+        c->file.reset();
+    c->close_after = !keep_alive;
+}
+
+bool Server::Impl::flush(Connection* c) {
+    for (;;) {
+        if (c->out_pos < c->out.size()) {
+            ssize_t n =
+                ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return errno == EAGAIN || errno == EWOULDBLOCK;
+            }
+            c->out_pos += static_cast<std::size_t>(n);
+            continue;
+        }
+        c->out.clear();
+        c->out_pos = 0;
+        if (!c->file)
+            return true;
+        if (c->file_pos >= c->file_end) {
+            c->file.reset();
+            if (c->out.capacity() > k_read_chunk)
+                c->out.shrink_to_fit();
+            return true;
+        }
+        // The next chunk of the file, read with pread into the output buffer (constant memory).
+        std::size_t want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(k_file_chunk, c->file_end - c->file_pos));
+        c->out.resize(want);
+        ssize_t got;
+        do
+            got = ::pread(c->file->fd, c->out.data(), want, static_cast<off_t>(c->file_pos));
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) // read error, or the file shrank under us: end the connection
+            return false;
+        c->out.resize(static_cast<std::size_t>(got));
+        c->file_pos += static_cast<std::uint64_t>(got);
+    }
 }
 
 } // namespace keysat::http

@@ -1,7 +1,9 @@
 #pragma once
-// The HTTP server: cpp-httplib behind our own request and response types, with the settings
-// that keep it healthy under load (../shared/notes/cpp-httplib.md), a request log that never
-// shows a query string, and a body size limit. The only place that includes httplib.h.
+// The HTTP/1.1 server: an epoll event loop served by a small pool of worker threads, behind our
+// own request and response types. A connection holds a thread only while one of its requests is
+// being read, handled or written, so idle keep-alive clients cost no thread and a slow handler
+// holds up only its own client. Request log without query strings, limits on every part of a
+// request, timeouts on idle and slow clients, graceful stop.
 
 #include <chrono>
 #include <cstdint>
@@ -62,9 +64,11 @@ struct Response {
 using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
-    int threads = 64;
-    int keep_alive_max = 1000;
-    int keep_alive_timeout_s = 5;
+    int threads = 8;              // workers: requests handled at once
+    int keep_alive_max = 1000;    // requests per connection
+    int keep_alive_timeout_s = 5; // an idle connection is closed after this
+    int read_timeout_s = 10;      // a request's head must arrive within this; then per read
+    int write_timeout_s = 10;     // a client that reads nothing for this long is dropped
     std::size_t max_body_bytes = 1 << 20;
     bool log_json = false;
     // Builds the body of an error the server produces itself (404, 405, 413, 500).
@@ -85,27 +89,15 @@ class Server {
 
     // Binds host:port (port 0: any free port) with a large listen backlog; returns the port.
     Expected<int> bind(const std::string& host, int port);
-    // Serves until stop(); requests in flight finish first.
+    // Serves until stop(): then stops accepting, closes idle connections, lets requests in
+    // flight finish (for at most the write timeout) and returns.
     void run();
+    // Safe from any thread, also before run() (run() then returns at once).
     void stop();
 
   private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
-
-} // namespace keysat::http
-
-namespace keysat::http {
-
-struct ClientResult {
-    int status = 0;    // 0 when no HTTP answer came back
-    std::string error; // connection or timeout error when status is 0
-};
-
-// POSTs `body` to an http:// or https:// URL with the given headers and timeouts.
-ClientResult post(const std::string& url, const std::string& body,
-                  const std::vector<std::pair<std::string, std::string>>& headers,
-                  int connect_timeout_s, int read_timeout_s);
 
 } // namespace keysat::http

@@ -1,0 +1,54 @@
+#pragma once
+// HTTP/1.1 request parsing for the server's event loop: a request head (request line and header
+// fields, RFC 9112), chunked bodies, and percent-decoding. Pure functions over bytes received so
+// far; they answer "incomplete" until enough has arrived and never read past what they are given.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "keysat/http/server.hpp"
+
+namespace keysat::http::detail {
+
+struct Limits {
+    std::size_t max_target = 8192;      // longer request target: 414
+    std::size_t max_head = 64 * 1024;   // request line plus header fields: 431
+    std::size_t max_header_lines = 100; // 431
+    std::size_t max_body = 1 << 20;     // 413
+};
+
+// What the head says about the rest of the request and the connection.
+struct Head {
+    std::size_t bytes = 0; // the head's length, final CRLF included
+    bool chunked = false;
+    std::uint64_t content_length = 0;
+    bool keep_alive = true;
+    bool expect_continue = false;
+};
+
+enum class Parse { incomplete, complete, error };
+
+struct ParseResult {
+    Parse state = Parse::incomplete;
+    int status = 0; // the answer when state is error: 400, 413, 414, 417, 431, 501 or 505
+};
+
+// Parses the head at the start of `buffer` into `req` (method, path, query, lower-case headers)
+// and `head`. A Content-Length over the body limit is an error (413) as soon as the head is in.
+ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& req, Head& head);
+
+// Decodes a chunked body at the start of `buffer` into `body`; `consumed` is the bytes it took,
+// trailers included. 413 when the decoded body would exceed `max_body`.
+ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::string& body,
+                           std::size_t& consumed);
+
+// %XX decoding (a '%' not followed by two hex digits stays as it is); '+' becomes a space only
+// when `plus_is_space` (query strings).
+std::string percent_decode(std::string_view text, bool plus_is_space);
+
+// "a=1&b=2" into `out`, names and values decoded.
+void parse_query(std::string_view text, std::multimap<std::string, std::string>& out);
+
+} // namespace keysat::http::detail
