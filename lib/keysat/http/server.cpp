@@ -408,6 +408,9 @@ void Server::run() {
     // (with "Connection: close") for at most the write timeout.
     m.stopping = true;
     ::epoll_ctl(m.epoll_fd, EPOLL_CTL_DEL, m.listen_fd, nullptr);
+    // Shut down, so that new clients are refused at once; closed once no worker can be in
+    // accept() on it.
+    ::shutdown(m.listen_fd, SHUT_RDWR);
     auto give_up = Clock::now() + std::chrono::seconds(m.options.write_timeout_s);
     for (;;) {
         m.sweep(true);
@@ -421,6 +424,8 @@ void Server::run() {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(m.wake_fd, &one, sizeof one);
     workers.clear(); // joins
+    ::close(m.listen_fd);
+    m.listen_fd = -1;
 }
 
 void Server::Impl::worker() {

@@ -1,0 +1,167 @@
+// The request parser on its own: every prefix of a valid request is "incomplete" (never an
+// error, never a wrong answer), decoding rules, and hostile heads.
+
+#include <catch2/catch.hpp>
+
+#include "keysat/http/parser.hpp"
+
+using namespace keysat;
+using namespace keysat::http::detail;
+
+namespace {
+
+ParseResult head_of(const std::string& text, http::Request& req, Head& head,
+                    const Limits& limits = {}) {
+    return parse_head(text, limits, req, head);
+}
+
+int status_of(const std::string& text, const Limits& limits = {}) {
+    http::Request req;
+    Head head;
+    auto r = head_of(text, req, head, limits);
+    return r.state == Parse::error ? r.status : r.state == Parse::complete ? 200 : 0;
+}
+
+} // namespace
+
+TEST_CASE("parser: a request head and every prefix of it", "[http][parser]") {
+    const std::string text = "POST /v1/a%2Fb/c?x=1+2&y=%41&flag&x=3 HTTP/1.1\r\n"
+                             "Host: example\r\n"
+                             "X-Forwarded-For: 10.0.0.1\r\n"
+                             "Content-Length: 11\r\n"
+                             "x-forwarded-for:  10.0.0.2 \r\n"
+                             "\r\n"
+                             "hello world";
+    for (std::size_t n = 0; n < text.find("\r\n\r\n") + 4; ++n) {
+        INFO(n);
+        http::Request req;
+        Head head;
+        CHECK(head_of(text.substr(0, n), req, head).state == Parse::incomplete);
+    }
+    http::Request req;
+    Head head;
+    REQUIRE(head_of(text, req, head).state == Parse::complete);
+    CHECK(req.method == "POST");
+    CHECK(req.path == "/v1/a/b/c"); // decoded; '+' stays in a path
+    CHECK(head.bytes == text.size() - 11);
+    CHECK(head.content_length == 11);
+    CHECK(head.keep_alive);
+    CHECK_FALSE(head.chunked);
+    CHECK(req.header("host") == "example");
+    // Repeated fields join in arrival order; names are lower-case, values trimmed.
+    CHECK(req.header("x-forwarded-for") == "10.0.0.1, 10.0.0.2");
+    CHECK(req.query.count("x") == 2);
+    CHECK(req.query_value("x") == "1 2");
+    CHECK(req.query_value("y") == "A");
+    CHECK(req.query_value("flag") == "");
+    CHECK_FALSE(req.query_value("z"));
+}
+
+TEST_CASE("parser: connection persistence by version and Connection", "[http][parser]") {
+    auto keep = [](const std::string& version, const std::string& connection) {
+        http::Request req;
+        Head head;
+        std::string text = "GET / " + version + "\r\n" +
+                           (connection.empty() ? "" : "Connection: " + connection + "\r\n") +
+                           "\r\n";
+        REQUIRE(head_of(text, req, head).state == Parse::complete);
+        return head.keep_alive;
+    };
+    CHECK(keep("HTTP/1.1", ""));
+    CHECK_FALSE(keep("HTTP/1.1", "close"));
+    CHECK_FALSE(keep("HTTP/1.1", "Upgrade, Close"));
+    CHECK_FALSE(keep("HTTP/1.0", ""));
+    CHECK(keep("HTTP/1.0", "Keep-Alive"));
+}
+
+TEST_CASE("parser: hostile heads get the right refusal", "[http][parser][security]") {
+    const std::string end = "\r\n\r\n";
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5, 5" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: -1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 0x10" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 99999999999999999999999" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 2000000" + end) == 413);
+    CHECK(status_of("GET /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3" + end) ==
+          400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked" + end) == 501);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\n folded" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost : a" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nno colon here" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\n: empty name" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nX-A: a\nX-Injected: 1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nX-A: a\rb" + end) == 400);
+    CHECK(status_of(std::string("GET /x HTTP/1.1\r\nX-A: a\0b", 26) + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\nHost: b" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nExpect: 200-ok" + end) == 417);
+    CHECK(status_of("GET /x" + end) == 400);
+    CHECK(status_of("GET  /x HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1 extra" + end) == 400);
+    CHECK(status_of("G(T /x HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET x HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET http://host/x HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET /x\x01y HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET /\xc3\xa9 HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/2.0" + end) == 505);
+    CHECK(status_of("GET /x HTTP/1.2" + end) == 505);
+    CHECK(status_of("GET /x FTP/1.1" + end) == 400);
+    // Limits: the target (414, even before the head is complete), the head, the line count.
+    CHECK(status_of("GET /" + std::string(9000, 'a') + " HTTP/1.1" + end) == 414);
+    CHECK(status_of("GET /" + std::string(9000, 'a')) == 414);
+    CHECK(status_of("GET /" + std::string(8000, 'a') + " HTTP/1.1" + end) == 200);
+    std::string many = "GET /x HTTP/1.1\r\n";
+    for (int i = 0; i < 101; ++i)
+        many += "X-" + std::to_string(i) + ": v\r\n";
+    CHECK(status_of(many + "\r\n") == 431);
+    CHECK(status_of("GET /x HTTP/1.1\r\nX-Big: " + std::string(70000, 'v') + end) == 431);
+    CHECK(status_of("GET /x HTTP/1.1\r\nX-Big: " + std::string(70000, 'v')) == 431);
+    // Empty prefixes of all of these are merely incomplete.
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\n") == 0);
+}
+
+TEST_CASE("parser: percent-decoding and query strings", "[http][parser]") {
+    CHECK(percent_decode("%2e%2E%2f%41", false) == "../A");
+    CHECK(percent_decode("a+b", false) == "a+b");
+    CHECK(percent_decode("a+b", true) == "a b");
+    CHECK(percent_decode("%zz%4", false) == "%zz%4"); // not an escape: kept as it is
+    CHECK(percent_decode("%", false) == "%");
+    CHECK(percent_decode("%00", false) == std::string(1, '\0'));
+    CHECK(percent_decode("%u002e", false) == "%u002e"); // no IIS-style escapes
+    std::multimap<std::string, std::string> q;
+    parse_query("a=1&&b=%26&a=2&c=x=y&=v", q);
+    CHECK(q.count("a") == 2);
+    CHECK(q.find("b")->second == "&");
+    CHECK(q.find("c")->second == "x=y");
+    CHECK(q.find("")->second == "v");
+}
+
+TEST_CASE("parser: chunked bodies, whole and in every prefix", "[http][parser]") {
+    const std::string body = "5;ext=1\r\nHello\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    for (std::size_t n = 0; n < body.size() - 4; ++n) {
+        INFO(n);
+        std::string out;
+        std::size_t used = 0;
+        CHECK(decode_chunked(std::string_view(body).substr(0, n), 1000, out, used).state ==
+              Parse::incomplete);
+    }
+    std::string out;
+    std::size_t used = 0;
+    REQUIRE(decode_chunked(body, 1000, out, used).state == Parse::complete);
+    CHECK(out == "Hello, world");
+    CHECK(used == body.size() - 4);
+
+    auto state = [](const std::string& text, std::size_t max = 1000) {
+        std::string o;
+        std::size_t u = 0;
+        auto r = decode_chunked(text, max, o, u);
+        return r.state == Parse::error ? r.status : r.state == Parse::complete ? 200 : 0;
+    };
+    CHECK(state("zz\r\nabc\r\n0\r\n\r\n") == 400);
+    CHECK(state("\r\n") == 400);
+    CHECK(state("3\r\nabcX\r\n0\r\n\r\n") == 400); // chunk longer than it says
+    CHECK(state("ffffffffffffffffffff\r\n") == 413);
+    CHECK(state("400\r\n", 1000) == 413); // refused before the data arrives
+    CHECK(state("3\r\nabc\r\n3\r\nabc\r\n0\r\n\r\n", 5) == 413);
+    CHECK(state(std::string(2000, '1')) == 400); // a size line that never ends
+}
