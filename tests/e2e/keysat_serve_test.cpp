@@ -2,12 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "keysat/db/database.hpp"
 #include "support/admin_routes.hpp"
+#include "support/gate_support.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
 
@@ -313,6 +315,26 @@ TEST_CASE("bad configuration is a start-up error naming the key", "[e2e][serve]"
                   "", {"KEYSAT_ADMIN_API_KEY=short"});
     CHECK(r3.exit_code == 2);
     CHECK_THAT(r3.err, Catch::Contains("at least 32"));
+}
+
+TEST_CASE("read timeout and worker count come from the configuration", "[e2e][serve]") {
+    test::TempDir dir;
+    test::spit(dir / "bad.toml", "read_timeout = 0\n");
+    auto bad = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad.toml").string()});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("read_timeout"));
+    test::spit(dir / "bad2.toml", "write_timeout = -3\n");
+    auto bad2 = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad2.toml").string()});
+    CHECK(bad2.exit_code == 2);
+    CHECK_THAT(bad2.err, Catch::Contains("write_timeout"));
+    // A head that never ends is dropped after KEYSAT_READ_TIMEOUT (1 s), not the default 10 s.
+    test::ServerProcess server(dir / "data", {}, {"KEYSAT_READ_TIMEOUT=1", "KEYSAT_THREADS=1"});
+    auto start = std::chrono::steady_clock::now();
+    auto r = test::raw_request(server.port(), "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow:");
+    CHECK(r.status == 0);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    // One worker still serves everyone.
+    CHECK(server.get("/healthz").status == 200);
 }
 
 TEST_CASE("a database behind the binary: exit 3, or --migrate", "[e2e][serve]") {

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include "keysat/http/parser.hpp"
 
 using namespace keysat;
@@ -164,4 +166,36 @@ TEST_CASE("parser: chunked bodies, whole and in every prefix", "[http][parser]")
     CHECK(state("400\r\n", 1000) == 413); // refused before the data arrives
     CHECK(state("3\r\nabc\r\n3\r\nabc\r\n0\r\n\r\n", 5) == 413);
     CHECK(state(std::string(2000, '1')) == 400); // a size line that never ends
+    // Smuggling shapes: a bare LF or CR in a size line or extension, a trailer without a colon.
+    CHECK(state("2;\nxx\r\nab\r\n0\r\n\r\n") == 400);
+    CHECK(state("2\rx\r\nab\r\n0\r\n\r\n") == 400);
+    CHECK(state("2;" + std::string(2000, 'e') + "\r\nab\r\n0\r\n\r\n") == 400);
+    CHECK(state("0\r\nno colon\r\n\r\n") == 400);
+    CHECK(state("0\r\nX: a\nb\r\n\r\n") == 400);
+}
+
+TEST_CASE("parser: a chunked body decoded as it arrives equals one decoded whole",
+          "[http][parser]") {
+    std::string text;
+    std::string expected;
+    for (int i = 1; i <= 50; ++i) {
+        std::string chunk(static_cast<std::size_t>(i * 7), static_cast<char>('a' + i % 26));
+        text += fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk);
+        expected += chunk;
+    }
+    text += "0\r\n\r\n";
+    for (std::size_t step : {1u, 3u, 64u, 1000u}) {
+        INFO(step);
+        std::string body;
+        std::size_t resume = 0;
+        ParseResult r;
+        std::size_t n = 0;
+        do {
+            n = std::min(text.size(), n + step);
+            r = decode_chunked(std::string_view(text).substr(0, n), 100000, body, resume);
+        } while (r.state == Parse::incomplete && n < text.size());
+        CHECK(r.state == Parse::complete);
+        CHECK(body == expected);
+        CHECK(resume == text.size());
+    }
 }

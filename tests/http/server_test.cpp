@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -54,6 +55,16 @@ class TestServer {
             return text("slow");
         });
         m_server.route("GET", "/big", [](const http::Request&) { return text(k_big); });
+        m_server.route("GET", "/evil-headers", [](const http::Request&) {
+            http::Response r = text("evil");
+            r.content_type = "text/plain\r\nX-Injected: 1";
+            r.headers = {{"Content-Length", "999"},
+                         {"X Bad", "v"},
+                         {"X-Split", "a\r\nX-Injected: 2"},
+                         {"Connection", "keep-alive"},
+                         {"X-Ok", "fine"}};
+            return r;
+        });
         m_server.route("GET", "/throw", [](const http::Request&) -> http::Response {
             throw std::runtime_error("x");
         });
@@ -179,6 +190,14 @@ std::string post(const std::string& target, const std::string& body) {
 
 double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// CPU seconds this process (the server runs in it) used so far.
+double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 } // namespace
@@ -427,4 +446,108 @@ TEST_CASE("http server: stop lets a request in flight finish and closes idle con
     CHECK(seconds_since(t0) < 3);
     // Nothing listens any more.
     CHECK_THROWS(Client(s->port()));
+}
+
+TEST_CASE("http server: a half-closed client with an answer pending costs no CPU while it waits",
+          "[http][server][security]") {
+    http::ServerOptions o;
+    o.threads = 1;
+    TestServer s(o);
+    Client half(s.port());
+    half.send(get("/big"));
+    ::shutdown(half.fd(), SHUT_WR); // its FIN arrives while the answer is still being sent
+    std::this_thread::sleep_for(300ms);
+    double before = cpu_seconds();
+    std::this_thread::sleep_for(1500ms);
+    CHECK(cpu_seconds() - before < 0.5); // a worker spinning on the FIN would use all 1.5 s
+    Client other(s.port());
+    other.send(get("/hello"));
+    CHECK(other.response().body == "hello");
+    // The half-closed client still gets its whole answer.
+    auto big = half.response();
+    CHECK(big.body.size() == k_big.size());
+}
+
+TEST_CASE("http server: a body of tiny chunks that fills the read buffer is refused",
+          "[http][server][security]") {
+    TestServer s;
+    Client c(s.port());
+    // Under 1 MiB of body, but six bytes of framing for each byte of it.
+    std::string flood;
+    for (int i = 0; i < 220000; ++i)
+        flood += "1\r\nX\r\n";
+    auto t0 = Clock::now();
+    double cpu0 = cpu_seconds();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + flood);
+    auto r = c.response();
+    CHECK(r.status == 413);
+    CHECK(c.closed_within(3s));
+    CHECK(seconds_since(t0) < 5);
+    CHECK(cpu_seconds() - cpu0 < 2.0);
+    // A chunked body within the limits still works after it.
+    Client ok(s.port());
+    ok.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            std::string("3\r\nabc\r\n0\r\n\r\n"));
+    CHECK(ok.response().body == "abc");
+}
+
+TEST_CASE("http server: empty lines alone do not keep a connection open",
+          "[http][server][security]") {
+    http::ServerOptions o;
+    o.keep_alive_timeout_s = 1;
+    o.read_timeout_s = 1;
+    TestServer s(o);
+    Client c(s.port());
+    auto t0 = Clock::now();
+    bool closed = false;
+    for (int i = 0; i < 20 && !closed; ++i) {
+        c.send("\r\n");
+        closed = c.closed_within(300ms);
+    }
+    CHECK(closed);
+    CHECK(seconds_since(t0) < 4);
+}
+
+TEST_CASE("http server: a handler cannot break the response framing", "[http][server][security]") {
+    TestServer s;
+    Client c(s.port());
+    c.send(get("/evil-headers") + get("/hello"));
+    auto r = c.response();
+    CHECK(r.status == 200);
+    CHECK(r.body == "evil");
+    CHECK_THAT(r.head, Catch::Contains("\r\nContent-Length: 4"));
+    CHECK(r.head.find("999") == std::string::npos);
+    CHECK(r.head.find("X-Injected") == std::string::npos);
+    CHECK(r.head.find("X Bad") == std::string::npos);
+    CHECK(r.head.find("keep-alive") == std::string::npos);
+    CHECK_THAT(r.head, Catch::Contains("\r\nX-Ok: fine"));
+    CHECK(c.response().body == "hello"); // the next answer is where it should be
+}
+
+TEST_CASE("http server: HTTP/1.0 keep-alive is announced, connections beyond the cap are closed",
+          "[http][server]") {
+    http::ServerOptions o;
+    o.max_connections = 3;
+    TestServer s(o);
+    {
+        Client c(s.port());
+        c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        auto r = c.response();
+        CHECK(r.body == "hello");
+        CHECK_THAT(r.head, Catch::Contains("\r\nConnection: keep-alive"));
+    }
+    std::this_thread::sleep_for(200ms); // the server has closed its side of that one
+    std::vector<std::unique_ptr<Client>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<Client>(s.port()));
+        held.back()->send(get("/hello"));
+        CHECK(held.back()->response().body == "hello");
+    }
+    Client extra(s.port()); // the kernel accepts it; the server closes it at once
+    CHECK(extra.closed_within(3s));
+    held.pop_back();
+    std::this_thread::sleep_for(300ms);
+    Client again(s.port());
+    again.send(get("/hello"));
+    CHECK(again.response().body == "hello");
 }

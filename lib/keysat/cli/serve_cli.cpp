@@ -226,6 +226,9 @@ Expected<int> run_serve(const ServeOptions& o) {
                           : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
     options.keep_alive_max = c.keep_alive_max;
     options.keep_alive_timeout_s = c.keep_alive_timeout_s;
+    options.read_timeout_s = c.read_timeout_s;
+    options.write_timeout_s = c.write_timeout_s;
+    options.max_connections = c.max_connections;
     options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
     options.log_json = c.log_format == "json";
     options.error_body = api::error_for_status;

@@ -167,6 +167,27 @@ const std::vector<Setter>& setters() {
              c.keep_alive_timeout_s = static_cast<int>(n);
              return {};
          }},
+        {"read_timeout", "KEYSAT_READ_TIMEOUT",
+         "seconds a request's head may take from its first byte, and the longest wait for more "
+         "of its body",
+         K::integer, 1, 3600,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.read_timeout_s = static_cast<int>(n);
+             return {};
+         }},
+        {"write_timeout", "KEYSAT_WRITE_TIMEOUT",
+         "seconds a client may read nothing of its answer before it is dropped", K::integer, 1,
+         3600,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.write_timeout_s = static_cast<int>(n);
+             return {};
+         }},
+        {"max_connections", "KEYSAT_MAX_CONNECTIONS",
+         "open client connections at most; more are closed when accepted", K::integer, 1, 1000000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.max_connections = static_cast<int>(n);
+             return {};
+         }},
         {"max_body_bytes", "KEYSAT_MAX_BODY_BYTES", "largest request body; larger gets 413",
          K::integer, 1024, 1 << 30,
          [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {

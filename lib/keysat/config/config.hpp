@@ -31,6 +31,9 @@ struct ServeConfig {
     int threads = 0; // 0: twice the cores, at least 4
     int keep_alive_max = 1000;
     int keep_alive_timeout_s = 5;
+    int read_timeout_s = 10;
+    int write_timeout_s = 10;
+    int max_connections = 10000;
     std::int64_t max_body_bytes = 1 << 20;
     std::int64_t cache_ttl_ms = 10000;
     std::string log_format = "text"; // text, json

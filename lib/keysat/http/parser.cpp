@@ -14,10 +14,6 @@ bool is_tchar(char c) {
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
-
 std::string lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out)
@@ -65,6 +61,10 @@ ParseResult fail(int status) {
 }
 
 } // namespace
+
+bool is_token(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
+}
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
     std::string out;
@@ -194,28 +194,43 @@ ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& r
             return fail(413);
     }
     auto connection = req.headers.find("connection");
-    if (version == "HTTP/1.1")
+    head.http10 = version == "HTTP/1.0";
+    if (!head.http10)
         head.keep_alive = connection == req.headers.end() || !lists(connection->second, "close");
-    else
-        head.keep_alive =
-            connection != req.headers.end() && lists(connection->second, "keep-alive");
+    else // and a chunked HTTP/1.0 request ends its connection (RFC 9112 6.1)
+        head.keep_alive = connection != req.headers.end() &&
+                          lists(connection->second, "keep-alive") && !head.chunked;
     if (auto expect = req.headers.find("expect"); expect != req.headers.end()) {
         if (lower(expect->second) != "100-continue")
             return fail(417);
-        head.expect_continue = true;
+        head.expect_continue = !head.http10; // an HTTP/1.0 client does not wait for a 100
     }
     return {Parse::complete, 0};
 }
 
+namespace {
+// A size line or trailer field: no control characters but HTAB (a bare LF or CR would be read
+// as a line end by some proxies: request smuggling).
+bool clean_line(std::string_view line) {
+    for (unsigned char c : line)
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    return true;
+}
+constexpr std::size_t k_max_chunk_line = 1024;
+} // namespace
+
 ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::string& body,
                            std::size_t& consumed) {
-    body.clear();
-    std::size_t pos = 0;
+    std::size_t pos = consumed;
     for (;;) {
+        consumed = pos; // resume here: every chunk before it is in `body`
         auto eol = buffer.find("\r\n", pos);
         if (eol == std::string_view::npos)
-            return buffer.size() - pos > 1024 ? fail(400) : ParseResult{};
+            return buffer.size() - pos > k_max_chunk_line ? fail(400) : ParseResult{};
         std::string_view size_line = buffer.substr(pos, eol - pos);
+        if (size_line.size() > k_max_chunk_line || !clean_line(size_line))
+            return fail(400);
         auto semi = size_line.find(';'); // chunk extensions are ignored
         std::string_view digits = trim(size_line.substr(0, semi));
         std::uint64_t size = 0;
@@ -233,8 +248,11 @@ ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::s
                     consumed = pos + 2;
                     return {Parse::complete, 0};
                 }
-                if (lines >= 100)
+                if (lines >= 100 || t - pos > 8192)
                     return fail(431);
+                std::string_view field = buffer.substr(pos, t - pos);
+                if (!clean_line(field) || field.find(':') == std::string_view::npos)
+                    return fail(400);
                 pos = t + 2;
             }
         }

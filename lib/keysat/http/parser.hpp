@@ -25,6 +25,7 @@ struct Head {
     bool chunked = false;
     std::uint64_t content_length = 0;
     bool keep_alive = true;
+    bool http10 = false; // an HTTP/1.0 request: a kept connection is announced
     bool expect_continue = false;
 };
 
@@ -39,14 +40,21 @@ struct ParseResult {
 // and `head`. A Content-Length over the body limit is an error (413) as soon as the head is in.
 ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& req, Head& head);
 
-// Decodes a chunked body at the start of `buffer` into `body`; `consumed` is the bytes it took,
-// trailers included. 413 when the decoded body would exceed `max_body`.
+// Decodes a chunked body at the start of `buffer` into `body`. Resumable: start with `body`
+// empty and `consumed` 0; after "incomplete", `body` holds the chunks decoded so far and
+// `consumed` where decoding resumes, so call again with both unchanged once more bytes are in
+// (each byte is decoded once). After "complete", `consumed` is the bytes the body took, trailers
+// included. 413 when the decoded body would exceed `max_body`; 400 for a malformed size line,
+// chunk or trailer (no control characters, lines of at most 1 KiB).
 ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::string& body,
                            std::size_t& consumed);
 
 // %XX decoding (a '%' not followed by two hex digits stays as it is); '+' becomes a space only
 // when `plus_is_space` (query strings).
 std::string percent_decode(std::string_view text, bool plus_is_space);
+
+// True for an RFC 9110 token (a method or a field name).
+bool is_token(std::string_view s);
 
 // "a=1&b=2" into `out`, names and values decoded.
 void parse_query(std::string_view text, std::multimap<std::string, std::string>& out);

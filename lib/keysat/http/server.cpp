@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <netdb.h>
@@ -208,6 +209,15 @@ std::int64_t ns_since_epoch(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+// Headers the server sets itself.
+bool framing_header(const std::string& name) {
+    std::string n = name;
+    for (auto& ch : n)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return n == "content-length" || n == "transfer-encoding" || n == "connection" || n == "date" ||
+           n == "content-type";
+}
+
 struct Route {
     std::string method;
     std::string pattern;
@@ -231,12 +241,17 @@ struct Connection {
     std::shared_ptr<FileBody> file; // a file body still being sent
     std::uint64_t file_pos = 0, file_end = 0;
     bool close_after = false; // close once everything queued is sent
-    bool peer_closed = false; // the client shut down its side
+    bool peer_closed = false; // the client shut down its side (no more EPOLLRDHUP asked for)
     bool continue_sent = false;
-    bool lingering = false; // answered and shut down for writing: reading until the client
+    bool head_complete = false; // the request being read has its head; its body is coming
+    std::string chunked_body;   // a chunked body decoded so far (see decode_chunked)
+    std::size_t chunked_pos = 0;
+    Clock::time_point last_sent{}; // the write timeout runs from here
+    bool lingering = false;        // answered and shut down for writing: reading until the client
                             // closes, so that unread bytes do not turn our close into a reset
     int served = 0;
-    Clock::time_point head_started{}; // the first byte of the request being read
+    Clock::time_point head_started{}; // the first byte of the request being read (or of the
+                                      // empty lines before it)
     std::atomic<bool> armed = false;
     std::atomic<bool> between_requests = false; // armed with nothing read or queued
     std::atomic<std::int64_t> deadline_ns = 0;
@@ -285,8 +300,9 @@ struct Server::Impl {
     // Takes the next complete request off `c->in` and queues its answer; false when the
     // request is not complete yet.
     bool next_request(Connection* c);
-    void answer(Connection* c, Request& req, bool keep_alive);
-    void queue(Connection* c, const Request& req, Response& res, bool keep_alive, bool head);
+    void answer(Connection* c, Request& req, const detail::Head& head);
+    void queue(Connection* c, const Request& req, Response& res, bool keep_alive, bool head_only,
+               bool http10);
     void refuse(Connection* c, int status);
     bool flush(Connection* c);
     void arm(Connection* c, std::uint32_t events, Clock::time_point deadline);
@@ -295,6 +311,10 @@ struct Server::Impl {
     void finish(Connection* c);
     void linger(Connection* c);
     void sweep(bool closing_idle);
+    // The read cap: one request's head and body and one read more.
+    std::size_t read_cap() const { return limits.max_head + limits.max_body + k_read_chunk; }
+    // Forgets the request being read.
+    static void reset_request(Connection* c);
     const Route* find_route(Request& req, std::string& allowed) const;
 };
 
@@ -380,8 +400,18 @@ void Server::run() {
     auto& m = *m_impl;
     if (m.listen_fd < 0)
         return;
+    {
+        std::lock_guard lock(m.stop_mutex);
+        if (m.stop_requested)
+            return;
+    }
     m.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m.epoll_fd < 0 || m.wake_fd < 0) {
+        std::fprintf(stderr, "keysat-serve: cannot create the event loop: %s\n",
+                     std::strerror(errno));
+        return;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLONESHOT;
     ev.data.ptr = &m.listen_tag;
@@ -456,15 +486,21 @@ void Server::Impl::accept_ready() {
                 accept_paused = true; // the listening socket stays readable: wait for the sweeper
             break;
         }
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         auto* c = new Connection;
         c->fd = fd;
-        c->remote = address_text(ss);
         {
             std::lock_guard lock(registry_mutex);
+            if (connections.size() >= static_cast<std::size_t>(options.max_connections)) {
+                ::close(fd); // full: the client sees its connection closed at once
+                delete c;
+                continue;
+            }
             connections.insert(c);
         }
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->remote = address_text(ss);
+        c->between_requests = true; // nothing read yet: stop() may close it
         c->deadline_ns =
             ns_since_epoch(Clock::now() + std::chrono::seconds(options.read_timeout_s));
         c->armed = true;
@@ -487,7 +523,8 @@ void Server::Impl::arm(Connection* c, std::uint32_t events, Clock::time_point de
     c->between_requests = c->lingering || (c->in.empty() && !c->sending());
     c->armed = true;
     epoll_event ev{};
-    ev.events = events | EPOLLRDHUP | EPOLLONESHOT;
+    // Once the client's FIN is seen, EPOLLRDHUP would stay ready and wake us for ever.
+    ev.events = events | (c->peer_closed ? 0u : std::uint32_t(EPOLLRDHUP)) | EPOLLONESHOT;
     ev.data.ptr = c;
     // Another worker may take the connection the moment this returns: nothing touches `c` after.
     if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
@@ -511,13 +548,17 @@ void Server::Impl::sweep(bool closing_idle) {
     {
         std::lock_guard lock(registry_mutex);
         for (Connection* c : connections) {
-            if (!c->armed)
-                continue;
-            // Shut down, not closed: the worker that takes the wake-up closes it, so a
-            // connection is only ever freed by the thread serving it.
             bool idle = closing_idle && c->between_requests;
-            if (idle || c->deadline_ns < now)
-                ::shutdown(c->fd, SHUT_RDWR);
+            if (!idle && c->deadline_ns >= now)
+                continue;
+            // Taken from the workers first: a worker that woke for it at the same moment sees
+            // it gone and closes it without reading a request it could not answer.
+            bool armed = true;
+            if (!c->armed.compare_exchange_strong(armed, false))
+                continue;
+            // Shut down, not closed: the shutdown wakes a worker, which closes it, so a
+            // connection is only ever freed by a worker.
+            ::shutdown(c->fd, SHUT_RDWR);
         }
     }
     if (accept_paused && !stopping) {
@@ -556,14 +597,18 @@ void Server::Impl::linger(Connection* c) {
 }
 
 void Server::Impl::serve(Connection* c, std::uint32_t events) {
-    c->armed = false;
+    bool armed = true;
+    if (!c->armed.compare_exchange_strong(armed, false))
+        return close_connection(c); // the sweeper took it (timeout or stop)
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        c->peer_closed = true; // what it sent is still read below
     if (c->lingering)
         return linger(c);
+    const auto write_timeout = std::chrono::seconds(options.write_timeout_s);
     if (!flush(c))
         return close_connection(c);
-    auto now = Clock::now();
     if (c->sending())
-        return arm(c, EPOLLOUT, now + std::chrono::seconds(options.write_timeout_s));
+        return arm(c, EPOLLOUT, c->last_sent + write_timeout);
     if (c->close_after)
         return finish(c);
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !read_available(c))
@@ -574,30 +619,42 @@ void Server::Impl::serve(Connection* c, std::uint32_t events) {
         if (!flush(c))
             return close_connection(c);
         if (c->sending())
-            return arm(c, EPOLLOUT, Clock::now() + std::chrono::seconds(options.write_timeout_s));
+            return arm(c, EPOLLOUT, c->last_sent + write_timeout);
         if (c->close_after)
             return finish(c);
         if (turn + 1 == k_requests_per_turn && !c->in.empty())
             // More pipelined requests: come back after others had their turn (the socket is
             // writable, so EPOLLOUT fires at once).
-            return arm(c, EPOLLOUT, Clock::now() + std::chrono::seconds(options.write_timeout_s));
+            return arm(c, EPOLLOUT, Clock::now() + write_timeout);
     }
     if (c->peer_closed)
         return close_connection(c);
-    if (c->in.empty())
+    const auto read_timeout = std::chrono::seconds(options.read_timeout_s);
+    if (c->in.empty() && c->head_started == Clock::time_point{}) {
+        // Idle between requests: a large buffer left by an upload or a download is given back.
+        if (c->in.capacity() > k_read_chunk)
+            std::string().swap(c->in);
+        if (c->out.capacity() > k_read_chunk)
+            std::string().swap(c->out);
         return arm(c, EPOLLIN, Clock::now() + std::chrono::seconds(options.keep_alive_timeout_s));
-    // Part of a request: its head must be complete within the read timeout of its first byte;
-    // after that, each read must come within the read timeout.
-    auto deadline = Clock::now() + std::chrono::seconds(options.read_timeout_s);
-    if (c->head_started != Clock::time_point{})
-        deadline =
-            std::min(deadline, c->head_started + std::chrono::seconds(options.read_timeout_s));
-    arm(c, EPOLLIN, deadline);
+    }
+    // Part of a request: its head must be complete within the read timeout of its first byte
+    // (slowloris); then each read of its body must come within the read timeout.
+    arm(c, EPOLLIN,
+        c->head_complete ? Clock::now() + read_timeout : c->head_started + read_timeout);
+}
+
+void Server::Impl::reset_request(Connection* c) {
+    c->head_started = {};
+    c->head_complete = false;
+    c->continue_sent = false;
+    c->chunked_body.clear();
+    c->chunked_pos = 0;
 }
 
 bool Server::Impl::read_available(Connection* c) {
     // Never more than one request's worth of bytes is buffered.
-    const std::size_t cap = limits.max_head + limits.max_body + k_read_chunk;
+    const std::size_t cap = read_cap();
     thread_local std::vector<char> t_buffer(k_read_chunk);
     while (c->in.size() < cap) {
         ssize_t n = ::recv(c->fd, t_buffer.data(), t_buffer.size(), 0);
@@ -620,6 +677,9 @@ bool Server::Impl::read_available(Connection* c) {
 
 bool Server::Impl::next_request(Connection* c) {
     // Empty lines before a request line are ignored (RFC 9112 2.2).
+    // They start the head's clock too, so that a client sending only those is still timed out.
+    if (!c->in.empty() && c->head_started == Clock::time_point{})
+        c->head_started = Clock::now();
     std::size_t skip = 0;
     while (c->in.compare(skip, 2, "\r\n") == 0)
         skip += 2;
@@ -627,8 +687,6 @@ bool Server::Impl::next_request(Connection* c) {
         c->in.erase(0, skip);
     if (c->in.empty())
         return false;
-    if (c->head_started == Clock::time_point{})
-        c->head_started = Clock::now();
     Request req;
     detail::Head head;
     auto parsed = detail::parse_head(c->in, limits, req, head);
@@ -638,19 +696,25 @@ bool Server::Impl::next_request(Connection* c) {
         refuse(c, parsed.state == detail::Parse::error ? parsed.status : 400);
         return true;
     }
+    c->head_complete = true;
     std::size_t consumed = head.bytes;
     if (head.chunked) {
-        std::size_t body_bytes = 0;
+        // Resumed where the last read left it: each byte of the body is decoded once.
         auto body = detail::decode_chunked(std::string_view(c->in).substr(head.bytes),
-                                           limits.max_body, req.body, body_bytes);
+                                           limits.max_body, c->chunked_body, c->chunked_pos);
         if (body.state == detail::Parse::error) {
             refuse(c, body.status);
             return true;
         }
-        consumed += body_bytes;
         if (body.state == detail::Parse::incomplete) {
             if (c->peer_closed) {
                 refuse(c, 400);
+                return true;
+            }
+            // Chunk framing is not body: tiny chunks could fill the buffer below the body
+            // limit. A request that fills the read cap unfinished is too large.
+            if (c->in.size() >= read_cap()) {
+                refuse(c, 413);
                 return true;
             }
             if (head.expect_continue && !c->continue_sent) {
@@ -660,6 +724,8 @@ bool Server::Impl::next_request(Connection* c) {
             }
             return false;
         }
+        consumed += c->chunked_pos;
+        req.body = std::move(c->chunked_body);
     } else {
         if (c->in.size() - head.bytes < head.content_length) {
             if (c->peer_closed) {
@@ -677,10 +743,9 @@ bool Server::Impl::next_request(Connection* c) {
         consumed += head.content_length;
     }
     c->in.erase(0, consumed);
-    c->head_started = {};
-    c->continue_sent = false;
+    reset_request(c);
     req.remote_addr = c->remote;
-    answer(c, req, head.keep_alive);
+    answer(c, req, head);
     return true;
 }
 
@@ -702,7 +767,7 @@ const Route* Server::Impl::find_route(Request& req, std::string& allowed) const 
     return nullptr;
 }
 
-void Server::Impl::answer(Connection* c, Request& req, bool keep_alive) {
+void Server::Impl::answer(Connection* c, Request& req, const detail::Head& head) {
     auto start = Clock::now();
     bool head_only = req.method == "HEAD";
     std::string allowed;
@@ -723,8 +788,8 @@ void Server::Impl::answer(Connection* c, Request& req, bool keep_alive) {
             res.headers.emplace_back("Allow", allowed);
         }
     }
-    keep_alive = keep_alive && !stopping && ++c->served < options.keep_alive_max;
-    queue(c, req, res, keep_alive, head_only);
+    bool keep_alive = head.keep_alive && !stopping && ++c->served < options.keep_alive_max;
+    queue(c, req, res, keep_alive, head_only, head.http10);
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     log.append(log_line(options.log_json, req, res.status, ms));
 }
@@ -737,14 +802,23 @@ void Server::Impl::refuse(Connection* c, int status) {
     Response res;
     res.status = status;
     c->in.clear(); // what follows a request we could not read cannot be trusted
-    queue(c, req, res, false, false);
+    reset_request(c);
+    queue(c, req, res, false, false, false);
     log.append(log_line(options.log_json, req, status, 0));
 }
 
 void Server::Impl::queue(Connection* c, const Request& req, Response& res, bool keep_alive,
-                         bool head_only) {
+                         bool head_only, bool http10) {
+    if (res.status < 200 || res.status > 999) { // no interim or malformed status from a handler
+        res = Response{};
+        res.status = 500;
+    }
+    if (res.content_type.find_first_of("\r\n") != std::string::npos)
+        res.content_type = "application/octet-stream";
     std::uint64_t length = res.body.size();
     if (res.file && res.status == 200) {
+        res.body.clear(); // the file is the body
+        length = 0;
         FilePlan plan = plan_file(req, *res.file);
         res.status = plan.status;
         res.headers.insert(res.headers.end(), plan.headers.begin(), plan.headers.end());
@@ -780,10 +854,12 @@ void Server::Impl::queue(Connection* c, const Request& req, Response& res, bool 
     }
     if (!keep_alive)
         out += "Connection: close\r\n";
+    else if (http10)
+        out += "Connection: keep-alive\r\n";
     for (const auto& [k, v] : res.headers) {
-        // A handler's header value never ends the head early.
-        if (v.find_first_of("\r\n") != std::string::npos ||
-            k.find_first_of("\r\n:") != std::string::npos)
+        // A handler's header never ends the head early nor changes the framing set above.
+        if (!detail::is_token(k) || v.find_first_of("\r\n") != std::string::npos ||
+            framing_header(k))
             continue;
         out += k;
         out += ": ";
@@ -796,6 +872,7 @@ void Server::Impl::queue(Connection* c, const Request& req, Response& res, bool 
     if (head_only || bodiless)
         c->file.reset();
     c->close_after = !keep_alive;
+    c->last_sent = Clock::now();
 }
 
 bool Server::Impl::flush(Connection* c) {
@@ -809,6 +886,8 @@ bool Server::Impl::flush(Connection* c) {
                 return errno == EAGAIN || errno == EWOULDBLOCK;
             }
             c->out_pos += static_cast<std::size_t>(n);
+            if (n > 0)
+                c->last_sent = Clock::now();
             continue;
         }
         c->out.clear();

@@ -69,6 +69,7 @@ struct ServerOptions {
     int keep_alive_timeout_s = 5; // an idle connection is closed after this
     int read_timeout_s = 10;      // a request's head must arrive within this; then per read
     int write_timeout_s = 10;     // a client that reads nothing for this long is dropped
+    int max_connections = 10000;  // more are closed as soon as they are accepted
     std::size_t max_body_bytes = 1 << 20;
     bool log_json = false;
     // Builds the body of an error the server produces itself (404, 405, 413, 500).
