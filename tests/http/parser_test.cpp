@@ -142,21 +142,18 @@ TEST_CASE("parser: chunked bodies, whole and in every prefix", "[http][parser]")
     const std::string body = "5;ext=1\r\nHello\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
     for (std::size_t n = 0; n < body.size() - 4; ++n) {
         INFO(n);
-        std::string out;
-        std::size_t used = 0;
-        CHECK(decode_chunked(std::string_view(body).substr(0, n), 1000, out, used).state ==
+        ChunkState fresh;
+        CHECK(decode_chunked(std::string_view(body).substr(0, n), 1000, fresh).state ==
               Parse::incomplete);
     }
-    std::string out;
-    std::size_t used = 0;
-    REQUIRE(decode_chunked(body, 1000, out, used).state == Parse::complete);
-    CHECK(out == "Hello, world");
-    CHECK(used == body.size() - 4);
+    ChunkState whole;
+    REQUIRE(decode_chunked(body, 1000, whole).state == Parse::complete);
+    CHECK(whole.body == "Hello, world");
+    CHECK(whole.pos == body.size() - 4);
 
     auto state = [](const std::string& text, std::size_t max = 1000) {
-        std::string o;
-        std::size_t u = 0;
-        auto r = decode_chunked(text, max, o, u);
+        ChunkState st;
+        auto r = decode_chunked(text, max, st);
         return r.state == Parse::error ? r.status : r.state == Parse::complete ? 200 : 0;
     };
     CHECK(state("zz\r\nabc\r\n0\r\n\r\n") == 400);
@@ -183,19 +180,19 @@ TEST_CASE("parser: a chunked body decoded as it arrives equals one decoded whole
         text += fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk);
         expected += chunk;
     }
-    text += "0\r\n\r\n";
+    text += "0\r\nX-Trailer: 1\r\nY-Trailer: 2\r\n\r\n";
     for (std::size_t step : {1u, 3u, 64u, 1000u}) {
         INFO(step);
-        std::string body;
-        std::size_t resume = 0;
+        ChunkState st;
         ParseResult r;
         std::size_t n = 0;
         do {
             n = std::min(text.size(), n + step);
-            r = decode_chunked(std::string_view(text).substr(0, n), 100000, body, resume);
+            r = decode_chunked(std::string_view(text).substr(0, n), 100000, st);
         } while (r.state == Parse::incomplete && n < text.size());
         CHECK(r.state == Parse::complete);
-        CHECK(body == expected);
-        CHECK(resume == text.size());
+        CHECK(st.body == expected);
+        CHECK(st.pos == text.size());
+        CHECK(st.trailer_lines == 2);
     }
 }

@@ -372,6 +372,18 @@ TEST_CASE("http server: idle and slow clients are timed out", "[http][server][se
     }
     CHECK(closed);
     CHECK(seconds_since(t0) < 4);
+    // A body dribbled a byte at a time (each read within the read timeout) must still arrive at
+    // a minimum average rate: 100 bytes get no time beyond the read timeout.
+    Client dribble(s.port());
+    dribble.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    t0 = Clock::now();
+    closed = false;
+    for (int i = 0; i < 20 && !closed; ++i) {
+        dribble.send("x");
+        closed = dribble.closed_within(400ms);
+    }
+    CHECK(closed);
+    CHECK(seconds_since(t0) < 4);
 }
 
 TEST_CASE("http server: a client that does not read holds up nobody, then gets all its bytes",
@@ -470,6 +482,26 @@ TEST_CASE("http server: a half-closed client with an answer pending costs no CPU
     // The half-closed client still gets its whole answer.
     auto big = half.response();
     CHECK(big.body.size() == k_big.size());
+}
+
+TEST_CASE("http server: requests sent before a half-close are all answered", "[http][server]") {
+    http::ServerOptions o;
+    o.threads = 1;
+    TestServer s(o);
+    Client c(s.port());
+    c.send(get("/big"));
+    std::this_thread::sleep_for(200ms); // the big answer is under way, the socket full
+    c.send(get("/hello"));
+    ::shutdown(c.fd(), SHUT_WR);
+    std::this_thread::sleep_for(200ms);
+    auto big = c.response();
+    CHECK(big.status == 200);
+    CHECK(big.body.size() == k_big.size());
+    CHECK(big.body == k_big);
+    auto hello = c.response();
+    CHECK(hello.status == 200);
+    CHECK(hello.body == "hello");
+    CHECK(c.closed_within(3s));
 }
 
 TEST_CASE("http server: a body of tiny chunks that fills the read buffer is refused",

@@ -220,11 +220,9 @@ bool clean_line(std::string_view line) {
 constexpr std::size_t k_max_chunk_line = 1024;
 } // namespace
 
-ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::string& body,
-                           std::size_t& consumed) {
-    std::size_t pos = consumed;
-    for (;;) {
-        consumed = pos; // resume here: every chunk before it is in `body`
+ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, ChunkState& st) {
+    std::size_t& pos = st.pos;
+    while (!st.trailers) {
         auto eol = buffer.find("\r\n", pos);
         if (eol == std::string_view::npos)
             return buffer.size() - pos > k_max_chunk_line ? fail(400) : ParseResult{};
@@ -237,33 +235,37 @@ ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::s
         auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
         if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size())
             return fail(ec == std::errc::result_out_of_range ? 413 : 400);
-        pos = eol + 2;
         if (size == 0) {
-            // Trailer fields, then the empty line; trailers are read and dropped.
-            for (std::size_t lines = 0;; ++lines) {
-                auto t = buffer.find("\r\n", pos);
-                if (t == std::string_view::npos)
-                    return buffer.size() - pos > 8192 ? fail(431) : ParseResult{};
-                if (t == pos) {
-                    consumed = pos + 2;
-                    return {Parse::complete, 0};
-                }
-                if (lines >= 100 || t - pos > 8192)
-                    return fail(431);
-                std::string_view field = buffer.substr(pos, t - pos);
-                if (!clean_line(field) || field.find(':') == std::string_view::npos)
-                    return fail(400);
-                pos = t + 2;
-            }
+            pos = eol + 2;
+            st.trailers = true;
+            break;
         }
-        if (size > max_body || body.size() + size > max_body)
+        if (size > max_body || st.body.size() + size > max_body)
             return fail(413);
-        if (buffer.size() < pos + size + 2)
+        std::size_t data = eol + 2;
+        if (buffer.size() < data + size + 2)
             return {};
-        body.append(buffer.substr(pos, size));
-        if (buffer.substr(pos + size, 2) != "\r\n")
+        if (buffer.substr(data + size, 2) != "\r\n")
             return fail(400);
-        pos += size + 2;
+        st.body.append(buffer.substr(data, size));
+        pos = data + size + 2;
+    }
+    // Trailer fields, then the empty line; trailers are checked and dropped.
+    for (;;) {
+        auto t = buffer.find("\r\n", pos);
+        if (t == std::string_view::npos)
+            return buffer.size() - pos > 8192 ? fail(431) : ParseResult{};
+        if (t == pos) {
+            pos += 2;
+            return {Parse::complete, 0};
+        }
+        if (st.trailer_lines >= 100 || t - pos > 8192)
+            return fail(431);
+        std::string_view field = buffer.substr(pos, t - pos);
+        if (!clean_line(field) || field.find(':') == std::string_view::npos)
+            return fail(400);
+        ++st.trailer_lines;
+        pos = t + 2;
     }
 }
 

@@ -40,14 +40,20 @@ struct ParseResult {
 // and `head`. A Content-Length over the body limit is an error (413) as soon as the head is in.
 ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& req, Head& head);
 
-// Decodes a chunked body at the start of `buffer` into `body`. Resumable: start with `body`
-// empty and `consumed` 0; after "incomplete", `body` holds the chunks decoded so far and
-// `consumed` where decoding resumes, so call again with both unchanged once more bytes are in
-// (each byte is decoded once). After "complete", `consumed` is the bytes the body took, trailers
-// included. 413 when the decoded body would exceed `max_body`; 400 for a malformed size line,
-// chunk or trailer (no control characters, lines of at most 1 KiB).
-ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, std::string& body,
-                           std::size_t& consumed);
+// Where the decoding of a chunked body stands.
+struct ChunkState {
+    std::string body;      // the chunks decoded so far
+    std::size_t pos = 0;   // where decoding resumes; once complete, the bytes taken
+    bool trailers = false; // past the last chunk, reading trailer fields
+    std::size_t trailer_lines = 0;
+};
+
+// Decodes a chunked body at the start of `buffer`. Resumable: start from a fresh state; after
+// "incomplete", call again with the same state once more bytes are in (each complete line and
+// chunk is read once). 413 when the decoded body would exceed `max_body`; 400 for a malformed
+// size line, chunk or trailer (no control characters; size lines of at most 1 KiB); 431 for
+// more than 100 trailer fields or one over 8 KiB.
+ParseResult decode_chunked(std::string_view buffer, std::size_t max_body, ChunkState& state);
 
 // %XX decoding (a '%' not followed by two hex digits stays as it is); '+' becomes a space only
 // when `plus_is_space` (query strings).

@@ -229,9 +229,12 @@ struct Route {
 constexpr std::size_t k_file_chunk = 256 * 1024;
 constexpr std::size_t k_read_chunk = 64 * 1024;
 constexpr int k_requests_per_turn = 16; // pipelined requests served before other clients
+// A request body must average at least this rate (after the head's read timeout), so that a
+// client sending a byte per read timeout cannot hold a connection for ever.
+constexpr std::uint64_t k_min_body_bytes_per_s = 8 * 1024;
 
 // One client connection. Only one worker touches it at a time (it is armed with EPOLLONESHOT);
-// the sweeper reads `armed` and `deadline_ns` under the registry lock.
+// the sweeper reads `armed_deadline` and `between_requests` under the registry lock.
 struct Connection {
     int fd = -1;
     std::string remote;
@@ -241,20 +244,24 @@ struct Connection {
     std::shared_ptr<FileBody> file; // a file body still being sent
     std::uint64_t file_pos = 0, file_end = 0;
     bool close_after = false; // close once everything queued is sent
-    bool peer_closed = false; // the client shut down its side (no more EPOLLRDHUP asked for)
+    bool rdhup_seen = false;  // the client's FIN has arrived: no more EPOLLRDHUP asked for,
+                              // and everything before it is read on the next wake-up
+    bool peer_closed = false; // that FIN has been read: nothing more will come
     bool continue_sent = false;
-    bool head_complete = false; // the request being read has its head; its body is coming
-    std::string chunked_body;   // a chunked body decoded so far (see decode_chunked)
-    std::size_t chunked_pos = 0;
+    bool head_complete = false; // the request being read has its head (below); its body is coming
+    Request req;
+    detail::Head head;
+    detail::ChunkState chunks;     // a chunked body decoded so far
     Clock::time_point last_sent{}; // the write timeout runs from here
     bool lingering = false;        // answered and shut down for writing: reading until the client
                             // closes, so that unread bytes do not turn our close into a reset
     int served = 0;
     Clock::time_point head_started{}; // the first byte of the request being read (or of the
                                       // empty lines before it)
-    std::atomic<bool> armed = false;
+    // The deadline (steady-clock nanoseconds) while armed, -1 while a worker has it. One word,
+    // so that the sweeper's compare-and-swap fails when a worker re-armed it in the meantime.
+    std::atomic<std::int64_t> armed_deadline = -1;
     std::atomic<bool> between_requests = false; // armed with nothing read or queued
-    std::atomic<std::int64_t> deadline_ns = 0;
 
     bool sending() const { return out_pos < out.size() || (file && file_pos < file_end); }
 };
@@ -300,6 +307,9 @@ struct Server::Impl {
     // Takes the next complete request off `c->in` and queues its answer; false when the
     // request is not complete yet.
     bool next_request(Connection* c);
+    // A request whose body is still coming: refuses it when it cannot complete, sends the 100
+    // Continue it asked for; false when it is simply waiting.
+    bool await_body(Connection* c);
     void answer(Connection* c, Request& req, const detail::Head& head);
     void queue(Connection* c, const Request& req, Response& res, bool keep_alive, bool head_only,
                bool http10);
@@ -501,9 +511,8 @@ void Server::Impl::accept_ready() {
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->remote = address_text(ss);
         c->between_requests = true; // nothing read yet: stop() may close it
-        c->deadline_ns =
+        c->armed_deadline =
             ns_since_epoch(Clock::now() + std::chrono::seconds(options.read_timeout_s));
-        c->armed = true;
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
         ev.data.ptr = c;
@@ -519,16 +528,15 @@ void Server::Impl::accept_ready() {
 }
 
 void Server::Impl::arm(Connection* c, std::uint32_t events, Clock::time_point deadline) {
-    c->deadline_ns = ns_since_epoch(deadline);
     c->between_requests = c->lingering || (c->in.empty() && !c->sending());
-    c->armed = true;
+    c->armed_deadline = std::max<std::int64_t>(0, ns_since_epoch(deadline));
     epoll_event ev{};
     // Once the client's FIN is seen, EPOLLRDHUP would stay ready and wake us for ever.
-    ev.events = events | (c->peer_closed ? 0u : std::uint32_t(EPOLLRDHUP)) | EPOLLONESHOT;
+    ev.events = events | (c->rdhup_seen ? 0u : std::uint32_t(EPOLLRDHUP)) | EPOLLONESHOT;
     ev.data.ptr = c;
     // Another worker may take the connection the moment this returns: nothing touches `c` after.
     if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-        c->armed = false;
+        c->armed_deadline = -1;
         close_connection(c);
     }
 }
@@ -548,13 +556,16 @@ void Server::Impl::sweep(bool closing_idle) {
     {
         std::lock_guard lock(registry_mutex);
         for (Connection* c : connections) {
+            std::int64_t deadline = c->armed_deadline;
+            if (deadline < 0) // a worker has it
+                continue;
             bool idle = closing_idle && c->between_requests;
-            if (!idle && c->deadline_ns >= now)
+            if (!idle && deadline >= now)
                 continue;
             // Taken from the workers first: a worker that woke for it at the same moment sees
-            // it gone and closes it without reading a request it could not answer.
-            bool armed = true;
-            if (!c->armed.compare_exchange_strong(armed, false))
+            // it gone and closes it without reading a request it could not answer. The swap
+            // fails if a worker re-armed it (with a new deadline) since it was read above.
+            if (!c->armed_deadline.compare_exchange_strong(deadline, -1))
                 continue;
             // Shut down, not closed: the shutdown wakes a worker, which closes it, so a
             // connection is only ever freed by a worker.
@@ -571,12 +582,13 @@ void Server::Impl::sweep(bool closing_idle) {
 }
 
 void Server::Impl::finish(Connection* c) {
-    if (c->peer_closed)
+    if (c->peer_closed) // its FIN is read: nothing unread can turn the close into a reset
         return close_connection(c);
     ::shutdown(c->fd, SHUT_WR);
     c->lingering = true;
     c->in.clear();
-    arm(c, EPOLLIN, Clock::now() + std::chrono::seconds(2));
+    c->last_sent = Clock::now(); // lingering lasts two seconds from here
+    linger(c);
 }
 
 void Server::Impl::linger(Connection* c) {
@@ -587,21 +599,17 @@ void Server::Impl::linger(Connection* c) {
             continue;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            // The deadline set by finish() stands.
-            auto deadline = Clock::time_point(std::chrono::nanoseconds(c->deadline_ns.load()));
-            return arm(c, EPOLLIN, deadline);
-        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return arm(c, EPOLLIN, c->last_sent + std::chrono::seconds(2));
         return close_connection(c); // the client closed (or failed): done
     }
 }
 
 void Server::Impl::serve(Connection* c, std::uint32_t events) {
-    bool armed = true;
-    if (!c->armed.compare_exchange_strong(armed, false))
+    if (c->armed_deadline.exchange(-1) < 0)
         return close_connection(c); // the sweeper took it (timeout or stop)
     if (events & (EPOLLRDHUP | EPOLLHUP))
-        c->peer_closed = true; // what it sent is still read below
+        c->rdhup_seen = true; // what it sent before is still read below
     if (c->lingering)
         return linger(c);
     const auto write_timeout = std::chrono::seconds(options.write_timeout_s);
@@ -611,7 +619,10 @@ void Server::Impl::serve(Connection* c, std::uint32_t events) {
         return arm(c, EPOLLOUT, c->last_sent + write_timeout);
     if (c->close_after)
         return finish(c);
-    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !read_available(c))
+    // After the FIN no EPOLLIN/EPOLLRDHUP wake-up comes: read whatever is left now.
+    bool readable = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+                    (c->rdhup_seen && !c->peer_closed);
+    if (readable && !read_available(c))
         return close_connection(c);
     for (int turn = 0; turn < k_requests_per_turn; ++turn) {
         if (!next_request(c))
@@ -639,17 +650,23 @@ void Server::Impl::serve(Connection* c, std::uint32_t events) {
         return arm(c, EPOLLIN, Clock::now() + std::chrono::seconds(options.keep_alive_timeout_s));
     }
     // Part of a request: its head must be complete within the read timeout of its first byte
-    // (slowloris); then each read of its body must come within the read timeout.
-    arm(c, EPOLLIN,
-        c->head_complete ? Clock::now() + read_timeout : c->head_started + read_timeout);
+    // (slowloris); then each read of its body must come within the read timeout, and the whole
+    // body at a minimum average rate.
+    auto deadline = c->head_started + read_timeout;
+    if (c->head_complete) {
+        std::uint64_t expected = c->head.chunked ? limits.max_body : c->head.content_length;
+        deadline = std::min(Clock::now() + read_timeout,
+                            deadline + std::chrono::seconds(expected / k_min_body_bytes_per_s));
+    }
+    arm(c, EPOLLIN, deadline);
 }
 
 void Server::Impl::reset_request(Connection* c) {
     c->head_started = {};
     c->head_complete = false;
     c->continue_sent = false;
-    c->chunked_body.clear();
-    c->chunked_pos = 0;
+    c->req = Request{};
+    c->chunks = detail::ChunkState{};
 }
 
 bool Server::Impl::read_available(Connection* c) {
@@ -676,77 +693,74 @@ bool Server::Impl::read_available(Connection* c) {
 }
 
 bool Server::Impl::next_request(Connection* c) {
-    // Empty lines before a request line are ignored (RFC 9112 2.2).
-    // They start the head's clock too, so that a client sending only those is still timed out.
-    if (!c->in.empty() && c->head_started == Clock::time_point{})
-        c->head_started = Clock::now();
-    std::size_t skip = 0;
-    while (c->in.compare(skip, 2, "\r\n") == 0)
-        skip += 2;
-    if (skip)
-        c->in.erase(0, skip);
-    if (c->in.empty())
-        return false;
-    Request req;
-    detail::Head head;
-    auto parsed = detail::parse_head(c->in, limits, req, head);
-    if (parsed.state == detail::Parse::incomplete && !c->peer_closed)
-        return false;
-    if (parsed.state != detail::Parse::complete) {
-        refuse(c, parsed.state == detail::Parse::error ? parsed.status : 400);
-        return true;
+    if (!c->head_complete) {
+        // Empty lines before a request line are ignored (RFC 9112 2.2). They start the head's
+        // clock too, so that a client sending only those is still timed out.
+        if (!c->in.empty() && c->head_started == Clock::time_point{})
+            c->head_started = Clock::now();
+        std::size_t skip = 0;
+        while (c->in.compare(skip, 2, "\r\n") == 0)
+            skip += 2;
+        if (skip)
+            c->in.erase(0, skip);
+        if (c->in.empty())
+            return false;
+        auto parsed = detail::parse_head(c->in, limits, c->req, c->head);
+        if (parsed.state == detail::Parse::incomplete && !c->peer_closed)
+            return false;
+        if (parsed.state != detail::Parse::complete) {
+            refuse(c, parsed.state == detail::Parse::error ? parsed.status : 400);
+            return true;
+        }
+        c->head_complete = true; // kept with its request: not parsed again while the body comes
     }
-    c->head_complete = true;
+    const detail::Head& head = c->head;
     std::size_t consumed = head.bytes;
     if (head.chunked) {
-        // Resumed where the last read left it: each byte of the body is decoded once.
+        // Resumed where the last read left it.
         auto body = detail::decode_chunked(std::string_view(c->in).substr(head.bytes),
-                                           limits.max_body, c->chunked_body, c->chunked_pos);
+                                           limits.max_body, c->chunks);
         if (body.state == detail::Parse::error) {
             refuse(c, body.status);
             return true;
         }
-        if (body.state == detail::Parse::incomplete) {
-            if (c->peer_closed) {
-                refuse(c, 400);
-                return true;
-            }
-            // Chunk framing is not body: tiny chunks could fill the buffer below the body
-            // limit. A request that fills the read cap unfinished is too large.
-            if (c->in.size() >= read_cap()) {
-                refuse(c, 413);
-                return true;
-            }
-            if (head.expect_continue && !c->continue_sent) {
-                c->out += "HTTP/1.1 100 Continue\r\n\r\n";
-                c->continue_sent = true;
-                return true;
-            }
-            return false;
-        }
-        consumed += c->chunked_pos;
-        req.body = std::move(c->chunked_body);
+        if (body.state == detail::Parse::incomplete)
+            return await_body(c);
+        consumed += c->chunks.pos;
+        c->req.body = std::move(c->chunks.body);
     } else {
-        if (c->in.size() - head.bytes < head.content_length) {
-            if (c->peer_closed) {
-                refuse(c, 400);
-                return true;
-            }
-            if (head.expect_continue && !c->continue_sent) {
-                c->out += "HTTP/1.1 100 Continue\r\n\r\n";
-                c->continue_sent = true;
-                return true;
-            }
-            return false;
-        }
-        req.body.assign(c->in, head.bytes, head.content_length);
+        if (c->in.size() - head.bytes < head.content_length)
+            return await_body(c);
+        c->req.body.assign(c->in, head.bytes, head.content_length);
         consumed += head.content_length;
     }
     c->in.erase(0, consumed);
+    Request req = std::move(c->req);
+    detail::Head done = head;
     reset_request(c);
     req.remote_addr = c->remote;
-    answer(c, req, head);
+    answer(c, req, done);
     return true;
+}
+
+bool Server::Impl::await_body(Connection* c) {
+    if (c->peer_closed) {
+        refuse(c, 400); // the client ended before its body did
+        return true;
+    }
+    // Chunk framing is not body: tiny chunks could fill the buffer below the body limit. A
+    // request that fills the read cap unfinished is too large.
+    if (c->in.size() >= read_cap()) {
+        refuse(c, 413);
+        return true;
+    }
+    if (c->head.expect_continue && !c->continue_sent) {
+        c->out += "HTTP/1.1 100 Continue\r\n\r\n";
+        c->continue_sent = true;
+        c->last_sent = Clock::now();
+        return true;
+    }
+    return false;
 }
 
 const Route* Server::Impl::find_route(Request& req, std::string& allowed) const {
