@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -334,6 +335,39 @@ TEST_CASE("read timeout and worker count come from the configuration", "[e2e][se
     CHECK(r.status == 0);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
     // One worker still serves everyone.
+    CHECK(server.get("/healthz").status == 200);
+}
+
+TEST_CASE("requests the HTTP layer refuses get the error shape with their own word",
+          "[e2e][serve][security]") {
+    test::TempDir dir;
+    test::ServerProcess server(dir / "data");
+    std::string many = "GET /healthz HTTP/1.1\r\n";
+    for (int i = 0; i < 150; ++i)
+        many += "X-" + std::to_string(i) + ": v\r\n";
+    const std::vector<std::tuple<std::string, int, std::string>> cases = {
+        {"GET /healthz HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+         "bad_request"},
+        {"GET /nothing-here HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"},
+        {"DELETE /v1/validate HTTP/1.1\r\nConnection: close\r\n\r\n", 405, "method_not_allowed"},
+        {"POST /v1/validate HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413,
+         "payload_too_large"},
+        {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n", 414, "uri_too_long"},
+        {"GET /healthz HTTP/1.1\r\nExpect: 302-please\r\n\r\n", 417, "expectation_failed"},
+        {many + "\r\n", 431, "header_fields_too_large"},
+        {"POST /v1/validate HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"},
+        {"GET /healthz HTTP/2.0\r\n\r\n", 505, "http_version_not_supported"},
+    };
+    for (const auto& [request, status, word] : cases) {
+        INFO(request.substr(0, 60));
+        auto r = test::raw_request(server.port(), request);
+        CHECK(r.status == status);
+        auto body = nlohmann::json::parse(r.body, nullptr, false);
+        REQUIRE(body.is_object());
+        CHECK(body["ok"] == false);
+        CHECK(body["error"] == word);
+        CHECK_THAT(r.head, Catch::Contains("Content-Type: application/json"));
+    }
     CHECK(server.get("/healthz").status == 200);
 }
 

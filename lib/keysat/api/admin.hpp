@@ -51,6 +51,20 @@ struct Refusal {
     std::string message;
 };
 
+// The row a lookup found (`lookup` is Expected<optional<Row>>), or nullopt with `error` set: 500
+// when the lookup failed, 404 "not found: <what> <key>" when there is no such row.
+template <typename Row>
+std::optional<Row> found(Expected<std::optional<Row>> lookup, const std::string& what,
+                         const std::string& key, http::Response& error) {
+    if (!lookup) {
+        error = error_response("internal_error", "could not read the " + what);
+        return std::nullopt;
+    }
+    if (!*lookup)
+        error = error_response("not_found", "not found: " + what + " " + key);
+    return std::move(*lookup);
+}
+
 // One edit of one row, as the PATCH routes make it: in one transaction, `find(id)` loads the row
 // (Expected<optional<Row>>), `change(row, details)` edits a copy and fills the audit details (a
 // Refusal with a message stops), then the row gets its updated_at, `save(row)` stores it, the
@@ -62,12 +76,11 @@ http::Response change_row(const App& app, db::Database& db, const Actor& actor,
     auto tx = db::Transaction::begin(db);
     if (!tx)
         return error_response("internal_error", "database busy");
-    auto found = find(id);
-    if (!found)
-        return error_response("internal_error", "could not read the " + what);
-    if (!*found)
-        return error_response("not_found", "not found: " + what + " " + id);
-    auto row = **found;
+    http::Response error;
+    auto current = found(find(id), what, id, error);
+    if (!current)
+        return error;
+    auto row = *current;
     nlohmann::json details = nlohmann::json::object();
     if (Refusal refused = change(row, details); !refused.message.empty())
         return error_response(refused.code, refused.message);

@@ -264,21 +264,20 @@ http::Response create_policy(const App& app, db::Database& db, const Actor& acto
     if (!tx)
         return error_response("internal_error", "database busy");
     store::CatalogStore catalog(db);
-    auto product = catalog.find_product_by_slug(*product_slug);
+    auto product =
+        found(catalog.find_product_by_slug(*product_slug), "product", *product_slug, error);
     if (!product)
-        return error_response("internal_error", "products");
-    if (!*product)
-        return error_response("not_found", "not found: product " + *product_slug);
+        return error;
     store::PolicyRow p;
-    if (auto bad = policy_fields(*body, p, **product, true); !bad.empty())
+    if (auto bad = policy_fields(*body, p, *product, true); !bad.empty())
         return error_response("bad_request", bad);
-    auto taken = catalog.find_policy_by_slug((*product)->id, p.slug);
+    auto taken = catalog.find_policy_by_slug(product->id, p.slug);
     if (taken && *taken)
         return error_response("conflict", fmt::format("conflict: product '{}' already has a "
                                                       "policy '{}'",
                                                       *product_slug, p.slug));
     p.id = crypto::uuid_v4().to_string();
-    p.product_id = (*product)->id;
+    p.product_id = product->id;
     p.created_at = p.updated_at = app.clock->now();
     if (!catalog.create_policy(p) ||
         !audit(db, app, actor, "policy.create", p.id,
@@ -403,12 +402,11 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                 if (!slug)
                     return error_response("bad_request", "bad request: 'product_slug' is required");
                 store::CatalogStore catalog(db);
-                auto product = catalog.find_product_by_slug(*slug);
+                http::Response error;
+                auto product = found(catalog.find_product_by_slug(*slug), "product", *slug, error);
                 if (!product)
-                    return error_response("internal_error", "products");
-                if (!*product)
-                    return error_response("not_found", "not found: product " + *slug);
-                auto list = catalog.list_policies((*product)->id, false);
+                    return error;
+                auto list = catalog.list_policies(product->id, false);
                 if (!list)
                     return error_response("internal_error", "policies");
                 bool inactive = r.query_value("include_inactive").value_or("") == "true";

@@ -157,12 +157,11 @@ http::Response create_code(const App& app, db::Database& db, const Actor& actor,
         return error_response("internal_error", "database busy");
     store::CatalogStore catalog(db);
     if (product_slug) {
-        auto product = catalog.find_product_by_slug(*product_slug);
+        auto product =
+            found(catalog.find_product_by_slug(*product_slug), "product", *product_slug, error);
         if (!product)
-            return error_response("internal_error", "products");
-        if (!*product)
-            return error_response("not_found", "not found: product " + *product_slug);
-        c.product_ids_json = json::array({(*product)->id}).dump();
+            return error;
+        c.product_ids_json = json::array({product->id}).dump();
     }
     if (auto refused = code_fields(*body, c, catalog, now, true); !refused.message.empty())
         return error_response(refused.code, refused.message);
@@ -216,12 +215,11 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
             admin(app, "discount_codes:read",
                   [](db::Database& db, const Actor&, const http::Request& r) {
                       store::CommerceStore commerce(db);
-                      auto c = commerce.find_code_by_id(r.params[0]);
+                      http::Response error;
+                      auto c = found(commerce.find_code_by_id(r.params[0]), "discount code",
+                                     r.params[0], error);
                       if (!c)
-                          return error_response("internal_error", "discount codes");
-                      if (!*c)
-                          return error_response("not_found",
-                                                "not found: discount code " + r.params[0]);
+                          return error;
                       auto uses = commerce.redemptions(r.params[0]);
                       if (!uses)
                           return error_response("internal_error", "discount codes");
@@ -232,7 +230,7 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                                           {"status", u.status},
                                           {"created_at", format_timestamp(u.created_at)},
                                           {"updated_at", format_timestamp(u.updated_at)}});
-                      return json_response(200, {{"code", code_json(**c)}, {"redemptions", list}});
+                      return json_response(200, {{"code", code_json(*c)}, {"redemptions", list}});
                   }));
     s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}", k_id),
             admin(app, "discount_codes:write",
@@ -280,21 +278,20 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                       if (!tx)
                           return error_response("internal_error", "database busy");
                       store::CommerceStore commerce(db);
-                      auto c = commerce.find_code_by_id(r.params[0]);
+                      http::Response error;
+                      auto c = found(commerce.find_code_by_id(r.params[0]), "discount code",
+                                     r.params[0], error);
                       if (!c)
-                          return error_response("internal_error", "discount codes");
-                      if (!*c)
-                          return error_response("not_found",
-                                                "not found: discount code " + r.params[0]);
+                          return error;
                       auto gone = commerce.delete_unredeemed_code(r.params[0]);
                       if (!gone)
                           return error_response("internal_error", "discount codes");
                       if (!*gone)
                           return error_response(
-                              "conflict", "conflict: code " + (*c)->code +
+                              "conflict", "conflict: code " + c->code +
                                               " has redemptions on record; disable it instead");
                       if (!audit(db, app, a, "discount_code.delete", r.params[0],
-                                 {{"code", (*c)->code}}) ||
+                                 {{"code", c->code}}) ||
                           !tx->commit())
                           return error_response("internal_error", "discount codes");
                       return json_response(200, {{"ok", true}});

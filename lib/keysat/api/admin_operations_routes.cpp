@@ -41,12 +41,12 @@ json machine_out(const store::MachineRow& m) {
 http::Response list_licenses(db::Database& db, const http::Request& r) {
     std::optional<std::string> product_id;
     if (auto slug = r.query_value("product_slug")) {
-        auto product = store::CatalogStore(db).find_product_by_slug(*slug);
+        http::Response error;
+        auto product =
+            found(store::CatalogStore(db).find_product_by_slug(*slug), "product", *slug, error);
         if (!product)
-            return error_response("internal_error", "products");
-        if (!*product)
-            return error_response("not_found", "not found: product " + *slug);
-        product_id = (*product)->id;
+            return error;
+        product_id = product->id;
     }
     auto status = r.query_value("status");
     if (status && *status != "active" && *status != "suspended" && *status != "revoked")

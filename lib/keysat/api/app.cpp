@@ -64,26 +64,28 @@ http::Response error_response(const std::string& code, const std::string& messag
 }
 
 http::Response error_for_status(int status) {
-    switch (status) {
-    case 400:
-        return error_response("bad_request", "bad request");
-    case 404:
-        return error_response("not_found", "no such route");
-    case 405:
-        return error_response("method_not_allowed", "method not allowed");
-    case 413:
-        return error_response("payload_too_large", "request body too large");
-    case 414:
-        return json_response(
-            414,
-            {{"ok", false}, {"error", "uri_too_long"}, {"message", "request target too long"}});
-    case 416:
-        return json_response(416, {{"ok", false},
-                                   {"error", "range_not_satisfiable"},
-                                   {"message", "the range is outside the file"}});
-    default:
-        return error_response("internal_error", "internal error");
-    }
+    struct Word {
+        const char* code;
+        const char* message;
+    };
+    static const std::map<int, Word> k_words = {
+        {400, {"bad_request", "bad request"}},
+        {404, {"not_found", "no such route"}},
+        {405, {"method_not_allowed", "method not allowed"}},
+        {413, {"payload_too_large", "request body too large"}},
+        {414, {"uri_too_long", "request target too long"}},
+        {416, {"range_not_satisfiable", "the range is outside the file"}},
+        {417, {"expectation_failed", "only 'Expect: 100-continue' is understood"}},
+        {431, {"header_fields_too_large", "request head too large or too many header fields"}},
+        {500, {"internal_error", "internal error"}},
+        {501, {"not_implemented", "only the chunked transfer coding is understood"}},
+        {505, {"http_version_not_supported", "HTTP/1.0 and HTTP/1.1 only"}}};
+    auto it = k_words.find(status);
+    // A refusal of the client's request is never reported as our failure.
+    Word w = it != k_words.end() ? it->second
+             : status < 500      ? Word{"bad_request", "bad request"}
+                                 : Word{"internal_error", "internal error"};
+    return json_response(status, {{"ok", false}, {"error", w.code}, {"message", w.message}});
 }
 
 namespace {

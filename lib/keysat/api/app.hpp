@@ -52,7 +52,8 @@ nlohmann::json openapi_document(const http::Server& server, const App& app);
 http::Response json_response(int status, const nlohmann::json& body);
 // {"ok":false,"error":code,"message":message}; the status follows the code.
 http::Response error_response(const std::string& code, const std::string& message);
-// The error body for a bare status (404, 405, 413, 500) produced by the server itself.
+// The error answer for a status the HTTP server produces itself (400, 404, 405, 413, 414, 416,
+// 417, 431, 500, 501, 505): the spec's shape with a word for each.
 http::Response error_for_status(int status);
 // A product as the public and admin routes show it (Keysat's field names).
 nlohmann::json product_json(const store::ProductRow& p);

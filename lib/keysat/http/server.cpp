@@ -233,33 +233,45 @@ constexpr int k_requests_per_turn = 16; // pipelined requests served before othe
 // client sending a byte per read timeout cannot hold a connection for ever.
 constexpr std::uint64_t k_min_body_bytes_per_s = 8 * 1024;
 
+// A worker's buffer for recv(): bytes are appended to a connection's own buffer from here.
+std::vector<char>& read_buffer() {
+    thread_local std::vector<char> t_buffer(k_read_chunk);
+    return t_buffer;
+}
+
 // One client connection. Only one worker touches it at a time (it is armed with EPOLLONESHOT);
 // the sweeper reads `armed_deadline` and `between_requests` under the registry lock.
 struct Connection {
     int fd = -1;
     std::string remote;
-    std::string in;  // received, not yet consumed
-    std::string out; // to send: a response head and body, or a chunk of a file
-    std::size_t out_pos = 0;
-    std::shared_ptr<FileBody> file; // a file body still being sent
-    std::uint64_t file_pos = 0, file_end = 0;
-    bool close_after = false; // close once everything queued is sent
+
+    // Reading: received bytes, and the request being read.
+    std::string in;                   // received, not yet consumed
+    Clock::time_point head_started{}; // the first byte of the request being read (or of the
+                                      // empty lines before it)
+    bool head_complete = false;       // `req` and `head` hold its parsed head; its body is coming
+    Request req;
+    detail::Head head;
+    detail::ChunkState chunks; // a chunked body decoded so far
+    bool continue_sent = false;
     bool rdhup_seen = false;  // the client's FIN has arrived: no more EPOLLRDHUP asked for,
                               // and everything before it is read on the next wake-up
     bool peer_closed = false; // that FIN has been read: nothing more will come
-    bool continue_sent = false;
-    bool head_complete = false; // the request being read has its head (below); its body is coming
-    Request req;
-    detail::Head head;
-    detail::ChunkState chunks;     // a chunked body decoded so far
+
+    // Writing: the answer being sent.
+    std::string out; // a response head and body, or a chunk of a file
+    std::size_t out_pos = 0;
+    std::shared_ptr<FileBody> file; // a file body still being sent
+    std::uint64_t file_pos = 0, file_end = 0;
     Clock::time_point last_sent{}; // the write timeout runs from here
+    int served = 0;                // requests answered on this connection
+    bool close_after = false;      // close once everything queued is sent
     bool lingering = false;        // answered and shut down for writing: reading until the client
                             // closes, so that unread bytes do not turn our close into a reset
-    int served = 0;
-    Clock::time_point head_started{}; // the first byte of the request being read (or of the
-                                      // empty lines before it)
-    // The deadline (steady-clock nanoseconds) while armed, -1 while a worker has it. One word,
-    // so that the sweeper's compare-and-swap fails when a worker re-armed it in the meantime.
+
+    // Shared with the sweeper. The deadline (steady-clock nanoseconds) while armed, -1 while a
+    // worker has it: one word, so that the sweeper's compare-and-swap fails when a worker
+    // re-armed it in the meantime.
     std::atomic<std::int64_t> armed_deadline = -1;
     std::atomic<bool> between_requests = false; // armed with nothing read or queued
 
@@ -592,9 +604,9 @@ void Server::Impl::finish(Connection* c) {
 }
 
 void Server::Impl::linger(Connection* c) {
-    thread_local std::vector<char> t_sink(k_read_chunk);
+    auto& sink = read_buffer();
     for (;;) {
-        ssize_t n = ::recv(c->fd, t_sink.data(), t_sink.size(), 0);
+        ssize_t n = ::recv(c->fd, sink.data(), sink.size(), 0);
         if (n > 0)
             continue;
         if (n < 0 && errno == EINTR)
@@ -672,12 +684,12 @@ void Server::Impl::reset_request(Connection* c) {
 bool Server::Impl::read_available(Connection* c) {
     // Never more than one request's worth of bytes is buffered.
     const std::size_t cap = read_cap();
-    thread_local std::vector<char> t_buffer(k_read_chunk);
+    auto& buffer = read_buffer();
     while (c->in.size() < cap) {
-        ssize_t n = ::recv(c->fd, t_buffer.data(), t_buffer.size(), 0);
+        ssize_t n = ::recv(c->fd, buffer.data(), buffer.size(), 0);
         if (n > 0) {
-            c->in.append(t_buffer.data(), static_cast<std::size_t>(n));
-            if (static_cast<std::size_t>(n) < t_buffer.size())
+            c->in.append(buffer.data(), static_cast<std::size_t>(n));
+            if (static_cast<std::size_t>(n) < buffer.size())
                 return true; // drained (saves the recv that would say EAGAIN)
             continue;
         }
@@ -764,20 +776,26 @@ bool Server::Impl::await_body(Connection* c) {
 }
 
 const Route* Server::Impl::find_route(Request& req, std::string& allowed) const {
+    // Routes of the request's method first, so that a request never pays for matching the
+    // patterns of other methods; those are only walked to build a 405's Allow list.
+    auto serves = [&req](const Route& r) {
+        return r.method == req.method || (req.method == "HEAD" && r.method == "GET");
+    };
     std::smatch m;
+    auto matches = [&](const Route& r) {
+        return r.literal ? r.pattern == req.path : std::regex_match(req.path, m, r.re);
+    };
     for (const Route& r : routes) {
-        bool matched = r.literal ? r.pattern == req.path : std::regex_match(req.path, m, r.re);
-        if (!matched)
+        if (!serves(r) || !matches(r))
             continue;
-        if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) {
-            req.params.clear();
-            for (std::size_t i = 1; !r.literal && i < m.size(); ++i)
-                req.params.push_back(m[i].str());
-            return &r;
-        }
-        if (allowed.find(r.method) == std::string::npos)
-            allowed += (allowed.empty() ? "" : ", ") + r.method;
+        req.params.clear();
+        for (std::size_t i = 1; !r.literal && i < m.size(); ++i)
+            req.params.push_back(m[i].str());
+        return &r;
     }
+    for (const Route& r : routes)
+        if (allowed.find(r.method) == std::string::npos && matches(r))
+            allowed += (allowed.empty() ? "" : ", ") + r.method;
     return nullptr;
 }
 
