@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Same flags as scripts/test.sh, and paths relative to the checkout, so that ccache shares objects
+# between the two and between clones.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYSAT_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)" --target keysat-serve keysat-issue keysat-verify keysat-migrate
 exec build/tools/keysat-serve "$@"

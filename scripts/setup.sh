@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install whatever Debian packages the build, tests and benchmarks need and are missing.
-# As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
+# As root it runs apt-get itself (containers and CI have no sudo); as another user it elevates
+# only the apt-get step with sudo, and without sudo it prints the exact line and fails.
 set -euo pipefail
 
 packages=(
@@ -20,11 +21,14 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  echo "installing missing Debian packages with sudo: ${missing[*]}" >&2
+  as_root=(sudo)
 else
-  echo "missing packages; run as root:" >&2
-  echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  echo "missing Debian packages, and no sudo to install them; as root run:" >&2
+  echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 2
 fi
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

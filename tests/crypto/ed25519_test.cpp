@@ -17,7 +17,7 @@ struct Rfc8032Vector {
     Bytes seed, public_key, message, signature;
 };
 
-// Reads ../shared/fixtures/rfc8032/rfc8032.txt: blocks of "TEST", "SECRET KEY:", "PUBLIC KEY:",
+// Reads tests/fixtures/rfc8032/rfc8032.txt: blocks of "TEST", "SECRET KEY:", "PUBLIC KEY:",
 // "MESSAGE (...):" and "SIGNATURE:" lines.
 std::vector<Rfc8032Vector> load_vectors() {
     std::istringstream in(test::slurp(test::fixture("rfc8032/rfc8032.txt")));

@@ -27,7 +27,7 @@ TempDir::~TempDir() {
 }
 
 fs::path fixture(const std::string& relative) {
-    return fs::path(KEYSAT_SHARED_DIR) / "fixtures" / relative;
+    return fs::path(KEYSAT_SOURCE_DIR) / "tests" / "fixtures" / relative;
 }
 
 std::string slurp(const fs::path& path) {

@@ -23,7 +23,7 @@ class TempDir {
     std::filesystem::path m_path;
 };
 
-// ../shared/fixtures/<relative>
+// tests/fixtures/<relative>: copies of files made by outside systems
 std::filesystem::path fixture(const std::string& relative);
 // The whole content of a file (throws on failure: tests only).
 std::string slurp(const std::filesystem::path& path);
