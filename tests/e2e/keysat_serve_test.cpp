@@ -342,21 +342,26 @@ TEST_CASE("requests the HTTP layer refuses get the error shape with their own wo
           "[e2e][serve][security]") {
     test::TempDir dir;
     test::ServerProcess server(dir / "data");
-    std::string many = "GET /healthz HTTP/1.1\r\n";
+    std::string many = "GET /healthz HTTP/1.1\r\nHost: t\r\n";
     for (int i = 0; i < 150; ++i)
         many += "X-" + std::to_string(i) + ": v\r\n";
     const std::vector<std::tuple<std::string, int, std::string>> cases = {
-        {"GET /healthz HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
          "bad_request"},
-        {"GET /nothing-here HTTP/1.1\r\nConnection: close\r\n\r\n", 404, "not_found"},
-        {"DELETE /v1/validate HTTP/1.1\r\nConnection: close\r\n\r\n", 405, "method_not_allowed"},
-        {"POST /v1/validate HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413,
+        {"GET /nothing-here HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 404, "not_found"},
+        {"DELETE /v1/validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 405,
+         "method_not_allowed"},
+        {"POST /v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", 413,
          "payload_too_large"},
-        {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n", 414, "uri_too_long"},
-        {"GET /healthz HTTP/1.1\r\nExpect: 302-please\r\n\r\n", 417, "expectation_failed"},
+        {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414, "uri_too_long"},
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\nExpect: 302-please\r\n\r\n", 417,
+         "expectation_failed"},
         {many + "\r\n", 431, "header_fields_too_large"},
-        {"POST /v1/validate HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"},
+        {"POST /v1/validate HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+         "not_implemented"},
         {"GET /healthz HTTP/2.0\r\n\r\n", 505, "http_version_not_supported"},
+        {"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "bad_request"}, // no Host
+        {"GET /healthz HTTP/1.1\r\nHost: t\r\nUser-Agent: a\x7f\r\n\r\n", 400, "bad_request"},
     };
     for (const auto& [request, status, word] : cases) {
         INFO(request.substr(0, 60));
@@ -369,6 +374,10 @@ TEST_CASE("requests the HTTP layer refuses get the error shape with their own wo
         CHECK_THAT(r.head, Catch::Contains("Content-Type: application/json"));
     }
     CHECK(server.get("/healthz").status == 200);
+    auto absolute = test::raw_request(
+        server.port(),
+        "GET http://keysat.example/healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK(absolute.status == 200);
 }
 
 TEST_CASE("a database behind the binary: exit 3, or --migrate", "[e2e][serve]") {

@@ -63,7 +63,7 @@ TEST_CASE("parser: connection persistence by version and Connection", "[http][pa
     auto keep = [](const std::string& version, const std::string& connection) {
         http::Request req;
         Head head;
-        std::string text = "GET / " + version + "\r\n" +
+        std::string text = "GET / " + version + "\r\nHost: h\r\n" +
                            (connection.empty() ? "" : "Connection: " + connection + "\r\n") +
                            "\r\n";
         REQUIRE(head_of(text, req, head).state == Parse::complete);
@@ -78,48 +78,90 @@ TEST_CASE("parser: connection persistence by version and Connection", "[http][pa
 
 TEST_CASE("parser: hostile heads get the right refusal", "[http][parser][security]") {
     const std::string end = "\r\n\r\n";
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5, 5" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: -1" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 0x10" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 99999999999999999999999" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 2000000" + end) == 413);
-    CHECK(status_of("GET /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3" + end) ==
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6" + end) ==
           400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked" + end) == 501);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5" + end) ==
+          400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: -1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0x10" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999" +
+                    end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000" + end) == 413);
+    CHECK(
+        status_of("GET /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3" +
+                  end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked" + end) == 501);
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\n folded" + end) == 400);
     CHECK(status_of("GET /x HTTP/1.1\r\nHost : a" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nno colon here" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\n: empty name" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nX-A: a\nX-Injected: 1" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nX-A: a\rb" + end) == 400);
-    CHECK(status_of(std::string("GET /x HTTP/1.1\r\nX-A: a\0b", 26) + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nno colon here" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\n: empty name" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\nX-Injected: 1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\rb" + end) == 400);
+    CHECK(status_of(std::string("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\0b", 34) + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\x7f" + end) == 400); // DEL
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\x1b[0m" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\x01" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\tb" + end) == 200); // HTAB is allowed
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-A: caf\xc3\xa9" + end) == 200); // obs-text
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\nHost: b" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1\r\nExpect: 200-ok" + end) == 417);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nExpect: 200-ok" + end) == 417);
     CHECK(status_of("GET /x" + end) == 400);
-    CHECK(status_of("GET  /x HTTP/1.1" + end) == 400);
-    CHECK(status_of("GET /x HTTP/1.1 extra" + end) == 400);
-    CHECK(status_of("G(T /x HTTP/1.1" + end) == 400);
-    CHECK(status_of("GET x HTTP/1.1" + end) == 400);
-    CHECK(status_of("GET http://host/x HTTP/1.1" + end) == 400);
-    CHECK(status_of("GET /x\x01y HTTP/1.1" + end) == 400);
-    CHECK(status_of("GET /\xc3\xa9 HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET  /x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1 extra\r\nHost: h" + end) == 400);
+    CHECK(status_of("G(T /x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET ftp://host/x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET http:///x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET http://user@host/x HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET * HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET /x\x01y HTTP/1.1\r\nHost: h" + end) == 400);
+    CHECK(status_of("GET /\xc3\xa9 HTTP/1.1\r\nHost: h" + end) == 400);
     CHECK(status_of("GET /x HTTP/2.0" + end) == 505);
     CHECK(status_of("GET /x HTTP/1.2" + end) == 505);
     CHECK(status_of("GET /x FTP/1.1" + end) == 400);
     // Limits: the target (414, even before the head is complete), the head, the line count.
     CHECK(status_of("GET /" + std::string(9000, 'a') + " HTTP/1.1" + end) == 414);
     CHECK(status_of("GET /" + std::string(9000, 'a')) == 414);
-    CHECK(status_of("GET /" + std::string(8000, 'a') + " HTTP/1.1" + end) == 200);
+    CHECK(status_of("GET /" + std::string(8000, 'a') + " HTTP/1.1\r\nHost: h" + end) == 200);
     std::string many = "GET /x HTTP/1.1\r\n";
     for (int i = 0; i < 101; ++i)
         many += "X-" + std::to_string(i) + ": v\r\n";
     CHECK(status_of(many + "\r\n") == 431);
-    CHECK(status_of("GET /x HTTP/1.1\r\nX-Big: " + std::string(70000, 'v') + end) == 431);
-    CHECK(status_of("GET /x HTTP/1.1\r\nX-Big: " + std::string(70000, 'v')) == 431);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(70000, 'v') + end) ==
+          431);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(70000, 'v')) == 431);
     // Empty prefixes of all of these are merely incomplete.
-    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 5\r\n") == 0);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n") == 0);
+}
+
+TEST_CASE("parser: an HTTP/1.1 request needs Host, an HTTP/1.0 one does not", "[http][parser]") {
+    const std::string end = "\r\n\r\n";
+    CHECK(status_of("GET /x HTTP/1.1" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nX-Host: h" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: h" + end) == 200);
+    CHECK(status_of("GET /x HTTP/1.1\r\nhOsT: h" + end) == 200);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost:" + end) == 200); // empty is allowed (RFC 9112 3.2)
+    CHECK(status_of("GET /x HTTP/1.0" + end) == 200);
+    // A worse fault keeps its own answer.
+    CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 2000000" + end) == 413);
+    CHECK(status_of("GET /x HTTP/1.1\r\nTransfer-Encoding: gzip" + end) == 501);
+}
+
+TEST_CASE("parser: the absolute form routes on its path", "[http][parser]") {
+    auto path_of = [](const std::string& target) {
+        http::Request req;
+        Head head;
+        auto r = head_of("GET " + target + " HTTP/1.1\r\nHost: other\r\n\r\n", req, head);
+        REQUIRE(r.state == Parse::complete);
+        return req.path + (req.query.empty() ? "" : "?" + req.query.begin()->first);
+    };
+    CHECK(path_of("http://example.com/v1/pubkey") == "/v1/pubkey");
+    CHECK(path_of("HTTP://Example.COM:8080/a%2Fb") == "/a/b");
+    CHECK(path_of("https://example.com/x?flag") == "/x?flag");
+    CHECK(path_of("http://example.com") == "/");
+    CHECK(path_of("http://example.com?flag") == "/?flag");
+    CHECK(path_of("http://[::1]:8080/healthz") == "/healthz");
 }
 
 TEST_CASE("parser: percent-decoding and query strings", "[http][parser]") {

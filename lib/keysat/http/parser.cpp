@@ -60,6 +60,40 @@ ParseResult fail(int status) {
     return {Parse::error, status};
 }
 
+// A header field, size line or trailer: no control characters but HTAB (RFC 9110 5.5; a bare LF
+// or CR would be read as a line end by some proxies, which is request smuggling; NUL and DEL
+// are refused too).
+bool clean_line(std::string_view line) {
+    for (unsigned char c : line)
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    return true;
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
+}
+
+// The origin-form part ("/path?query") of a request target: the target itself, or for the
+// absolute form ("http://host:port/path?query", RFC 9112 3.2.2) what follows the authority.
+// Empty for any other form.
+std::string_view origin_part(std::string_view target) {
+    if (!target.empty() && target.front() == '/')
+        return target;
+    std::size_t scheme = starts_with_nocase(target, "http://")    ? 7
+                         : starts_with_nocase(target, "https://") ? 8
+                                                                  : 0;
+    if (scheme == 0)
+        return {};
+    auto rest = target.substr(scheme);
+    auto slash = rest.find_first_of("/?");
+    if (slash == 0 || rest.find('@') < slash)
+        return {}; // no host, or user information (RFC 9110 4.2.4 forbids it for http)
+    if (slash == std::string_view::npos)
+        return "/";
+    return rest.substr(slash);
+}
+
 } // namespace
 
 bool is_token(std::string_view s) {
@@ -129,17 +163,20 @@ ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& r
         return fail(version.starts_with("HTTP/") ? 505 : 400);
     if (version != "HTTP/1.1" && version != "HTTP/1.0")
         return fail(505);
-    // Origin form only ("/path?query"); control characters and bytes outside ASCII are refused.
-    if (target.empty() || target.front() != '/')
-        return fail(400);
+    // Origin form ("/path?query") or absolute form, routed on its path; control characters and
+    // bytes outside ASCII are refused.
     for (unsigned char c : target)
         if (c <= 0x20 || c >= 0x7f)
             return fail(400);
+    target = origin_part(target);
+    if (target.empty())
+        return fail(400);
     if (auto hash = target.find('#'); hash != std::string_view::npos)
         target = target.substr(0, hash);
     auto q = target.find('?');
     req.method = std::string(method);
-    req.path = percent_decode(target.substr(0, q), false);
+    // "http://host?q": the absolute form's empty path is "/".
+    req.path = q == 0 ? std::string(1, '/') : percent_decode(target.substr(0, q), false);
     req.query.clear();
     if (q != std::string_view::npos)
         parse_query(target.substr(q + 1), req.query);
@@ -153,11 +190,11 @@ ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& r
         pos = eol + 2;
         if (++lines > limits.max_header_lines)
             return fail(431);
-        // No obsolete line folding, no bare CR, LF or NUL inside a field (request smuggling and
-        // header injection both start there).
+        // No obsolete line folding, no control characters but HTAB inside a field (request
+        // smuggling and header injection both start there).
         if (field.front() == ' ' || field.front() == '\t')
             return fail(400);
-        if (field.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+        if (!clean_line(field))
             return fail(400);
         auto colon = field.find(':');
         if (colon == std::string_view::npos || !is_token(field.substr(0, colon)))
@@ -205,18 +242,14 @@ ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& r
             return fail(417);
         head.expect_continue = !head.http10; // an HTTP/1.0 client does not wait for a 100
     }
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400 (checked last, so that a request
+    // with a worse fault gets that fault's answer).
+    if (!head.http10 && !req.headers.contains("host"))
+        return fail(400);
     return {Parse::complete, 0};
 }
 
 namespace {
-// A size line or trailer field: no control characters but HTAB (a bare LF or CR would be read
-// as a line end by some proxies: request smuggling).
-bool clean_line(std::string_view line) {
-    for (unsigned char c : line)
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    return true;
-}
 constexpr std::size_t k_max_chunk_line = 1024;
 } // namespace
 
