@@ -6,7 +6,7 @@ _keysat_issue() {
     done
     case "$sub" in
     "")
-        COMPREPLY=($(compgen -W "keygen import license token sign pubkey bulk -h --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "keygen import license token sign pubkey bulk -h --help --version --passphrase-file" -- "$cur"))
         return ;;
     keygen)
         case "$prev" in

@@ -2,6 +2,7 @@
 complete -c keysat-issue -f
 complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -s h -l help -d 'Print this help message and exit'
 complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -l version -d 'Display program version information and exit'
+complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -l passphrase-file -r -F -d 'Passphrase file: of the key read (license, token, sign, pubkey, bulk) or of the key written (keygen, import)'
 complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -a keygen -d 'Generate a new signing key pair'
 complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -a import -d 'Import a secret key from another system'
 complete -c keysat-issue -n 'not __fish_seen_subcommand_from keygen import license token sign pubkey bulk' -a license -d 'Sign one LIC1 license key'

@@ -6,7 +6,7 @@ _keysat_migrate() {
     done
     case "$sub" in
     "")
-        COMPREPLY=($(compgen -W "status up verify backup import-ledger -h --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "status up verify backup import-ledger -h --help --version --db" -- "$cur"))
         return ;;
     status)
         case "$prev" in

@@ -2,6 +2,7 @@
 complete -c keysat-migrate -f
 complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -s h -l help -d 'Print this help message and exit'
 complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -l version -d 'Display program version information and exit'
+complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -l db -r -F -d 'Database file (default: $KEYSAT_DB_PATH, else var/keysat.db)'
 complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -a status -d 'Show the schema version and pending migrations'
 complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -a up -d 'Apply pending migrations (creates the database if missing)'
 complete -c keysat-migrate -n 'not __fish_seen_subcommand_from status up verify backup import-ledger' -a verify -d 'Check integrity, foreign keys and the checksums of applied migrations'

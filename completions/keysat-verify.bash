@@ -6,7 +6,7 @@ _keysat_verify() {
     done
     case "$sub" in
     "")
-        COMPREPLY=($(compgen -W "license token file inspect -h --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "license token file inspect -h --help --version --json" -- "$cur"))
         return ;;
     license)
         case "$prev" in

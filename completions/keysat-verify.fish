@@ -2,6 +2,7 @@
 complete -c keysat-verify -f
 complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -s h -l help -d 'Print this help message and exit'
 complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -l version -d 'Display program version information and exit'
+complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -l json -d 'Print one JSON object on standard output'
 complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -a license -d 'Verify a LIC1 license key'
 complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -a token -d 'Verify a download token'
 complete -c keysat-verify -n 'not __fish_seen_subcommand_from license token file inspect' -a file -d 'Verify a file against its minisign signature'

@@ -71,6 +71,17 @@ TEST_CASE("an encrypted key without any passphrase source fails cleanly", "[e2e]
                       (dir / "k.key").string(), "--passphrase-file", (dir / "right").string(),
                       "--product", k_product});
     CHECK(right.exit_code == 0);
+    // --passphrase-file, which every subcommand takes, may also stand before the subcommand.
+    auto before = run({"env", "-u", "KEYSAT_PASSPHRASE", test::issue_bin(), "--passphrase-file",
+                       (dir / "right").string(), "license", "-s", (dir / "k.key").string(),
+                       "--product", k_product});
+    CHECK(before.exit_code == 0);
+    CHECK_THAT(before.out, Catch::StartsWith("LIC1-"));
+    auto before_wrong =
+        run({"env", "-u", "KEYSAT_PASSPHRASE", test::issue_bin(), "--passphrase-file",
+             (dir / "wrong").string(), "pubkey", "-s", (dir / "k.key").string()});
+    CHECK(before_wrong.exit_code == 2);
+    CHECK_THAT(before_wrong.err, Catch::Contains("wrong passphrase"));
 }
 
 TEST_CASE("license, ledger and pubkey forms", "[e2e]") {

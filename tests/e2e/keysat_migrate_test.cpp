@@ -77,8 +77,13 @@ TEST_CASE("keysat-migrate: status, up, verify, backup and their exit codes", "[e
     CHECK(dry.exit_code == 0);
     CHECK_THAT(dry.out, Catch::Contains("CREATE TABLE licenses"));
     CHECK_FALSE(std::filesystem::exists(db));
-    CHECK(run({migrate_bin(), "up", "--db", db}).exit_code == 0);
+    // --db, which every subcommand takes, may stand before the subcommand too (as with git).
+    auto before = run({migrate_bin(), "--db", db, "up"});
+    CHECK(before.exit_code == 0);
+    CHECK_THAT(before.err, Catch::Contains(db));
     CHECK(run({migrate_bin(), "status", "--db", db}).exit_code == 0);
+    CHECK(run({migrate_bin(), "--db", db, "status"}).exit_code == 0);
+    CHECK(run({migrate_bin(), "--db", db, "verify"}).exit_code == 0);
     auto json_status = run({migrate_bin(), "status", "--json", "--db", db});
     CHECK_THAT(json_status.out, Catch::Contains("\"pending\":[]"));
     CHECK(run({migrate_bin(), "verify", "--db", db}).exit_code == 0);

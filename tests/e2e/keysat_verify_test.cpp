@@ -129,6 +129,10 @@ TEST_CASE("inspect decodes without trusting and says so", "[e2e]") {
     CHECK(sig["kind"] == "signature");
     CHECK(sig["key_id"] == "4EBD15E228CBD1DC");
     CHECK(run({test::verify_bin(), "inspect", "complete nonsense"}).exit_code == 1);
+    // --json, which every subcommand takes, may stand before the subcommand too.
+    auto before = run({test::verify_bin(), "--json", "inspect", key});
+    REQUIRE(before.exit_code == 0);
+    CHECK(json::parse(before.out)["kind"] == "license");
 }
 
 TEST_CASE("file: fixtures, tampering, missing signature", "[e2e]") {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "keysat/cli/docgen.hpp"
 #include "keysat/cli/issue_cli.hpp"
 #include "keysat/cli/migrate_cli.hpp"
@@ -74,6 +76,12 @@ int docgen_main(int argc, char** argv) {
     auto serve = make_serve_app(serve_opts);
     int stale = 0;
     for (const CLI::App* app : {issue.get(), verify.get(), migrate.get(), serve.get()}) {
+        for (const auto& name : shared_options_missing_on_tool(*app)) {
+            std::cerr << fmt::format("keysat-docgen: every {} subcommand takes {}, but {} does not "
+                                     "accept it before the subcommand\n",
+                                     app->get_name(), name, app->get_name());
+            ++stale;
+        }
         auto outs = outputs_for(args[0], *app);
         if (!outs) {
             std::cerr << "keysat-docgen: " << outs.error().message << '\n';

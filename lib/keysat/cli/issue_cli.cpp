@@ -340,6 +340,11 @@ std::unique_ptr<CLI::App> make_issue_app(IssueOptions& o) {
         ->check(CLI::Range(0, 256));
     bulk->add_flag("--keep-going", o.keep_going,
                    "Issue the good lines and report the bad ones (exit 1)");
+    // Shared by every subcommand, so also accepted before it.
+    app->add_option("--passphrase-file", o.passphrase_file,
+                    "Passphrase file: of the key read (license, token, sign, pubkey, bulk) or of "
+                    "the key written (keygen, import)")
+        ->type_name("FILE");
     return app;
 }
 

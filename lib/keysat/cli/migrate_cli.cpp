@@ -202,6 +202,8 @@ std::unique_ptr<CLI::App> make_migrate_app(MigrateOptions& o) {
     imp->add_option("ledger", o.ledger_file, "Ledger file, or - for standard input")
         ->required()
         ->type_name("FILE");
+    // Shared by every subcommand, so also accepted before it (keysat-migrate --db F up).
+    db_option(*app, o);
     return app;
 }
 

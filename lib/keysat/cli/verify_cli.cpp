@@ -326,6 +326,8 @@ std::unique_ptr<CLI::App> make_verify_app(VerifyOptions& o) {
     insp->add_option("input", o.input, "Key, token, signature file, or - for standard input")
         ->required()
         ->type_name("INPUT");
+    // Shared by every subcommand, so also accepted before it (keysat-verify --json file F).
+    add_json_flag(*app, o);
     return app;
 }
 
