@@ -119,6 +119,26 @@ TEST_CASE("upgrading from every historical version keeps the data", "[db]") {
     }
 }
 
+TEST_CASE("version 4 gives policies their storefront fields and archive time", "[db]") {
+    test::TempDir dir;
+    auto db = database_at(dir, 3);
+    REQUIRE(migrate_up(db, up_options()));
+    // Existing tiers get Keysat's defaults; an archived one is dated by its last change.
+    CHECK(*db.query_texts("SELECT description || '|' || highlighted || '|' || "
+                          "marketing_bullets_position || '|' || metadata || '|' || "
+                          "grace_period_days FROM policies WHERE slug = 'pro-yearly'") ==
+          std::vector<std::string>{"|0|above|{}|7"});
+    CHECK(*db.query_int("SELECT archived_at FROM policies WHERE slug = 'legacy'") == 1700000500);
+    CHECK(*db.query_int("SELECT count(*) FROM policies WHERE archived = 0 AND archived_at IS NOT "
+                        "NULL") == 0);
+    CHECK(*db.query_texts("SELECT description FROM webhook_endpoints") ==
+          std::vector<std::string>{""});
+    // The new columns hold only what Keysat allows.
+    CHECK_FALSE(db.exec("UPDATE policies SET marketing_bullets_position = 'beside'"));
+    CHECK_FALSE(db.exec("UPDATE policies SET grace_period_days = 91"));
+    CHECK_FALSE(db.exec("UPDATE policies SET highlighted = 2"));
+}
+
 TEST_CASE("a failing migration leaves the database exactly at the previous version", "[db]") {
     test::TempDir dir;
     auto db = database_at(dir, 1);

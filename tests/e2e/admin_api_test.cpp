@@ -310,19 +310,40 @@ TEST_CASE("admin machines, license listing and the operator name", "[e2e][serve]
     CHECK(machines[0]["hostname"] == "h1");
     CHECK(machines[0]["active"] == true);
     std::string mid = machines[0]["id"];
-    a.error_of("GET", "/v1/admin/machines", nullptr, 400);
+    // Keysat's listing: every license's machines, with the product, buyer and license status.
+    auto all = a.ok("GET", "/v1/admin/machines")["machines"];
+    REQUIRE(all.size() == 1);
+    CHECK(all[0]["product_slug"] == "app");
+    CHECK(all[0]["license_status"] == "active");
+    CHECK(all[0]["fingerprint_hash"].get<std::string>().size() == 64);
+    CHECK(a.ok("GET", "/v1/admin/machines?product_slug=app")["machines"].size() == 1);
+    CHECK(a.ok("GET",
+               "/v1/admin/machines?product_id=00000000-0000-0000-0000-000000000000")["machines"]
+              .empty());
+    a.error_of("GET", "/v1/admin/machines?product_slug=nope", nullptr, 404);
+    a.error_of("GET", "/v1/admin/machines?limit=ten", nullptr, 400);
     a.ok("POST", "/v1/admin/machines/" + mid + "/deactivate", {{"reason", "stolen laptop"}});
     a.error_of("POST", "/v1/admin/machines/" + mid + "/deactivate", nullptr, 404);
     auto hb =
         a.server.post("/v1/machines/heartbeat", json{{"key", key}, {"fingerprint", "fp-1"}}.dump());
     CHECK(hb.body["reason"] == "not_activated");
-    auto after = a.ok("GET", "/v1/admin/machines?license_id=" + id)["machines"];
+    // Deactivated machines are listed only when asked for.
+    CHECK(a.ok("GET", "/v1/admin/machines?license_id=" + id)["machines"].empty());
+    auto after =
+        a.ok("GET", "/v1/admin/machines?include_inactive=true&license_id=" + id)["machines"];
+    REQUIRE(after.size() == 1);
     CHECK(after[0]["active"] == false);
     CHECK(after[0]["deactivation_reason"] == "stolen laptop");
 
     // Listing by product and status.
     a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}});
     CHECK(a.ok("GET", "/v1/admin/licenses?product_slug=app")["licenses"].size() == 2);
+    // Keysat's filter is product_id.
+    std::string product_id = lic["product_id"];
+    CHECK(a.ok("GET", "/v1/admin/licenses?product_id=" + product_id)["licenses"].size() == 2);
+    CHECK(a.ok("GET",
+               "/v1/admin/licenses?product_id=00000000-0000-0000-0000-000000000000")["licenses"]
+              .empty());
     a.ok("POST", "/v1/admin/licenses/" + id + "/revoke");
     auto revoked = a.ok("GET", "/v1/admin/licenses?status=revoked")["licenses"];
     REQUIRE(revoked.size() == 1);

@@ -14,9 +14,11 @@ TEST_CASE("webhook deliveries: due order, retries, dead letters, operator retry"
     test::TempDir dir;
     auto db = test::fresh_database(dir / "k.db");
     store::WebhookStore hooks(db);
-    REQUIRE(hooks.create_endpoint({"e1", "https://a.test/hook", "s3cret", "[]", true, 1, 1}));
-    REQUIRE(hooks.create_endpoint({"e2", "https://b.test/hook", "s3cret", "[]", false, 2, 2}));
+    REQUIRE(
+        hooks.create_endpoint({"e1", "https://a.test/hook", "s3cret", "[]", true, 1, 1, "CRM"}));
+    REQUIRE(hooks.create_endpoint({"e2", "https://b.test/hook", "s3cret", "[]", false, 2, 2, ""}));
     CHECK((*hooks.list_endpoints(true)).size() == 1);
+    CHECK((*hooks.find_endpoint("e1"))->description == "CRM");
     store::DeliveryRow d;
     d.endpoint_id = "e1";
     d.event_type = "license.issued";
@@ -39,6 +41,9 @@ TEST_CASE("webhook deliveries: due order, retries, dead letters, operator retry"
     CHECK((*hooks.list_deliveries("pending", 10)).size() == 1);
     CHECK((*hooks.list_deliveries("delivered", 10)).size() == 1);
     CHECK((*hooks.list_deliveries("all", 10)).size() == 3);
+    CHECK((*hooks.list_deliveries("all", 10, "e1")).size() == 3);
+    CHECK((*hooks.list_deliveries("all", 10, "e2")).empty());
+    CHECK((*hooks.list_deliveries("all", 2)).size() == 2);
     CHECK_FALSE(hooks.list_deliveries("bogus", 10));
     CHECK(*hooks.retry("d2", 300));
     auto now_due = *hooks.due(300, 10);

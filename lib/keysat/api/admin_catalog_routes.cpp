@@ -106,9 +106,16 @@ http::Response create_product(const App& app, db::Database& db, const Actor& act
 }
 
 // PATCH of a product: `change` edits it (an error message is a 400); a new slug must be free.
-template <typename F>
+// A flag route's answer: Keysat's {"ok":true} (with "archived" for that flag), and the row.
+json flag_answer(json row) {
+    row["ok"] = true;
+    return row;
+}
+
+template <typename F, typename Out = json (*)(const store::ProductRow&)>
 http::Response change_product(const App& app, db::Database& db, const Actor& actor,
-                              const std::string& id, const std::string& action, F change) {
+                              const std::string& id, const std::string& action, F change,
+                              Out out = product_json) {
     store::CatalogStore catalog(db);
     return change_row(
         app, db, actor, id, "product", action,
@@ -123,12 +130,11 @@ http::Response change_product(const App& app, db::Database& db, const Actor& act
                 return {"conflict", "conflict: product slug '" + p.slug + "' exists"};
             return {};
         },
-        [&](const store::ProductRow& p) { return catalog.update_product(p); }, product_json);
+        [&](const store::ProductRow& p) { return catalog.update_product(p); }, out);
 }
 
 json policy_json(const store::PolicyRow& p) {
     auto opt = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
-    std::int64_t period_days = !p.recurring_period ? 0 : *p.recurring_period == "year" ? 365 : 30;
     return {{"id", p.id},
             {"product_id", p.product_id},
             {"slug", p.slug},
@@ -140,15 +146,26 @@ json policy_json(const store::PolicyRow& p) {
             {"trial_days", p.trial_days.value_or(0)},
             {"is_recurring", p.recurring_period.has_value()},
             {"recurring_period", p.recurring_period ? json(*p.recurring_period) : json(nullptr)},
-            {"renewal_period_days", period_days},
+            {"renewal_period_days", renewal_period_days(p)},
+            {"grace_period_days", p.grace_period_days},
             {"price_sats_override", opt(p.price_override)},
             {"tier_rank", p.tier_rank},
             {"entitlements", json_array_or_empty(p.entitlements_json)},
             {"hidden_entitlements", json_array_or_empty(p.hidden_entitlements_json)},
             {"marketing_bullets", json_array_or_empty(p.marketing_bullets_json)},
+            {"description", p.description},
+            {"highlighted", p.highlighted},
+            {"marketing_bullets_position", p.marketing_bullets_position},
+            {"metadata", policy_metadata(p)},
             {"active", p.active},
             {"is_public", p.is_public},
+            {"public", p.is_public},
             {"archived", p.archived},
+            {"archived_at", p.archived_at ? json(format_timestamp(*p.archived_at)) : json(nullptr)},
+            // Tips to a third party are Keysat's; none is ever sent here.
+            {"tip_recipient", nullptr},
+            {"tip_pct_bps", 0},
+            {"tip_label", nullptr},
             {"created_at", format_timestamp(p.created_at)},
             {"updated_at", format_timestamp(p.updated_at)}};
 }
@@ -183,8 +200,35 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
     auto period = f.text("recurring_period", false, 8);
     auto period_days = f.integer("renewal_period_days", 0, 366 * 5);
     auto is_public = f.boolean("is_public");
+    auto grace_period = f.integer("grace_period_days", 0, 90);
+    // Keysat's admin tools put the buy page's words in `metadata`; ours may send them on top.
+    const json* metadata = nullptr;
+    if (auto it = body.find("metadata"); it != body.end() && !it->is_null()) {
+        if (!it->is_object() || it->dump().size() > 16384)
+            return "bad request: 'metadata' must be an object of at most 16 KiB";
+        metadata = &*it;
+    }
+    static const json k_no_metadata = json::object();
+    Fields meta(metadata ? *metadata : k_no_metadata); // both lvalues: Fields keeps a reference
+    auto description = f.text("description", false, 2000);
+    if (!description)
+        description = meta.text("description", false, 2000);
+    auto highlighted = f.boolean("highlighted");
+    if (!highlighted)
+        highlighted = meta.boolean("highlight");
+    auto position = f.text("marketing_bullets_position", false, 8);
+    if (!position)
+        position = meta.text("marketing_bullets_position", false, 8);
+    if (!bullets)
+        bullets = meta.strings("marketing_bullets");
+    if (!hidden)
+        hidden = meta.strings("hidden_entitlements");
     if (!f.error().empty())
         return f.error();
+    if (!meta.error().empty())
+        return "bad request: in 'metadata': " + meta.error().substr(13);
+    if (position && *position != "above" && *position != "below")
+        return "bad request: 'marketing_bullets_position' must be above or below";
     if (!bad.empty())
         return bad;
     if (slug && !valid_slug(*slug))
@@ -227,6 +271,16 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
         p.tier_rank = *tier_rank;
     if (is_public)
         p.is_public = *is_public;
+    if (grace_period)
+        p.grace_period_days = *grace_period;
+    if (description)
+        p.description = *description;
+    if (highlighted)
+        p.highlighted = *highlighted;
+    if (position)
+        p.marketing_bullets_position = *position;
+    if (metadata)
+        p.metadata_json = metadata->dump();
     if (period) {
         if (*period != "month" && *period != "year")
             return "bad request: 'recurring_period' must be month or year";
@@ -289,9 +343,10 @@ http::Response create_policy(const App& app, db::Database& db, const Actor& acto
 
 // PATCH of a policy: `change` edits it knowing its product (an error message is a 400); a new
 // slug must be free within the product.
-template <typename F>
+template <typename F, typename Out = json (*)(const store::PolicyRow&)>
 http::Response change_policy(const App& app, db::Database& db, const Actor& actor,
-                             const std::string& id, const std::string& action, F change) {
+                             const std::string& id, const std::string& action, F change,
+                             Out out = policy_json) {
     store::CatalogStore catalog(db);
     return change_row(
         app, db, actor, id, "policy", action,
@@ -309,10 +364,11 @@ http::Response change_policy(const App& app, db::Database& db, const Actor& acto
                 return {"conflict", "conflict: the product already has a policy '" + p.slug + "'"};
             return {};
         },
-        [&](const store::PolicyRow& p) { return catalog.update_policy(p); }, policy_json);
+        [&](const store::PolicyRow& p) { return catalog.update_policy(p); }, out);
 }
 
-// DELETE of a product or policy: refused with 409 while anything refers to it.
+// DELETE of a product or policy: refused with 409 while anything refers to it. `del(id)` deletes
+// and gives the row's slug (Expected<optional<string>>: nullopt when there is no such row).
 template <typename Refs, typename Del>
 http::Response delete_unreferenced(const App& app, db::Database& db, const Actor& actor,
                                    const std::string& id, const std::string& what, Refs refs,
@@ -336,7 +392,8 @@ http::Response delete_unreferenced(const App& app, db::Database& db, const Actor
         return error_response("not_found", fmt::format("not found: {} {}", what, id));
     if (!audit(db, app, actor, what + ".delete", id, json::object()) || !tx->commit())
         return error_response("internal_error", "could not delete the " + what);
-    return json_response(200, {{"ok", true}});
+    // Keysat's answer: the slug deleted; nothing is ever deleted along with it here.
+    return json_response(200, {{"ok", true}, {"deleted", **gone}, {"force", false}});
 }
 
 } // namespace
@@ -379,12 +436,14 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                       auto active = flag_body(r, "active", error);
                       if (!active)
                           return error;
-                      return change_product(app, db, a, r.params[0], "product.set_active",
-                                            [&](store::ProductRow& p, json& details) {
-                                                p.active = *active;
-                                                details = {{"active", *active}};
-                                                return std::string();
-                                            });
+                      return change_product(
+                          app, db, a, r.params[0], "product.set_active",
+                          [&](store::ProductRow& p, json& details) {
+                              p.active = *active;
+                              details = {{"active", *active}};
+                              return std::string();
+                          },
+                          [](const store::ProductRow& p) { return flag_answer(product_json(p)); });
                   }));
     s.route("DELETE", fmt::format("/v1/admin/products/{}", k_id),
             admin(app, "products:write",
@@ -393,7 +452,11 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                       return delete_unreferenced(
                           app, db, a, r.params[0], "product",
                           [&](const std::string& id) { return catalog.product_references(id); },
-                          [&](const std::string& id) { return catalog.delete_product(id); });
+                          [&](const std::string& id) -> Expected<std::optional<std::string>> {
+                              KEYSAT_TRY_ASSIGN(p, catalog.find_product(id));
+                              KEYSAT_TRY_ASSIGN(gone, catalog.delete_product(id));
+                              return gone && p ? std::optional(p->slug) : std::nullopt;
+                          });
                   }));
 
     s.route("GET", "/v1/admin/policies",
@@ -450,21 +513,26 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
     for (Flag flag : {Flag{"active", "active", &store::PolicyRow::active},
                       Flag{"public", "public", &store::PolicyRow::is_public},
                       Flag{"archived", "archived", &store::PolicyRow::archived}})
-        s.route("PATCH", fmt::format("/v1/admin/policies/{}/{}", k_id, flag.route),
-                admin(app, "policies:write",
-                      [&app, flag](db::Database& db, const Actor& a, const http::Request& r) {
-                          http::Response error;
-                          auto on = flag_body(r, flag.field, error);
-                          if (!on)
-                              return error;
-                          return change_policy(
-                              app, db, a, r.params[0], fmt::format("policy.set_{}", flag.field),
-                              [&](store::PolicyRow& p, const store::ProductRow&, json& details) {
-                                  p.*flag.member = *on;
-                                  details = {{flag.field, *on}};
-                                  return std::string();
-                              });
-                      }));
+        s.route(
+            "PATCH", fmt::format("/v1/admin/policies/{}/{}", k_id, flag.route),
+            admin(app, "policies:write",
+                  [&app, flag](db::Database& db, const Actor& a, const http::Request& r) {
+                      http::Response error;
+                      auto on = flag_body(r, flag.field, error);
+                      if (!on)
+                          return error;
+                      return change_policy(
+                          app, db, a, r.params[0], fmt::format("policy.set_{}", flag.field),
+                          [&](store::PolicyRow& p, const store::ProductRow&, json& details) {
+                              if (flag.member == &store::PolicyRow::archived && p.archived != *on)
+                                  p.archived_at =
+                                      *on ? std::optional(app.clock->now()) : std::nullopt;
+                              p.*flag.member = *on;
+                              details = {{flag.field, *on}};
+                              return std::string();
+                          },
+                          [](const store::PolicyRow& p) { return flag_answer(policy_json(p)); });
+                  }));
     s.route("DELETE", fmt::format("/v1/admin/policies/{}", k_id),
             admin(app, "policies:write",
                   [&app](db::Database& db, const Actor& a, const http::Request& r) {
@@ -472,7 +540,11 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                       return delete_unreferenced(
                           app, db, a, r.params[0], "policy",
                           [&](const std::string& id) { return catalog.policy_references(id); },
-                          [&](const std::string& id) { return catalog.delete_policy(id); });
+                          [&](const std::string& id) -> Expected<std::optional<std::string>> {
+                              KEYSAT_TRY_ASSIGN(p, catalog.find_policy(id));
+                              KEYSAT_TRY_ASSIGN(gone, catalog.delete_policy(id));
+                              return gone && p ? std::optional(p->slug) : std::nullopt;
+                          });
                   }));
 }
 

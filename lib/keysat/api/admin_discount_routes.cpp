@@ -30,15 +30,36 @@ json code_json(const store::DiscountCodeRow& c) {
             {"discount_currency", c.currency},
             {"max_uses", c.max_uses ? json(*c.max_uses) : json(nullptr)},
             {"uses", c.uses},
+            {"used_count", c.uses},
             {"expires_at", c.expires_at ? json(format_timestamp(*c.expires_at)) : json(nullptr)},
             {"applies_to_product_id", products.empty() ? json(nullptr) : products.front()},
             {"applies_to_policy_ids", policies},
+            // Keysat's single-tier field: the tier when the code names exactly one.
+            {"applies_to_policy_id", policies.size() == 1 ? policies.front() : json(nullptr)},
             {"referrer_label", c.referrer_label ? json(*c.referrer_label) : json(nullptr)},
             {"description", c.description},
             {"featured", c.featured},
             {"active", c.active},
             {"created_at", format_timestamp(c.created_at)},
             {"updated_at", format_timestamp(c.updated_at)}};
+}
+
+// A redemption in Keysat's words: its status pending (a reserved use), redeemed or cancelled.
+json redemption_json(const store::RedemptionDetail& d) {
+    const auto& u = d.redemption;
+    std::string status = u.status == "reserved" ? "pending"
+                         : u.status == "used"   ? "redeemed"
+                                                : "cancelled";
+    return {{"id", u.id},
+            {"code_id", u.discount_code_id},
+            {"invoice_id", u.invoice_id},
+            {"license_id", d.license_id ? json(*d.license_id) : json(nullptr)},
+            {"status", status},
+            {"base_price_sats", d.base_amount},
+            {"discount_applied_sats", d.discount_amount},
+            {"final_price_sats", d.amount},
+            {"created_at", format_timestamp(u.created_at)},
+            {"updated_at", format_timestamp(u.updated_at)}};
 }
 
 bool valid_code(const std::string& s) {
@@ -180,14 +201,15 @@ http::Response create_code(const App& app, db::Database& db, const Actor& actor,
 }
 
 // PATCH of a discount code: `change` edits it.
-template <typename F>
+template <typename F, typename Out = json (*)(const store::DiscountCodeRow&)>
 http::Response change_code(const App& app, db::Database& db, const Actor& actor,
-                           const std::string& id, const std::string& action, F change) {
+                           const std::string& id, const std::string& action, F change,
+                           Out out = code_json) {
     store::CommerceStore commerce(db);
     return change_row(
         app, db, actor, id, "discount code", action,
         [&](const std::string& i) { return commerce.find_code_by_id(i); }, change,
-        [&](const store::DiscountCodeRow& c) { return commerce.update_code(c); }, code_json);
+        [&](const store::DiscountCodeRow& c) { return commerce.update_code(c); }, out);
 }
 
 } // namespace
@@ -220,16 +242,12 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                                      r.params[0], error);
                       if (!c)
                           return error;
-                      auto uses = commerce.redemptions(r.params[0]);
+                      auto uses = commerce.redemption_details(r.params[0]);
                       if (!uses)
                           return error_response("internal_error", "discount codes");
                       json list = json::array();
-                      for (const auto& u : *uses)
-                          list.push_back({{"id", u.id},
-                                          {"invoice_id", u.invoice_id},
-                                          {"status", u.status},
-                                          {"created_at", format_timestamp(u.created_at)},
-                                          {"updated_at", format_timestamp(u.updated_at)}});
+                      for (const auto& d : *uses)
+                          list.push_back(redemption_json(d));
                       return json_response(200, {{"code", code_json(*c)}, {"redemptions", list}});
                   }));
     s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}", k_id),
@@ -263,13 +281,19 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                       auto active = flag_body(r, "active", error);
                       if (!active)
                           return error;
-                      return change_code(app, db, a, r.params[0],
-                                         *active ? "discount_code.enable" : "discount_code.disable",
-                                         [&](store::DiscountCodeRow& c, json& details) {
-                                             c.active = *active;
-                                             details = {{"active", *active}};
-                                             return Refusal{};
-                                         });
+                      return change_code(
+                          app, db, a, r.params[0],
+                          *active ? "discount_code.enable" : "discount_code.disable",
+                          [&](store::DiscountCodeRow& c, json& details) {
+                              c.active = *active;
+                              details = {{"active", *active}};
+                              return Refusal{};
+                          },
+                          [](const store::DiscountCodeRow& c) {
+                              json out = code_json(c);
+                              out["ok"] = true; // Keysat's answer
+                              return out;
+                          });
                   }));
     s.route("DELETE", fmt::format("/v1/admin/discount-codes/{}", k_id),
             admin(app, "discount_codes:write",
@@ -294,7 +318,7 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                                  {{"code", c->code}}) ||
                           !tx->commit())
                           return error_response("internal_error", "discount codes");
-                      return json_response(200, {{"ok", true}});
+                      return json_response(200, {{"ok", true}, {"deleted", c->code}});
                   }));
 }
 

@@ -1,6 +1,9 @@
 // Admin routes for day-to-day operations: license listing and ledger import, machines, settings,
 // and webhook endpoint activation and deletion.
 
+#include <algorithm>
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "keysat/api/admin.hpp"
@@ -29,6 +32,8 @@ json machine_out(const store::MachineRow& m) {
     return {{"id", m.id},
             {"license_id", m.license_id},
             {"fingerprint", m.fingerprint},
+            {"fingerprint_hash", m.fingerprint_sha256},
+            {"ip_last_seen", nullptr}, // Keysat's; client addresses are not kept per machine
             {"hostname", text(m.hostname)},
             {"platform", text(m.platform)},
             {"active", !m.deactivated_at.has_value()},
@@ -36,6 +41,45 @@ json machine_out(const store::MachineRow& m) {
             {"last_heartbeat_at", when(m.last_heartbeat_at)},
             {"deactivated_at", when(m.deactivated_at)},
             {"deactivation_reason", text(m.deactivation_reason)}};
+}
+
+// GET /v1/admin/machines: Keysat's filters (license_id, product_id or product_slug,
+// include_inactive, limit up to 5000), most recently seen first, each with its license's product,
+// buyer and status.
+http::Response list_machines(db::Database& db, const http::Request& r) {
+    store::MachineFilter filter;
+    filter.license_id = r.query_value("license_id");
+    filter.product_id = r.query_value("product_id");
+    filter.include_inactive = r.query_value("include_inactive").value_or("") == "true";
+    http::Response error;
+    if (auto slug = r.query_value("product_slug")) {
+        auto product =
+            found(store::CatalogStore(db).find_product_by_slug(*slug), "product", *slug, error);
+        if (!product)
+            return error;
+        filter.product_id = product->id;
+    }
+    if (auto text = r.query_value("limit")) {
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+        if (ec != std::errc() || p != text->data() + text->size())
+            return error_response("bad_request", "bad request: 'limit' is not a number");
+        filter.limit = std::clamp<std::int64_t>(n, 1, 5000);
+    }
+    auto rows = store::MachineStore(db).list(filter);
+    if (!rows)
+        return error_response("internal_error", "machines");
+    json out = json::array();
+    for (const auto& row : *rows) {
+        json m = machine_out(row.machine);
+        m["product_id"] = row.product_id;
+        m["product_slug"] = row.product_slug;
+        m["product_name"] = row.product_name;
+        m["buyer_email"] = row.buyer_email ? json(*row.buyer_email) : json(nullptr);
+        m["license_status"] = row.license_status;
+        out.push_back(std::move(m));
+    }
+    return json_response(200, {{"machines", out}});
 }
 
 http::Response list_licenses(db::Database& db, const http::Request& r) {
@@ -47,6 +91,11 @@ http::Response list_licenses(db::Database& db, const http::Request& r) {
         if (!product)
             return error;
         product_id = product->id;
+    }
+    if (auto id = r.query_value("product_id")) { // Keysat's filter
+        if (product_id && *product_id != *id)
+            return json_response(200, {{"licenses", json::array()}});
+        product_id = *id;
     }
     auto status = r.query_value("status");
     if (status && *status != "active" && *status != "suspended" && *status != "revoked")
@@ -158,16 +207,7 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
                   }));
     s.route("GET", "/v1/admin/machines",
             admin(app, "machines:read", [](db::Database& db, const Actor&, const http::Request& r) {
-                auto license_id = r.query_value("license_id");
-                if (!license_id)
-                    return error_response("bad_request", "bad request: 'license_id' is required");
-                auto rows = store::MachineStore(db).list(*license_id);
-                if (!rows)
-                    return error_response("internal_error", "machines");
-                json out = json::array();
-                for (const auto& m : *rows)
-                    out.push_back(machine_out(m));
-                return json_response(200, {{"machines", out}});
+                return list_machines(db, r);
             }));
     s.route("POST", fmt::format("/v1/admin/machines/{}/deactivate", k_id),
             admin(app, "machines:write",
@@ -177,29 +217,38 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
     s.route(
         "GET", "/v1/admin/settings/operator-name",
         admin(app, "settings:read", [&app](db::Database& db, const Actor&, const http::Request&) {
-            return json_response(200, {{"operator_name", operator_name(app, db)}});
+            auto stored = store::AccessStore(db).setting("operator_name");
+            if (!stored)
+                return error_response("internal_error", "settings");
+            auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+            std::string effective = *stored ? **stored : app.operator_name;
+            return json_response(200, {{"operator_name", effective},
+                                       {"stored", *stored ? json(**stored) : json(nullptr)},
+                                       {"effective", opt(effective)},
+                                       {"fallback_env", opt(app.operator_name)}});
         }));
-    s.route("POST", "/v1/admin/settings/operator-name",
-            admin(app, "settings:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto body = parse_body(r, error);
-                      if (!body)
-                          return error;
-                      Fields f(*body);
-                      auto name = f.text("operator_name", true, 200);
-                      if (!f.error().empty())
-                          return error_response("bad_request", f.error());
-                      auto tx = db::Transaction::begin(db);
-                      if (!tx ||
-                          !store::AccessStore(db).set_setting("operator_name", *name,
-                                                              app.clock->now()) ||
-                          !audit(db, app, a, "settings.operator_name", "",
-                                 {{"operator_name", *name}}) ||
-                          !tx->commit())
-                          return error_response("internal_error", "could not store the setting");
-                      return json_response(200, {{"ok", true}, {"operator_name", *name}});
-                  }));
+    s.route(
+        "POST", "/v1/admin/settings/operator-name",
+        admin(
+            app, "settings:write",
+            [&app](db::Database& db, const Actor& a, const http::Request& r) {
+                http::Response error;
+                auto body = parse_body(r, error);
+                if (!body)
+                    return error;
+                Fields f(*body);
+                // Ours is operator_name; Keysat's scripts send name.
+                auto name = f.text(body->contains("name") ? "name" : "operator_name", true, 200);
+                if (!f.error().empty())
+                    return error_response("bad_request", f.error());
+                auto tx = db::Transaction::begin(db);
+                if (!tx ||
+                    !store::AccessStore(db).set_setting("operator_name", *name, app.clock->now()) ||
+                    !audit(db, app, a, "settings.operator_name", "", {{"operator_name", *name}}) ||
+                    !tx->commit())
+                    return error_response("internal_error", "could not store the setting");
+                return json_response(200, {{"ok", true}, {"operator_name", *name}});
+            }));
     s.route("PATCH", fmt::format("/v1/admin/webhook-endpoints/{}/active", k_id),
             admin(app, "webhooks:write",
                   [&app](db::Database& db, const Actor& a, const http::Request& r) {

@@ -84,18 +84,31 @@ Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
 
 json license_out(const store::LicenseRow& l) {
     json ents = json::parse(l.entitlements_json, nullptr, false);
-    return {{"id", l.id},
-            {"product_id", l.product_id},
-            {"invoice_id", l.invoice_id ? json(*l.invoice_id) : json(nullptr)},
-            {"status", l.status},
-            {"issued_at", format_timestamp(l.issued_at)},
-            {"expires_at", l.expires_at ? json(format_timestamp(*l.expires_at)) : json(nullptr)},
-            {"grace_seconds", l.grace_days * 86400},
-            {"max_machines", l.max_machines},
-            {"entitlements", ents.is_array() ? ents : json::array()},
-            {"is_trial", l.is_trial},
-            {"buyer_email", l.buyer_email ? json(*l.buyer_email) : json(nullptr)},
-            {"policy_id", l.policy_id ? json(*l.policy_id) : json(nullptr)}};
+    return {
+        {"id", l.id},
+        {"product_id", l.product_id},
+        {"invoice_id", l.invoice_id ? json(*l.invoice_id) : json(nullptr)},
+        {"status", l.status},
+        {"issued_at", format_timestamp(l.issued_at)},
+        {"expires_at", l.expires_at ? json(format_timestamp(*l.expires_at)) : json(nullptr)},
+        {"grace_seconds", l.grace_days * 86400},
+        {"max_machines", l.max_machines},
+        {"entitlements", ents.is_array() ? ents : json::array()},
+        {"is_trial", l.is_trial},
+        {"buyer_email", l.buyer_email ? json(*l.buyer_email) : json(nullptr)},
+        {"policy_id", l.policy_id ? json(*l.policy_id) : json(nullptr)},
+        {"suspension_reason", l.suspension_reason ? json(*l.suspension_reason) : json(nullptr)},
+        {"revocation_reason", l.revocation_reason ? json(*l.revocation_reason) : json(nullptr)},
+        {"fingerprint_sha256", l.fingerprint_sha256 ? json(*l.fingerprint_sha256) : json(nullptr)},
+        // Keysat's fields that nothing here records: the raw fingerprint (only its hash is
+        // kept), a bound identity, Nostr keys, the times of status changes, metadata.
+        {"fingerprint", nullptr},
+        {"bound_identity", nullptr},
+        {"nostr_npub", nullptr},
+        {"revoked_at", nullptr},
+        {"suspended_at", nullptr},
+        {"metadata", json::object()},
+        {"source", l.source}};
 }
 
 bool valid_slug(const std::string& s) {
@@ -157,6 +170,16 @@ std::optional<std::vector<std::string>> role_scopes(const std::string& role) {
     for (const auto& w : writes)
         scopes.push_back(w + ":write");
     return scopes;
+}
+
+// The role whose scopes a stored key holds, for Keysat's listing; "custom" for none.
+std::string role_of(const std::string& scopes_json) {
+    json held = json::parse(scopes_json, nullptr, false);
+    for (const char* role :
+         {"read-only", "license-issuer", "support", "merchant-onboard", "full-admin"})
+        if (held == json(*role_scopes(role)))
+            return role;
+    return "custom";
 }
 
 http::Response issue_license(const App& app, db::Database& db, const Actor& actor,
@@ -336,6 +359,20 @@ http::Response create_api_key(const App& app, db::Database& db, const Actor& act
 
 } // namespace
 
+// An endpoint as listed (never its secret): our `events` ([] for every event) and Keysat's
+// `event_types` (["*"] for every event).
+json endpoint_json(const store::WebhookEndpointRow& e) {
+    json events = json_array_or_empty(e.events_json);
+    return {{"id", e.id},
+            {"url", e.url},
+            {"events", events},
+            {"event_types", events.empty() ? json::array({"*"}) : events},
+            {"description", e.description},
+            {"active", e.active},
+            {"created_at", format_timestamp(e.created_at)},
+            {"updated_at", format_timestamp(e.updated_at)}};
+}
+
 http::Response create_webhook_endpoint(const App& app, db::Database& db, const Actor& actor,
                                        const http::Request& req) {
     http::Response error;
@@ -345,8 +382,13 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
     Fields f(*body);
     auto url = f.text("url", true, 2000);
     auto events = f.strings("events");
+    if (!events) // Keysat's name; ["*"] means every event, as our empty list does
+        events = f.strings("event_types");
+    auto description = f.text("description", false, 500);
     if (!f.error().empty())
         return error_response("bad_request", f.error());
+    if (events && std::find(events->begin(), events->end(), "*") != events->end())
+        events->clear();
     if (!url->starts_with("http://") && !url->starts_with("https://"))
         return error_response("bad_request", "bad request: 'url' must be an http(s) URL");
     std::array<std::uint8_t, 32> secret;
@@ -357,27 +399,32 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
                                 json(events.value_or(std::vector<std::string>{})).dump(),
                                 true,
                                 app.clock->now(),
-                                app.clock->now()};
+                                app.clock->now(),
+                                description.value_or("")};
     auto tx = db::Transaction::begin(db);
     if (!tx || !store::WebhookStore(db).create_endpoint(e) ||
         !audit(db, app, actor, "webhook_endpoint.create", e.id, {{"url", e.url}}) || !tx->commit())
         return error_response("internal_error", "could not create the endpoint");
     // The secret is shown once, here; listings never show it.
-    return json_response(200, {{"id", e.id},
-                               {"url", e.url},
-                               {"events", json::parse(e.events_json)},
-                               {"active", true},
-                               {"secret", e.secret},
-                               {"created_at", format_timestamp(e.created_at)}});
+    json out = endpoint_json(e);
+    out["secret"] = e.secret;
+    return json_response(200, out);
 }
 
 json delivery_out(const store::DeliveryRow& d) {
+    auto time = [](const std::optional<std::int64_t>& t) {
+        return t ? json(format_timestamp(*t)) : json(nullptr);
+    };
     return {
         {"id", d.id},
         {"endpoint_id", d.endpoint_id},
         {"event_type", d.event_type},
+        {"payload_json", d.body},
         {"attempts", d.attempts},
+        {"attempt_count", d.attempts},
+        {"next_attempt_at", d.delivered_at || d.dead ? json(nullptr) : time(d.next_attempt_at)},
         {"last_status", d.last_status ? json(*d.last_status) : json(nullptr)},
+        {"last_status_code", d.last_status ? json(*d.last_status) : json(nullptr)},
         {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
         {"delivered_at", d.delivered_at ? json(format_timestamp(*d.delivered_at)) : json(nullptr)},
         {"dead", d.dead},
@@ -396,18 +443,19 @@ void register_webhook_routes(http::Server& s, const App& app) {
                 if (!list)
                     return error_response("internal_error", "webhooks");
                 json out = json::array();
-                for (const auto& e : *list) // never the secret
-                    out.push_back({{"id", e.id},
-                                   {"url", e.url},
-                                   {"events", json::parse(e.events_json, nullptr, false)},
-                                   {"active", e.active},
-                                   {"created_at", format_timestamp(e.created_at)}});
-                return json_response(200, {{"webhook_endpoints", out}});
+                for (const auto& e : *list)
+                    out.push_back(endpoint_json(e));
+                return json_response(200, {{"endpoints", out}});
             }));
     s.route("GET", "/v1/admin/webhook-deliveries",
             admin(app, "webhooks:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                http::Response error;
+                auto limit = limit_param(r, 100, error);
+                if (!limit)
+                    return error;
                 auto list = store::WebhookStore(db).list_deliveries(
-                    r.query_value("status").value_or("all"), 500);
+                    r.query_value("status").value_or("all"), std::min<std::int64_t>(*limit, 500),
+                    r.query_value("endpoint_id").value_or(""));
                 if (!list)
                     return error_response("bad_request", "bad request: " + list.error().message);
                 json out = json::array();
@@ -447,6 +495,10 @@ void register_admin_routes(http::Server& s, const App& app) {
                   }));
     s.route("GET", "/v1/admin/licenses/search",
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                json out = json::array();
+                // Keysat's filters are ANDed; no license here has a Nostr key.
+                if (r.query_value("nostr_npub"))
+                    return json_response(200, {{"licenses", out}});
                 auto licenses = store::LicenseStore::open(db);
                 if (!licenses)
                     return error_response("internal_error", "licenses");
@@ -454,9 +506,19 @@ void register_admin_routes(http::Server& s, const App& app) {
                                               r.query_value("invoice_id"), 100);
                 if (!found)
                     return error_response("internal_error", "licenses");
-                json out = json::array();
-                for (const auto& l : *found)
-                    out.push_back(license_out(l));
+                store::CatalogStore catalog(db);
+                for (const auto& l : *found) {
+                    json row = license_out(l);
+                    // Keysat adds the names of the product and tier when they resolve.
+                    if (auto p = catalog.find_product(l.product_id); p && *p)
+                        row["product_slug"] = (*p)->slug;
+                    if (l.policy_id)
+                        if (auto pol = catalog.find_policy(*l.policy_id); pol && *pol) {
+                            row["policy_slug"] = (*pol)->slug;
+                            row["policy_name"] = (*pol)->name;
+                        }
+                    out.push_back(std::move(row));
+                }
                 return json_response(200, {{"licenses", out}});
             }));
     for (std::string op : {"revoke", "suspend", "unsuspend"})
@@ -479,6 +541,7 @@ void register_admin_routes(http::Server& s, const App& app) {
                     out.push_back(
                         {{"id", k.id},
                          {"label", k.name},
+                         {"role", role_of(k.scopes_json)},
                          {"scopes", json::parse(k.scopes_json, nullptr, false)},
                          {"created_at", format_timestamp(k.created_at)},
                          {"last_used_at",
@@ -533,7 +596,11 @@ void register_admin_routes(http::Server& s, const App& app) {
                          {"actor_kind", a.actor_kind},
                          {"actor_hash", a.actor_sha256 ? json(*a.actor_sha256) : json(nullptr)},
                          {"action", a.action},
+                         // Keysat's target kind: what the action names ("license.revoke").
+                         {"target_kind",
+                          a.target ? json(a.action.substr(0, a.action.find('.'))) : json(nullptr)},
                          {"target_id", a.target ? json(*a.target) : json(nullptr)},
+                         {"user_agent", nullptr}, // not recorded
                          {"request_ip", a.request_ip ? json(*a.request_ip) : json(nullptr)},
                          {"details", json::parse(a.details_json, nullptr, false)},
                          {"occurred_at", format_timestamp(a.at)}});

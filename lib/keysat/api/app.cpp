@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "keysat/service/pricing.hpp"
 #include "keysat/util/date.hpp"
 
 namespace keysat::api {
@@ -35,9 +36,67 @@ json product_json(const store::ProductRow& p) {
             {"price_value", p.price_amount},
             {"active", p.active},
             {"metadata", json::object()},
+            {"merchant_profile_id", nullptr},
             {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
             {"created_at", format_timestamp(p.created_at)},
             {"updated_at", format_timestamp(p.updated_at)}};
+}
+
+std::int64_t renewal_period_days(const store::PolicyRow& p) {
+    return !p.recurring_period ? 0 : *p.recurring_period == "year" ? 365 : 30;
+}
+
+json policy_metadata(const store::PolicyRow& p) {
+    json meta = json::parse(p.metadata_json, nullptr, false);
+    if (!meta.is_object())
+        meta = json::object();
+    meta["description"] = p.description;
+    meta["highlight"] = p.highlighted;
+    meta["marketing_bullets"] = json_array_or_empty(p.marketing_bullets_json);
+    meta["marketing_bullets_position"] = p.marketing_bullets_position;
+    meta["hidden_entitlements"] = json_array_or_empty(p.hidden_entitlements_json);
+    return meta;
+}
+
+json storefront_policy_json(const store::ProductRow& product, const store::PolicyRow& pol,
+                            const std::vector<store::DiscountCodeRow>& codes, std::int64_t now) {
+    std::int64_t price = pol.price_override.value_or(product.price_amount);
+    json featured = nullptr;
+    if (auto f = service::featured_discount(codes, product, pol, price, now)) {
+        auto opt = [](const std::optional<std::int64_t>& v) {
+            return v ? json(*v) : json(nullptr);
+        };
+        const auto& c = f->code;
+        featured = {
+            {"code", c.code},
+            {"kind", c.kind},
+            {"amount", c.value},
+            {"description", c.description},
+            {"expires_at", c.expires_at ? json(format_timestamp(*c.expires_at)) : json(nullptr)},
+            {"max_uses", opt(c.max_uses)},
+            {"used_count", c.uses},
+            {"remaining_uses",
+             c.max_uses ? json(std::max<std::int64_t>(*c.max_uses - c.uses, 0)) : json(nullptr)},
+            {"discount_applied_sats", f->discount},
+            {"discounted_price_sats", f->price}};
+    }
+    return {{"slug", pol.slug},
+            {"name", pol.name},
+            {"description", pol.description},
+            {"price_sats", price},
+            {"duration_seconds", pol.duration_days.value_or(0) * 86400},
+            {"max_machines", pol.max_machines},
+            {"is_trial", pol.is_trial},
+            {"entitlements", json_array_or_empty(pol.entitlements_json)},
+            {"marketing_bullets", json_array_or_empty(pol.marketing_bullets_json)},
+            {"marketing_bullets_position", pol.marketing_bullets_position},
+            {"hidden_entitlements", json_array_or_empty(pol.hidden_entitlements_json)},
+            {"highlighted", pol.highlighted},
+            {"is_recurring", pol.recurring_period.has_value()},
+            {"renewal_period_days", renewal_period_days(pol)},
+            {"trial_days", pol.trial_days.value_or(0)},
+            {"tier_rank", pol.tier_rank},
+            {"featured_discount", featured}};
 }
 
 json json_array_or_empty(const std::string& text) {

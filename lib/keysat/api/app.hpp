@@ -16,6 +16,7 @@
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/validation.hpp"
 #include "keysat/store/catalog_store.hpp"
+#include "keysat/store/commerce_store.hpp"
 #include "keysat/util/clock.hpp"
 
 namespace keysat::api {
@@ -57,6 +58,17 @@ http::Response error_response(const std::string& code, const std::string& messag
 http::Response error_for_status(int status);
 // A product as the public and admin routes show it (Keysat's field names).
 nlohmann::json product_json(const store::ProductRow& p);
+// A recurring policy's period in days as Keysat counts it (month 30, year 365); 0 otherwise.
+std::int64_t renewal_period_days(const store::PolicyRow& p);
+// A policy's metadata object as Keysat's tools read it: what was sent, with the buy page's
+// fields (description, highlight, bullets and their position, hidden entitlements) as stored.
+nlohmann::json policy_metadata(const store::PolicyRow& p);
+// A tier on the storefront (GET /v1/products/:slug/policies), with its featured code if any:
+// every field of Keysat's, with Keysat's JSON types (integers never null).
+nlohmann::json storefront_policy_json(const store::ProductRow& product,
+                                      const store::PolicyRow& policy,
+                                      const std::vector<store::DiscountCodeRow>& codes,
+                                      std::int64_t now);
 
 // A JSON array stored as text, or [] when the text is not one.
 nlohmann::json json_array_or_empty(const std::string& text);

@@ -210,45 +210,33 @@ void register_public_routes(http::Server& s, const App& app) {
             return json_response(200, product_json(**p));
         });
     });
-    s.route(
-        "GET", R"(/v1/products/([a-z0-9][a-z0-9_-]{0,63})/policies)",
-        [&app](const http::Request& req) {
-            return with_db(app, [&](db::Database& db) {
-                store::CatalogStore catalog(db);
-                auto p = catalog.find_product_by_slug(req.params[0]);
-                if (!p)
-                    return error_response("internal_error", "products");
-                if (!*p || !(*p)->active)
-                    return error_response("not_found", "not found: product " + req.params[0]);
-                auto policies = catalog.list_policies((*p)->id, true);
-                if (!policies)
-                    return error_response("internal_error", "policies");
-                json list = json::array();
-                for (const auto& pol : *policies)
-                    list.push_back(
-                        {{"slug", pol.slug},
-                         {"name", pol.name},
-                         {"price_sats", pol.price_override.value_or((*p)->price_amount)},
-                         {"duration_seconds", pol.duration_days.value_or(0) * 86400},
-                         {"max_machines", pol.max_machines},
-                         {"is_trial", pol.is_trial},
-                         {"entitlements", json_array_or_empty(pol.entitlements_json)},
-                         {"marketing_bullets", json_array_or_empty(pol.marketing_bullets_json)},
-                         {"hidden_entitlements", json_array_or_empty(pol.hidden_entitlements_json)},
-                         {"is_recurring", pol.recurring_period.has_value()},
-                         {"trial_days", pol.trial_days ? json(*pol.trial_days) : json(nullptr)},
-                         {"featured_discount", nullptr}});
-                return json_response(
-                    200,
-                    {{"product",
-                      {{"slug", (*p)->slug},
-                       {"name", (*p)->name},
-                       {"description", (*p)->description},
-                       {"base_price_sats", (*p)->price_amount},
-                       {"entitlements_catalog", json_array_or_empty((*p)->entitlements_json)}}},
-                     {"policies", list}});
+    s.route("GET", R"(/v1/products/([a-z0-9][a-z0-9_-]{0,63})/policies)",
+            [&app](const http::Request& req) {
+                return with_db(app, [&](db::Database& db) {
+                    store::CatalogStore catalog(db);
+                    auto p = catalog.find_product_by_slug(req.params[0]);
+                    if (!p)
+                        return error_response("internal_error", "products");
+                    if (!*p || !(*p)->active)
+                        return error_response("not_found", "not found: product " + req.params[0]);
+                    auto policies = catalog.list_policies((*p)->id, true);
+                    auto codes = store::CommerceStore(db).list_codes();
+                    if (!policies || !codes)
+                        return error_response("internal_error", "policies");
+                    json list = json::array();
+                    for (const auto& pol : *policies)
+                        list.push_back(storefront_policy_json(**p, pol, *codes, app.clock->now()));
+                    return json_response(
+                        200,
+                        {{"product",
+                          {{"slug", (*p)->slug},
+                           {"name", (*p)->name},
+                           {"description", (*p)->description},
+                           {"base_price_sats", (*p)->price_amount},
+                           {"entitlements_catalog", json_array_or_empty((*p)->entitlements_json)}}},
+                         {"policies", list}});
+                });
             });
-        });
     s.route("POST", "/v1/validate",
             [&app](const http::Request& req) { return validate_route(app, req); });
     s.route("POST", "/v1/machines/activate", [&app](const http::Request& req) {

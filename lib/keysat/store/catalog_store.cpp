@@ -15,7 +15,8 @@ constexpr const char* k_product_columns =
 constexpr const char* k_policy_columns =
     "id, product_id, slug, name, duration_days, grace_days, max_machines, entitlements, "
     "hidden_entitlements, is_trial, trial_days, recurring_period, price_override, tier_rank, "
-    "public, active, archived, marketing_bullets, created_at, updated_at";
+    "public, active, archived, marketing_bullets, created_at, updated_at, description, "
+    "highlighted, marketing_bullets_position, metadata, grace_period_days, archived_at";
 
 ProductRow read_product(const db::Statement& s) {
     return ProductRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
@@ -45,6 +46,12 @@ PolicyRow read_policy(const db::Statement& s) {
     p.marketing_bullets_json = s.column_text(17);
     p.created_at = s.column_int(18);
     p.updated_at = s.column_int(19);
+    p.description = s.column_text(20);
+    p.highlighted = s.column_int(21) != 0;
+    p.marketing_bullets_position = s.column_text(22);
+    p.metadata_json = s.column_text(23);
+    p.grace_period_days = s.column_int(24);
+    p.archived_at = opt_int(s, 25);
     return p;
 }
 
@@ -82,7 +89,13 @@ void bind_policy(db::Statement& s, const PolicyRow& p) {
         .bind(17, std::int64_t{p.archived})
         .bind(18, p.marketing_bullets_json)
         .bind(19, p.created_at)
-        .bind(20, p.updated_at);
+        .bind(20, p.updated_at)
+        .bind(21, p.description)
+        .bind(22, std::int64_t{p.highlighted})
+        .bind(23, p.marketing_bullets_position)
+        .bind(24, p.metadata_json)
+        .bind(25, p.grace_period_days)
+        .bind(26, p.archived_at);
 }
 
 Expected<void> insert_with_message(db::Statement& s, std::string_view what, std::string_view key) {
@@ -135,22 +148,26 @@ Expected<std::vector<ProductRow>> CatalogStore::list_products(bool active_only) 
 }
 
 Expected<void> CatalogStore::create_policy(const PolicyRow& p) {
-    KEYSAT_TRY_ASSIGN(s,
-                      m_db->prepare(fmt::format("INSERT INTO policies ({}) VALUES (?, ?, ?, ?, "
-                                                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                                k_policy_columns)));
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare(fmt::format("INSERT INTO policies ({}) VALUES (?, ?, ?, ?, "
+                                     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                     "?, ?, ?, ?)",
+                                     k_policy_columns)));
     bind_policy(s, p);
     return insert_with_message(s, "policy", p.slug);
 }
 
 Expected<bool> CatalogStore::update_policy(const PolicyRow& p) {
     KEYSAT_TRY_ASSIGN(
-        s, m_db->prepare("UPDATE policies SET product_id = ?2, slug = ?3, name = ?4, "
-                         "duration_days = ?5, grace_days = ?6, max_machines = ?7, entitlements = "
-                         "?8, hidden_entitlements = ?9, is_trial = ?10, trial_days = ?11, "
-                         "recurring_period = ?12, price_override = ?13, tier_rank = ?14, public = "
-                         "?15, active = ?16, archived = ?17, marketing_bullets = ?18, updated_at = "
-                         "?20 WHERE id = ?1"));
+        s,
+        m_db->prepare("UPDATE policies SET product_id = ?2, slug = ?3, name = ?4, "
+                      "duration_days = ?5, grace_days = ?6, max_machines = ?7, entitlements = "
+                      "?8, hidden_entitlements = ?9, is_trial = ?10, trial_days = ?11, "
+                      "recurring_period = ?12, price_override = ?13, tier_rank = ?14, public = "
+                      "?15, active = ?16, archived = ?17, marketing_bullets = ?18, updated_at = "
+                      "?20, description = ?21, highlighted = ?22, marketing_bullets_position = "
+                      "?23, metadata = ?24, grace_period_days = ?25, archived_at = ?26 WHERE id = "
+                      "?1"));
     bind_policy(s, p);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;

@@ -44,6 +44,13 @@ struct PolicyRow {
     std::string marketing_bullets_json = "[]";
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // The buy page's words for the tier (Keysat keeps them in the policy's metadata).
+    std::string description;
+    bool highlighted = false;
+    std::string marketing_bullets_position = "above"; // above, below
+    std::string metadata_json = "{}";                 // the rest of the metadata object, as sent
+    std::int64_t grace_period_days = 7;               // a lapsed subscription's grace
+    std::optional<std::int64_t> archived_at;          // set while archived
 };
 
 class CatalogStore {

@@ -209,6 +209,23 @@ Expected<std::vector<RedemptionRow>> CommerceStore::redemptions(const std::strin
     });
 }
 
+Expected<std::vector<RedemptionDetail>>
+CommerceStore::redemption_details(const std::string& code_id) {
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare("SELECT r.id, r.discount_code_id, r.invoice_id, r.status, r.created_at, "
+                         "r.updated_at, (SELECT l.id FROM licenses l WHERE l.invoice_id = "
+                         "r.invoice_id ORDER BY l.issued_at, l.id LIMIT 1), i.base_amount, "
+                         "i.discount_amount, i.amount FROM discount_redemptions r JOIN invoices i "
+                         "ON i.id = r.invoice_id WHERE r.discount_code_id = ? ORDER BY "
+                         "r.created_at, r.id"));
+    s.bind(1, code_id);
+    return read_all<RedemptionDetail>(s, [](const db::Statement& r) {
+        return RedemptionDetail{RedemptionRow{r.column_text(0), r.column_text(1), r.column_text(2),
+                                              r.column_text(3), r.column_int(4), r.column_int(5)},
+                                opt_text(r, 6), r.column_int(7), r.column_int(8), r.column_int(9)};
+    });
+}
+
 Expected<std::vector<DiscountCodeRow>> CommerceStore::list_codes() {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM discount_codes ORDER BY code",
                                                    k_code_columns)));

@@ -59,6 +59,16 @@ struct RedemptionRow {
     std::int64_t updated_at = 0;
 };
 
+// A redemption as the operator's code view shows it: with its invoice's amounts and the license
+// the invoice issued, if any.
+struct RedemptionDetail {
+    RedemptionRow redemption;
+    std::optional<std::string> license_id;
+    std::int64_t base_amount = 0;
+    std::int64_t discount_amount = 0;
+    std::int64_t amount = 0;
+};
+
 class CommerceStore {
   public:
     explicit CommerceStore(db::Database& db) : m_db(&db) {}
@@ -87,6 +97,8 @@ class CommerceStore {
     Expected<bool> delete_unredeemed_code(const std::string& id);
     // A code's redemptions, oldest first.
     Expected<std::vector<RedemptionRow>> redemptions(const std::string& code_id);
+    // The same, oldest first, with amounts and licenses.
+    Expected<std::vector<RedemptionDetail>> redemption_details(const std::string& code_id);
     // Ordered by code.
     Expected<std::vector<DiscountCodeRow>> list_codes();
     Expected<bool> set_code_active(const std::string& id, bool active, std::int64_t now);

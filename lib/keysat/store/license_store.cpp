@@ -14,6 +14,11 @@ constexpr std::string_view k_columns =
     "id, product_id, policy_id, invoice_id, status, buyer_email, issued_at, expires_at, "
     "grace_days, max_machines, entitlements, is_trial, fingerprint_sha256, license_key, "
     "signing_key_id, id_key, source";
+// What reads take: the written columns, then what the status routes set.
+constexpr std::string_view k_read_columns =
+    "id, product_id, policy_id, invoice_id, status, buyer_email, issued_at, expires_at, "
+    "grace_days, max_machines, entitlements, is_trial, fingerprint_sha256, license_key, "
+    "signing_key_id, id_key, source, suspension_reason, revocation_reason";
 
 } // namespace
 
@@ -23,10 +28,10 @@ Expected<LicenseStore> LicenseStore::open(db::Database& db) {
                                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                                              "?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                              k_columns)));
-    KEYSAT_TRY_ASSIGN(by_id,
-                      db.prepare(fmt::format("SELECT {} FROM licenses WHERE id = ?", k_columns)));
     KEYSAT_TRY_ASSIGN(
-        by_id_key, db.prepare(fmt::format("SELECT {} FROM licenses WHERE id_key = ?", k_columns)));
+        by_id, db.prepare(fmt::format("SELECT {} FROM licenses WHERE id = ?", k_read_columns)));
+    KEYSAT_TRY_ASSIGN(by_id_key, db.prepare(fmt::format("SELECT {} FROM licenses WHERE id_key = ?",
+                                                        k_read_columns)));
     return LicenseStore(db, std::move(insert), std::move(by_id), std::move(by_id_key));
 }
 
@@ -97,6 +102,8 @@ Expected<std::optional<LicenseRow>> LicenseStore::read_one(db::Statement& s, boo
     r.signing_key_id = s.column_text(14);
     r.id_key = opt_text(s, 15);
     r.source = s.column_text(16);
+    r.suspension_reason = opt_text(s, 17);
+    r.revocation_reason = opt_text(s, 18);
     if (reset_after)
         s.reset();
     return std::optional<LicenseRow>(std::move(r));
@@ -175,7 +182,7 @@ Expected<std::vector<LicenseRow>> LicenseStore::search(const std::optional<std::
                              "SELECT {} FROM licenses WHERE (?1 IS NULL OR buyer_email = ?1 "
                              "COLLATE NOCASE) AND (?2 IS NULL OR invoice_id = ?2) ORDER BY "
                              "issued_at DESC, id LIMIT ?3",
-                             k_columns)));
+                             k_read_columns)));
     s.bind(1, email).bind(2, invoice_id).bind(3, limit);
     return read_many(s);
 }
@@ -186,7 +193,7 @@ Expected<std::vector<LicenseRow>> LicenseStore::list(const std::optional<std::st
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
                              "SELECT {} FROM licenses WHERE (?1 IS NULL OR product_id = ?1) AND "
                              "(?2 IS NULL OR status = ?2) ORDER BY issued_at DESC, id LIMIT ?3",
-                             k_columns)));
+                             k_read_columns)));
     s.bind(1, product_id).bind(2, status).bind(3, limit);
     return read_many(s);
 }

@@ -29,6 +29,9 @@ struct LicenseRow {
     std::string signing_key_id;
     std::optional<std::string> id_key;
     std::string source = "server"; // server, issue, ledger
+    // Read only: set by the suspend and revoke operations.
+    std::optional<std::string> suspension_reason;
+    std::optional<std::string> revocation_reason;
 };
 
 // inserted: a new row. unchanged: the same license was there. already_issued: another license

@@ -87,4 +87,25 @@ Expected<std::vector<MachineRow>> MachineStore::list(const std::string& license_
     return read_all<MachineRow>(s, read_machine);
 }
 
+Expected<std::vector<MachineListing>> MachineStore::list(const MachineFilter& f) {
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare("SELECT m.id, m.license_id, m.fingerprint, m.fingerprint_sha256, "
+                         "m.hostname, m.platform, m.activated_at, m.last_heartbeat_at, "
+                         "m.deactivated_at, m.deactivation_reason, l.product_id, "
+                         "COALESCE(p.slug, ''), COALESCE(p.name, ''), l.buyer_email, l.status "
+                         "FROM machines m JOIN licenses l ON l.id = m.license_id LEFT JOIN "
+                         "products p ON p.id = l.product_id WHERE (?1 IS NULL OR m.license_id = "
+                         "?1) AND (?2 IS NULL OR l.product_id = ?2) AND (?3 = 1 OR "
+                         "m.deactivated_at IS NULL) ORDER BY COALESCE(m.last_heartbeat_at, "
+                         "m.activated_at) DESC, m.id LIMIT ?4"));
+    s.bind(1, f.license_id)
+        .bind(2, f.product_id)
+        .bind(3, std::int64_t{f.include_inactive})
+        .bind(4, f.limit);
+    return read_all<MachineListing>(s, [](const db::Statement& r) {
+        return MachineListing{read_machine(r),   r.column_text(10), r.column_text(11),
+                              r.column_text(12), opt_text(r, 13),   r.column_text(14)};
+    });
+}
+
 } // namespace keysat::store

@@ -23,6 +23,23 @@ struct MachineRow {
     std::optional<std::string> deactivation_reason;
 };
 
+// A machine as the operator's listing shows it: with its license's product, buyer and status.
+struct MachineListing {
+    MachineRow machine;
+    std::string product_id;
+    std::string product_slug; // empty when the license's product row is missing
+    std::string product_name;
+    std::optional<std::string> buyer_email;
+    std::string license_status;
+};
+
+struct MachineFilter {
+    std::optional<std::string> license_id;
+    std::optional<std::string> product_id;
+    bool include_inactive = false;
+    std::int64_t limit = 500;
+};
+
 class MachineStore {
   public:
     explicit MachineStore(db::Database& db) : m_db(&db) {}
@@ -41,6 +58,8 @@ class MachineStore {
                               const std::optional<std::string>& reason);
     // A license's machines, active first, then by activation time.
     Expected<std::vector<MachineRow>> list(const std::string& license_id);
+    // Machines across licenses, most recently seen first (Keysat's admin listing).
+    Expected<std::vector<MachineListing>> list(const MachineFilter& filter);
 
   private:
     db::Database* m_db;

@@ -9,7 +9,7 @@ namespace keysat::store {
 namespace {
 
 constexpr const char* k_endpoint_columns =
-    "id, url, secret, events, active, created_at, updated_at";
+    "id, url, secret, events, active, created_at, updated_at, description";
 constexpr const char* k_delivery_columns = "id, endpoint_id, event_type, body, attempts, "
                                            "next_attempt_at, last_status, last_error, "
                                            "delivered_at, dead, created_at";
@@ -17,7 +17,7 @@ constexpr const char* k_delivery_columns = "id, endpoint_id, event_type, body, a
 WebhookEndpointRow read_endpoint(const db::Statement& s) {
     return WebhookEndpointRow{s.column_text(0), s.column_text(1),     s.column_text(2),
                               s.column_text(3), s.column_int(4) != 0, s.column_int(5),
-                              s.column_int(6)};
+                              s.column_int(6),  s.column_text(7)};
 }
 
 DeliveryRow read_delivery(const db::Statement& s) {
@@ -33,22 +33,25 @@ void bind_endpoint(db::Statement& s, const WebhookEndpointRow& e) {
         .bind(4, e.events_json)
         .bind(5, std::int64_t{e.active})
         .bind(6, e.created_at)
-        .bind(7, e.updated_at);
+        .bind(7, e.updated_at)
+        .bind(8, e.description);
 }
 
 } // namespace
 
 Expected<void> WebhookStore::create_endpoint(const WebhookEndpointRow& e) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO webhook_endpoints ({}) VALUES (?, "
-                                                   "?, ?, ?, ?, ?, ?)",
+                                                   "?, ?, ?, ?, ?, ?, ?)",
                                                    k_endpoint_columns)));
     bind_endpoint(s, e);
     return s.run();
 }
 
 Expected<bool> WebhookStore::update_endpoint(const WebhookEndpointRow& e) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE webhook_endpoints SET url = ?2, secret = ?3, "
-                                       "events = ?4, active = ?5, updated_at = ?7 WHERE id = ?1"));
+    KEYSAT_TRY_ASSIGN(s,
+                      m_db->prepare("UPDATE webhook_endpoints SET url = ?2, secret = ?3, "
+                                    "events = ?4, active = ?5, updated_at = ?7, description = ?8 "
+                                    "WHERE id = ?1"));
     bind_endpoint(s, e);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;
@@ -142,7 +145,8 @@ Expected<bool> WebhookStore::retry(const std::string& id, std::int64_t now) {
 }
 
 Expected<std::vector<DeliveryRow>> WebhookStore::list_deliveries(const std::string& filter,
-                                                                 std::int64_t limit) {
+                                                                 std::int64_t limit,
+                                                                 const std::string& endpoint_id) {
     std::string where;
     if (filter == "pending")
         where = "delivered_at IS NULL AND dead = 0";
@@ -157,9 +161,10 @@ Expected<std::vector<DeliveryRow>> WebhookStore::list_deliveries(const std::stri
                                        "all",
                                        filter));
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM webhook_deliveries WHERE {} "
-                                                   "ORDER BY created_at DESC, id LIMIT ?",
+                                                   "AND (?1 = '' OR endpoint_id = ?1) ORDER BY "
+                                                   "created_at DESC, id LIMIT ?2",
                                                    k_delivery_columns, where)));
-    s.bind(1, limit);
+    s.bind(1, endpoint_id).bind(2, limit);
     return read_all<DeliveryRow>(s, read_delivery);
 }
 

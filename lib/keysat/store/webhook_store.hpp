@@ -18,6 +18,7 @@ struct WebhookEndpointRow {
     bool active = true;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    std::string description;
 };
 
 struct DeliveryRow {
@@ -56,9 +57,11 @@ class WebhookStore {
                                std::optional<std::int64_t> next_attempt_at);
     // An operator's retry of a failed or dead delivery: due now again.
     Expected<bool> retry(const std::string& id, std::int64_t now);
-    // filter: pending, delivered, failed (dead) or all; newest first.
+    // filter: pending, delivered, failed (dead) or all; newest first; of one endpoint unless
+    // `endpoint_id` is empty.
     Expected<std::vector<DeliveryRow>> list_deliveries(const std::string& filter,
-                                                       std::int64_t limit);
+                                                       std::int64_t limit,
+                                                       const std::string& endpoint_id = "");
 
   private:
     db::Database* m_db;
