@@ -406,6 +406,10 @@ TEST_CASE("contract: the routes Keysat's SDKs call answer in Keysat's shapes",
         auto garbage = shop.public_post("/v1/validate", {{"key", "LIC1-NOPE"}});
         CHECK(garbage["ok"] == false);
         check_shape(garbage, k_validate_refused, "validate: bad_format");
+        // An SDK passing an empty key gets Keysat's 200 bad_format, not an HTTP error.
+        auto empty = shop.public_post("/v1/validate", {{"key", ""}});
+        CHECK(empty["reason"] == "bad_format");
+        CHECK(shop.call("POST", "/v1/validate", json::object(), false).status == 400);
 
         auto act =
             shop.public_post("/v1/machines/activate", {{"key", key}, {"fingerprint", "fp-1"}});

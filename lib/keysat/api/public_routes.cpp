@@ -48,7 +48,12 @@ http::Response validate_route(const App& app, const http::Request& req) {
         return error;
     Fields f(*body);
     service::ValidateRequest v;
-    v.key = f.text("key", true, 4096).value_or("");
+    // An empty key is a key that does not parse (200, bad_format), as Keysat answers it; only a
+    // missing one is a malformed request.
+    auto key = f.text("key", false, 4096);
+    if (!key && f.error().empty())
+        return error_response("bad_request", "bad request: 'key' is required");
+    v.key = key.value_or("");
     v.product_slug = f.text("product_slug");
     v.fingerprint = f.text("fingerprint", false, 1024);
     v.hostname = f.text("hostname", false, 255);
