@@ -33,6 +33,9 @@ Expected<std::string> read_passphrase(const std::string& passphrase_file, std::s
 // Parses a UUID argument, naming the option on error.
 Expected<Uuid> parse_uuid_arg(std::string_view option, const std::string& value);
 
+// "keysat X.Y.Z", what --version prints.
+std::string version_text();
+
 // Adds --version to an app.
 void add_version_flag(CLI::App& app);
 

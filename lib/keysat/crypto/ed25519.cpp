@@ -8,8 +8,10 @@ namespace keysat::crypto {
 
 bool verify(const PublicKey& key, ByteView message, const Signature& sig) {
     init();
-    return crypto_sign_verify_detached(sig.data(), message.data(), message.size(),
-                                       key.bytes.data()) == 0;
+    // The Ed25519 function itself, not the generic crypto_sign_ wrapper: the wrapper's object
+    // also holds signing and key generation, which a static keysat-verify must not contain.
+    return crypto_sign_ed25519_verify_detached(sig.data(), message.data(), message.size(),
+                                               key.bytes.data()) == 0;
 }
 
 std::string key_id_text(const KeyId& id) {
