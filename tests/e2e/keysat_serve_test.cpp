@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <thread>
 #include <tuple>
 
@@ -275,6 +276,51 @@ TEST_CASE("admin auth: missing, malformed, wrong, revoked and under-scoped crede
     CHECK(text.find(i) == std::string::npos);
     CHECK(text.find("license.issue") != std::string::npos);
     CHECK(text.find("api_key.revoke") != std::string::npos);
+}
+
+TEST_CASE("a valid scoped key on a master-only route is a 403, never a lockout",
+          "[e2e][serve][security]") {
+    Shop shop;
+    auto key =
+        shop.server.post("/v1/admin/api-keys", R"({"label":"ci","role":"full-admin"})", shop.admin);
+    REQUIRE(key.status == 200);
+    std::string token = key.body["token"];
+    // Far more than the 10 failed attempts that lock a client out.
+    for (int i = 0; i < 25; ++i) {
+        auto r = shop.server.get("/v1/admin/api-keys", token);
+        REQUIRE(r.status == 403);
+        CHECK_THAT(r.body["message"].get<std::string>(), Catch::Contains("master key"));
+    }
+    CHECK(shop.server.get("/v1/admin/products", token).status == 200);
+    CHECK(shop.server.get("/v1/admin/api-keys", shop.admin).status == 200);
+    // A wrong secret still counts, and is locked out after ten.
+    int last = 0;
+    for (int i = 0; i < 12; ++i)
+        last = shop.server.get("/v1/admin/api-keys", "ks_not-a-key").status;
+    CHECK(last == 429);
+}
+
+TEST_CASE("each license status change records its own reason", "[e2e][serve][admin]") {
+    Shop shop;
+    REQUIRE(
+        shop.server
+            .post("/v1/admin/products", R"({"slug":"app","name":"A","price_sats":1})", shop.admin)
+            .status == 200);
+    auto lic = shop.server.post("/v1/admin/licenses", R"({"product_slug":"app"})", shop.admin);
+    std::string id = lic.body["license_id"];
+    for (const char* op : {"suspend", "unsuspend"})
+        REQUIRE(shop.server.post("/v1/admin/licenses/" + id + "/" + op, "", shop.admin).status ==
+                200);
+    REQUIRE(shop.server.post("/v1/admin/licenses/" + id + "/revoke", R"({"reason":""})", shop.admin)
+                .status == 200);
+    auto entries = shop.server.get("/v1/admin/audit?limit=10", shop.admin).body["entries"];
+    std::map<std::string, std::string> reasons;
+    for (const auto& e : entries)
+        if (e["action"].get<std::string>().starts_with("license."))
+            reasons[e["action"]] = e["details"].value("reason", "");
+    CHECK(reasons["license.suspend"] == "admin suspend");
+    CHECK(reasons["license.unsuspend"] == "admin unsuspend"); // it said "admin suspend"
+    CHECK(reasons["license.revoke"] == "admin revoke");       // an empty reason is the default
 }
 
 TEST_CASE("a verify-only server validates but refuses to issue", "[e2e][serve]") {

@@ -47,9 +47,15 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
         actor.kind = "master";
         return actor;
     }
-    if (token.starts_with("ks_") && !scope.empty()) {
+    if (token.starts_with("ks_")) {
         store::AccessStore access(db);
         auto key = access.find_active_api_key(hash);
+        // A valid key on a master-only route guessed no secret either: a 403 that does not count
+        // against the failed-attempt limit.
+        if (key && *key && scope.empty()) {
+            denied = error_response("forbidden", "forbidden: this route needs the master key");
+            return std::nullopt;
+        }
         if (key && *key) {
             json scopes = json::parse((*key)->scopes_json, nullptr, false);
             if (scopes.is_array())
@@ -281,7 +287,7 @@ http::Response issue_license(const App& app, db::Database& db, const Actor& acto
 // revoke, suspend, unsuspend
 http::Response license_status(const App& app, db::Database& db, const Actor& actor,
                               const http::Request& req, const std::string& op) {
-    std::string reason = op == "revoke" ? "admin revoke" : "admin suspend";
+    std::string reason = "admin " + op; // the audit row's and the event's default reason
     if (!req.body.empty()) {
         http::Response error;
         auto body = parse_body(req, error);
@@ -291,7 +297,7 @@ http::Response license_status(const App& app, db::Database& db, const Actor& act
         auto r = f.text("reason", false, 500);
         if (!f.error().empty())
             return error_response("bad_request", f.error());
-        if (r)
+        if (r && !r->empty()) // Keysat: an empty reason means the default one
             reason = *r;
     }
     const std::string& id = req.params[0];
