@@ -157,6 +157,18 @@ TEST_CASE("bulk --db and license --db record idempotently, ledgers import once",
         run({migrate_bin(), "import-ledger", "--db", db, (dir / "ledger.jsonl").string()});
     CHECK(untrusted.exit_code == 1);
     CHECK(query(db, "SELECT count(*) FROM licenses") == 61);
+    // Trusted, but of a product this database does not have: refused, naming the line.
+    auto trusted_unknown = run({migrate_bin(), "import-ledger", "--db", db, "-p",
+                                (dir / "air.pub").string(), (dir / "ledger.jsonl").string()});
+    CHECK(trusted_unknown.exit_code == 1);
+    CHECK_THAT(trusted_unknown.err, Catch::Contains("line 1: product " + std::string(k_product)));
+    {
+        auto rw = db::Database::open(db, db::OpenMode::read_write);
+        REQUIRE(rw);
+        REQUIRE(rw->exec(std::string("INSERT INTO products (id, slug, name, created_at, "
+                                     "updated_at) VALUES ('") +
+                         k_product + "', 'app', 'App', 1, 1)"));
+    }
     std::vector<std::string> import{migrate_bin(),
                                     "import-ledger",
                                     "--db",

@@ -323,6 +323,30 @@ TEST_CASE("each license status change records its own reason", "[e2e][serve][adm
     CHECK(reasons["license.revoke"] == "admin revoke");       // an empty reason is the default
 }
 
+TEST_CASE("validate: a license of a product the database lacks is not_found",
+          "[e2e][serve][security]") {
+    test::TempDir dir;
+    REQUIRE(test::run({test::issue_bin(), "keygen", "--unencrypted", "-o", (dir / "k").string()})
+                .exit_code == 0);
+    test::ServerProcess server(dir / "data", {},
+                               {"KEYSAT_VERIFY_KEYS=" + (dir / "k.pub").string()});
+    REQUIRE(server
+                .post("/v1/admin/products", R"({"slug":"app","name":"A","price_sats":1})",
+                      server.admin_key())
+                .status == 200);
+    // Signed by a trusted key and recorded, but for a product id nobody created.
+    auto lic = test::run({test::issue_bin(), "license", "-s", (dir / "k.key").string(), "--product",
+                          "0b8e3f2a-1111-4222-8333-944455556666", "--db",
+                          (dir / "data/keysat.db").string()});
+    REQUIRE(lic.exit_code == 0);
+    std::string key = lic.out.substr(0, lic.out.find('\n'));
+    for (const json& request : {json{{"key", key}, {"product_slug", "app"}}, json{{"key", key}}}) {
+        auto v = server.post("/v1/validate", request.dump());
+        CHECK(v.body["ok"] == false);
+        CHECK(v.body["reason"] == "not_found");
+    }
+}
+
 TEST_CASE("a verify-only server validates but refuses to issue", "[e2e][serve]") {
     test::TempDir dir;
     REQUIRE(test::run({test::issue_bin(), "keygen", "--unencrypted", "-o", (dir / "k").string()})

@@ -6,6 +6,7 @@
 #include "keysat/issuing/bulk.hpp"
 #include "keysat/service/ledger.hpp"
 #include "keysat/service/recorder.hpp"
+#include "keysat/store/catalog_store.hpp"
 #include "support/db_support.hpp"
 #include "support/support.hpp"
 
@@ -21,12 +22,23 @@ struct Fixture {
     crypto::SecretKey key = crypto::SecretKey::generate();
     license::Keyring ring{{key.public_key()}};
     db::Database db = test::fresh_database(dir / "keysat.db");
+    bool product_made = make_product(k_product);
+
+    bool make_product(const std::string& id) {
+        store::ProductRow p;
+        p.id = id;
+        p.slug = "app-" + id.substr(0, 8);
+        p.name = "App";
+        REQUIRE(store::CatalogStore(db).create_product(p));
+        return true;
+    }
 
     // A ledger of `n` licenses signed by `signer`.
-    std::string ledger(const crypto::SecretKey& signer, int n) {
+    std::string ledger(const crypto::SecretKey& signer, int n,
+                       const std::string& product = k_product) {
         std::string csv = "product,email,days\n";
         for (int i = 0; i < n; ++i)
-            csv += std::string(k_product) + ",u" + std::to_string(i) + "@example.com,30\n";
+            csv += product + ",u" + std::to_string(i) + "@example.com,30\n";
         issuing::BulkOptions o;
         o.now = 1700000000;
         o.ns = Uuid::parse(k_product);
@@ -82,6 +94,39 @@ TEST_CASE("records with untrusted or forged signatures are rejected", "[service]
     CHECK(keep->inserted == 3);
     CHECK_THAT(keep->problems[0].message, Catch::Contains("signature"));
     CHECK(f.licenses() == 3);
+}
+
+TEST_CASE("a record of a product the database does not have is refused, naming its line",
+          "[service][security]") {
+    Fixture f;
+    const std::string unknown = "0b8e3f2a-1111-4222-8333-944455556666";
+    auto r = service::import_ledger(f.db, f.ledger(f.key, 2) + f.ledger(f.key, 1, unknown), f.ring,
+                                    service::KeepGoing::no, 1);
+    REQUIRE(r);
+    REQUIRE(r->problems.size() == 1);
+    CHECK(r->problems[0].line == 3);
+    CHECK_THAT(r->problems[0].message, Catch::Contains(unknown));
+    CHECK(f.licenses() == 0);
+    f.make_product(unknown); // once the product exists, the same ledger imports
+    auto again = service::import_ledger(f.db, f.ledger(f.key, 2) + f.ledger(f.key, 1, unknown),
+                                        f.ring, service::KeepGoing::no, 2);
+    REQUIRE(again);
+    CHECK(again->problem_count == 0);
+    CHECK(f.licenses() == 3);
+}
+
+TEST_CASE("a ledger of junk reports the first 100 problems and their count", "[service]") {
+    Fixture f;
+    std::string junk;
+    for (int i = 0; i < 5000; ++i)
+        junk += "{}\n";
+    auto r = service::import_ledger(f.db, junk, f.ring, service::KeepGoing::yes, 1);
+    REQUIRE(r);
+    CHECK(r->records == 5000);
+    CHECK(r->problem_count == 5000);
+    REQUIRE(r->problems.size() == 100);
+    CHECK(r->problems.front().line == 1);
+    CHECK(r->problems.back().line == 100);
 }
 
 TEST_CASE("the recorder writes batches atomically and finds licenses by idempotency key",

@@ -136,13 +136,14 @@ http::Response import_ledger(const App& app, db::Database& db, const Actor& acto
     json out = {{"records", report->records},
                 {"inserted", report->inserted},
                 {"unchanged", report->unchanged},
-                {"problems", problems}};
-    if (!report->problems.empty() && !keep_going) {
+                {"problems", problems}, // the first 100
+                {"problem_count", report->problem_count}};
+    if (report->problem_count > 0 && !keep_going) {
         out["ok"] = false;
         out["error"] = "bad_request";
         out["message"] = fmt::format("{} bad record(s); nothing was imported (add "
                                      "?keep_going=true to import the good ones)",
-                                     report->problems.size());
+                                     report->problem_count);
         return json_response(400, out);
     }
     if (!audit(db, app, actor, "license.import", "",

@@ -144,16 +144,19 @@ Expected<int> run_import(const MigrateOptions& o) {
     for (const auto& p : report.problems)
         std::cerr << fmt::format("keysat-migrate: {} line {}: {}\n", o.ledger_file, p.line,
                                  p.message);
-    if (!report.problems.empty() && !o.keep_going) {
+    if (report.problem_count > report.problems.size())
+        std::cerr << fmt::format("keysat-migrate: ... and {} more bad record(s)\n",
+                                 report.problem_count - report.problems.size());
+    if (report.problem_count > 0 && !o.keep_going) {
         std::cerr << fmt::format("keysat-migrate: {} bad record(s); nothing was imported (use "
                                  "--keep-going to import the good ones)\n",
-                                 report.problems.size());
+                                 report.problem_count);
         return k_exit_invalid;
     }
     std::cerr << fmt::format("{} record(s): {} imported, {} already present, {} rejected\n",
                              report.records, report.inserted, report.unchanged,
-                             report.problems.size());
-    return report.problems.empty() ? k_exit_ok : k_exit_invalid;
+                             report.problem_count);
+    return report.problem_count == 0 ? k_exit_ok : k_exit_invalid;
 }
 
 void db_option(CLI::App& sub, MigrateOptions& o) {

@@ -5,6 +5,7 @@
 
 #include "keysat/crypto/hash.hpp"
 #include "keysat/license/lic1.hpp"
+#include "keysat/store/catalog_store.hpp"
 #include "keysat/util/encoding.hpp"
 
 namespace keysat::service {
@@ -134,6 +135,7 @@ Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
     KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
     KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
     store::SigningKeyStore keys(db);
+    store::CatalogStore catalog(db);
     std::size_t number = 0;
     std::string_view rest = text;
     while (!rest.empty()) {
@@ -146,17 +148,26 @@ Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
         ++report.records;
         auto parsed = row_from_record(line, ring);
         if (!parsed) {
-            report.problems.push_back({number, parsed.error().message});
+            report.add_problem(number, parsed.error().message);
             continue;
         }
         auto& [row, signer] = *parsed;
+        // A license of a product this database does not have would validate for any product.
+        auto product = catalog.find_product(row.product_id);
+        if (!product || !*product) {
+            report.add_problem(number, product ? fmt::format("product {} does not exist here "
+                                                             "(create it, with this id, first)",
+                                                             row.product_id)
+                                               : product.error().message);
+            continue;
+        }
         if (auto ok = keys.ensure(row.signing_key_id, signer.bytes, now); !ok) {
-            report.problems.push_back({number, ok.error().message});
+            report.add_problem(number, ok.error().message);
             continue;
         }
         auto outcome = licenses.insert(row, now);
         if (!outcome) {
-            report.problems.push_back({number, outcome.error().message});
+            report.add_problem(number, outcome.error().message);
             continue;
         }
         if (*outcome == store::InsertOutcome::inserted)
@@ -164,12 +175,11 @@ Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
         else if (*outcome == store::InsertOutcome::unchanged)
             ++report.unchanged;
         else // conflict or already_issued: another license holds its id, key or id_key
-            report.problems.push_back(
-                {number, fmt::format("license {} (or its key or id_key) is already recorded with "
-                                     "different content",
-                                     row.id)});
+            report.add_problem(number, fmt::format("license {} (or its key or id_key) is already "
+                                                   "recorded with different content",
+                                                   row.id));
     }
-    if (!report.problems.empty() && keep_going == KeepGoing::no)
+    if (report.problem_count > 0 && keep_going == KeepGoing::no)
         return report; // the transaction rolls back: nothing imported
     KEYSAT_TRY_ASSIGN(log, db.prepare("INSERT INTO ledger_imports (file_sha256, imported_at, "
                                       "records, inserted) VALUES (?, ?, ?, ?)"));

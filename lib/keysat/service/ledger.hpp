@@ -26,7 +26,16 @@ struct ImportReport {
     std::size_t records = 0;
     std::size_t inserted = 0;
     std::size_t unchanged = 0;
-    std::vector<LedgerProblem> problems;
+    std::vector<LedgerProblem> problems; // the first k_max_problems, in line order
+    std::size_t problem_count = 0;       // all of them
+    static constexpr std::size_t k_max_problems = 100;
+
+    // Records a bad line: counted always, kept while fewer than k_max_problems are.
+    void add_problem(std::size_t line, std::string message) {
+        ++problem_count;
+        if (problems.size() < k_max_problems)
+            problems.push_back({line, std::move(message)});
+    }
 };
 
 enum class KeepGoing { yes, no };

@@ -202,6 +202,10 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
         cached = std::move(entry);
     }
     const store::LicenseRow* row = &cached->row;
+    if (!cached->product_slug) { // a license of no product here is not a license of this shop
+        r.reason = "not_found";
+        return r;
+    }
     r.license_id = row->id;
     r.product_id = row->product_id;
     if (row->status != "active") {
