@@ -347,6 +347,29 @@ TEST_CASE("validate: a license of a product the database lacks is not_found",
     }
 }
 
+TEST_CASE("direct issuance grants only entitlements in the product's catalog",
+          "[e2e][serve][security]") {
+    Shop shop;
+    REQUIRE(shop.server
+                .post("/v1/admin/products",
+                      json{{"slug", "app"},
+                           {"name", "App"},
+                           {"price_sats", 1},
+                           {"entitlements_catalog",
+                            {{{"slug", "pro"}, {"name", "Pro"}, {"description", ""}}}}}
+                          .dump(),
+                      shop.admin)
+                .status == 200);
+    auto refused = shop.server.post(
+        "/v1/admin/licenses",
+        json{{"product_slug", "app"}, {"entitlements", {"pro", "anything"}}}.dump(), shop.admin);
+    CHECK(refused.status == 400);
+    CHECK_THAT(refused.body["message"].get<std::string>(), Catch::Contains("'anything'"));
+    CHECK(shop.server.get("/v1/admin/licenses", shop.admin).body["licenses"].empty());
+    CHECK(shop.issue({{"product_slug", "app"}, {"entitlements", {"pro"}}})["entitlements"] ==
+          json({"pro"}));
+}
+
 TEST_CASE("a verify-only server validates but refuses to issue", "[e2e][serve]") {
     test::TempDir dir;
     REQUIRE(test::run({test::issue_bin(), "keygen", "--unencrypted", "-o", (dir / "k").string()})

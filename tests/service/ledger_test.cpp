@@ -115,6 +115,30 @@ TEST_CASE("a record of a product the database does not have is refused, naming i
     CHECK(f.licenses() == 3);
 }
 
+TEST_CASE("a ledger grants only entitlements in its product's catalog", "[service][security]") {
+    Fixture f;
+    REQUIRE(f.db.exec(std::string("UPDATE products SET entitlements = "
+                                  "'[{\"slug\":\"basic\",\"name\":\"Basic\"}]' WHERE id = '") +
+                      k_product + "'"));
+    // One record grants a catalog slug, the other one the catalog does not list.
+    std::string csv = std::string("product,email,days,entitlements\n") + k_product +
+                      ",a@example.com,30,basic\n" + k_product + ",b@example.com,30,pro\n";
+    issuing::BulkOptions o;
+    o.now = 1700000000;
+    o.ns = Uuid::parse(k_product);
+    auto in = issuing::parse_bulk_input(csv, o);
+    REQUIRE(in.errors.empty());
+    std::string text;
+    for (auto& item : in.items)
+        text += *issuing::sign_bulk_item(f.key, item) + "\n";
+    auto r = service::import_ledger(f.db, text, f.ring, service::KeepGoing::yes, 1);
+    REQUIRE(r);
+    CHECK(r->inserted == 1);
+    REQUIRE(r->problems.size() == 1);
+    CHECK(r->problems[0].line == 2);
+    CHECK_THAT(r->problems[0].message, Catch::Contains("'pro'"));
+}
+
 TEST_CASE("a ledger of junk reports the first 100 problems and their count", "[service]") {
     Fixture f;
     std::string junk;

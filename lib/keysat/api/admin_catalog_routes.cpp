@@ -8,6 +8,7 @@
 #include "keysat/api/admin.hpp"
 #include "keysat/api/fields.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/service/catalog.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/util/date.hpp"
@@ -234,15 +235,10 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
     if (slug && !valid_slug(*slug))
         return "bad request: 'slug' may hold a-z, 0-9, - and _";
     // Closed entitlements: a product with a catalog accepts only the catalog's slugs.
-    json catalog = json_array_or_empty(product.entitlements_json);
     for (const auto* list : {&entitlements, &hidden})
-        if (*list && !catalog.empty())
-            for (const auto& e : **list)
-                if (std::none_of(catalog.begin(), catalog.end(),
-                                 [&](const json& c) { return c.value("slug", "") == e; }))
-                    return fmt::format("bad request: entitlement '{}' is not in product '{}' "
-                                       "catalog",
-                                       e, product.slug);
+        if (*list)
+            if (auto e = service::entitlement_outside_catalog(product, **list))
+                return "bad request: " + service::outside_catalog_message(*e, product);
     if (slug)
         p.slug = *slug;
     if (name)

@@ -11,6 +11,7 @@
 #include "keysat/crypto/secure.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/issuing/issue.hpp"
+#include "keysat/service/catalog.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
@@ -241,6 +242,9 @@ http::Response issue_license(const App& app, db::Database& db, const Actor& acto
         for (const auto& e : policy_ents)
             if (e.is_string())
                 lr.entitlements.push_back(e.get<std::string>());
+    if (auto e = service::entitlement_outside_catalog(**product, lr.entitlements))
+        return error_response("bad_request",
+                              "bad request: " + service::outside_catalog_message(*e, **product));
     lr.trial = is_trial.value_or(policy ? policy->is_trial : false);
     auto key = issuing::issue_license(*app.signer, lr);
     if (!key)

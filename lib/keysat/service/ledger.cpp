@@ -5,6 +5,7 @@
 
 #include "keysat/crypto/hash.hpp"
 #include "keysat/license/lic1.hpp"
+#include "keysat/service/catalog.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/util/encoding.hpp"
 
@@ -159,6 +160,14 @@ Expected<ImportReport> import_ledger(db::Database& db, std::string_view text,
                                                              "(create it, with this id, first)",
                                                              row.product_id)
                                                : product.error().message);
+            continue;
+        }
+        std::vector<std::string> granted;
+        for (const auto& e : nlohmann::json::parse(row.entitlements_json, nullptr, false))
+            if (e.is_string())
+                granted.push_back(e.get<std::string>());
+        if (auto e = entitlement_outside_catalog(**product, granted)) {
+            report.add_problem(number, outside_catalog_message(*e, **product));
             continue;
         }
         if (auto ok = keys.ensure(row.signing_key_id, signer.bytes, now); !ok) {
