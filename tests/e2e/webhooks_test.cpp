@@ -169,3 +169,56 @@ TEST_CASE("webhooks: an endpoint that always fails ends in the dead-letter queue
     CHECK(server.post("/v1/admin/webhook-deliveries/" + id + "/retry", "", admin).status == 200);
     CHECK(receiver.wait_for(11));
 }
+
+TEST_CASE("webhooks: roles that cannot change webhooks see no capability URLs or error text",
+          "[e2e][serve][webhooks][security]") {
+    test::TempDir dir;
+    std::string closed_url;
+    {
+        Receiver closed; // bound to learn a port, then gone: connections are refused
+        closed_url = closed.url();
+    }
+    test::ServerProcess server(dir / "data", {}, {"KEYSAT_WEBHOOK_RETRY_UNIT_MS=10"});
+    auto admin = server.admin_key();
+    const std::string secret_url =
+        "https://ops:hunter2@hooks.example.com:8443/in/abc?token=s3cr3t#x";
+    REQUIRE(server.post("/v1/admin/webhook-endpoints", json{{"url", secret_url}}.dump(), admin)
+                .status == 200);
+    auto closed =
+        server.post("/v1/admin/webhook-endpoints", json{{"url", closed_url}}.dump(), admin);
+    REQUIRE(closed.status == 200);
+    auto reader = server.post("/v1/admin/api-keys", R"({"label":"r","role":"read-only"})", admin);
+    REQUIRE(reader.status == 200);
+    std::string read_only = reader.body["token"];
+
+    auto shown = server.get("/v1/admin/webhook-endpoints", read_only);
+    REQUIRE(shown.status == 200);
+    CHECK(shown.raw.find("hunter2") == std::string::npos);
+    CHECK(shown.raw.find("s3cr3t") == std::string::npos);
+    bool found = false;
+    for (const auto& e : shown.body["endpoints"])
+        found = found || e["url"] == "https://hooks.example.com:8443/in/abc";
+    CHECK(found);
+    CHECK(server.get("/v1/admin/webhook-endpoints", admin).raw.find(secret_url) !=
+          std::string::npos);
+
+    // A delivery to the closed port fails; the reader sees how, not the connection error.
+    REQUIRE(server.post("/v1/admin/products", R"({"slug":"app","name":"A","price_sats":1})", admin)
+                .status == 200);
+    const std::string path =
+        "/v1/admin/webhook-deliveries?endpoint_id=" + closed.body["id"].get<std::string>();
+    json tried;
+    for (int i = 0; i < 100; ++i) {
+        tried = server.get(path, admin).body["deliveries"];
+        if (!tried.empty() && tried[0]["attempt_count"].get<int>() > 0)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE_FALSE(tried.empty());
+    REQUIRE(tried[0]["last_error"].is_string()); // the operator sees the error text
+    CHECK(tried[0]["outcome"] == "failed");
+    auto as_reader = server.get(path, read_only).body["deliveries"];
+    REQUIRE_FALSE(as_reader.empty());
+    CHECK(as_reader[0]["last_error"].is_null());
+    CHECK(as_reader[0]["outcome"] == "failed");
+}

@@ -3,6 +3,7 @@
 // row every mutation writes in its transaction, and the wrapper that puts them in front of a
 // handler.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct Actor {
     std::string sha256;
     std::vector<std::string> scopes;
     std::string ip;
+
+    // Whether this actor holds `scope` (the master key holds every one).
+    bool may(const std::string& scope) const {
+        return kind == "master" || std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+    }
 };
 
 // Authenticates and authorizes; nullopt with `denied` set when refused (401 for a missing or

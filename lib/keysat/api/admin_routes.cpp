@@ -369,12 +369,29 @@ http::Response create_api_key(const App& app, db::Database& db, const Actor& act
 
 } // namespace
 
+// What a role that cannot change webhooks sees of an endpoint's URL: scheme, host and path.
+// Receivers' URLs often carry capability tokens in their user information, query or fragment.
+std::string redacted_url(const std::string& url) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos)
+        return "";
+    std::size_t host_start = scheme_end + 3;
+    std::size_t path_start = url.find_first_of("/?#", host_start);
+    std::string authority = url.substr(host_start, path_start - host_start);
+    if (auto at = authority.rfind('@'); at != std::string::npos)
+        authority.erase(0, at + 1);
+    std::string path;
+    if (path_start != std::string::npos && url[path_start] == '/')
+        path = url.substr(path_start, url.find_first_of("?#", path_start) - path_start);
+    return url.substr(0, host_start) + authority + path;
+}
+
 // An endpoint as listed (never its secret): our `events` ([] for every event) and Keysat's
-// `event_types` (["*"] for every event).
-json endpoint_json(const store::WebhookEndpointRow& e) {
+// `event_types` (["*"] for every event). `full_url` only for roles that may change webhooks.
+json endpoint_json(const store::WebhookEndpointRow& e, bool full_url = true) {
     json events = json_array_or_empty(e.events_json);
     return {{"id", e.id},
-            {"url", e.url},
+            {"url", full_url ? e.url : redacted_url(e.url)},
             {"events", events},
             {"event_types", events.empty() ? json::array({"*"}) : events},
             {"description", e.description},
@@ -421,7 +438,24 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
     return json_response(200, out);
 }
 
-json delivery_out(const store::DeliveryRow& d) {
+// How a delivery went, in one word: delivered, pending (not tried yet), refused (the receiver
+// answered with an error status), timed out, or failed (no answer: connection errors).
+std::string delivery_outcome(const store::DeliveryRow& d) {
+    if (d.delivered_at)
+        return "delivered";
+    if (d.attempts == 0)
+        return "pending";
+    if (d.last_status)
+        return "refused";
+    if (d.last_error && (d.last_error->find("timeout") != std::string::npos ||
+                         d.last_error->find("timed out") != std::string::npos))
+        return "timed out";
+    return "failed";
+}
+
+// A delivery as listed; the connection error text only for roles that may change webhooks (it
+// tells open ports from closed ones), the others see the outcome word.
+json delivery_out(const store::DeliveryRow& d, bool error_text) {
     auto time = [](const std::optional<std::int64_t>& t) {
         return t ? json(format_timestamp(*t)) : json(nullptr);
     };
@@ -435,7 +469,8 @@ json delivery_out(const store::DeliveryRow& d) {
         {"next_attempt_at", d.delivered_at || d.dead ? json(nullptr) : time(d.next_attempt_at)},
         {"last_status", d.last_status ? json(*d.last_status) : json(nullptr)},
         {"last_status_code", d.last_status ? json(*d.last_status) : json(nullptr)},
-        {"last_error", d.last_error ? json(*d.last_error) : json(nullptr)},
+        {"last_error", d.last_error && error_text ? json(*d.last_error) : json(nullptr)},
+        {"outcome", delivery_outcome(d)},
         {"delivered_at", d.delivered_at ? json(format_timestamp(*d.delivered_at)) : json(nullptr)},
         {"dead", d.dead},
         {"created_at", format_timestamp(d.created_at)}};
@@ -448,31 +483,32 @@ void register_webhook_routes(http::Server& s, const App& app) {
                       return create_webhook_endpoint(app, db, a, r);
                   }));
     s.route("GET", "/v1/admin/webhook-endpoints",
-            admin(app, "webhooks:read", [](db::Database& db, const Actor&, const http::Request&) {
+            admin(app, "webhooks:read", [](db::Database& db, const Actor& a, const http::Request&) {
                 auto list = store::WebhookStore(db).list_endpoints(false);
                 if (!list)
                     return error_response("internal_error", "webhooks");
                 json out = json::array();
                 for (const auto& e : *list)
-                    out.push_back(endpoint_json(e));
+                    out.push_back(endpoint_json(e, a.may("webhooks:write")));
                 return json_response(200, {{"endpoints", out}});
             }));
-    s.route("GET", "/v1/admin/webhook-deliveries",
-            admin(app, "webhooks:read", [](db::Database& db, const Actor&, const http::Request& r) {
-                http::Response error;
-                auto limit = limit_param(r, 100, error);
-                if (!limit)
-                    return error;
-                auto list = store::WebhookStore(db).list_deliveries(
-                    r.query_value("status").value_or("all"), std::min<std::int64_t>(*limit, 500),
-                    r.query_value("endpoint_id").value_or(""));
-                if (!list)
-                    return error_response("bad_request", "bad request: " + list.error().message);
-                json out = json::array();
-                for (const auto& d : *list)
-                    out.push_back(delivery_out(d));
-                return json_response(200, {{"deliveries", out}});
-            }));
+    s.route(
+        "GET", "/v1/admin/webhook-deliveries",
+        admin(app, "webhooks:read", [](db::Database& db, const Actor& a, const http::Request& r) {
+            http::Response error;
+            auto limit = limit_param(r, 100, error);
+            if (!limit)
+                return error;
+            auto list = store::WebhookStore(db).list_deliveries(
+                r.query_value("status").value_or("all"), std::min<std::int64_t>(*limit, 500),
+                r.query_value("endpoint_id").value_or(""));
+            if (!list)
+                return error_response("bad_request", "bad request: " + list.error().message);
+            json out = json::array();
+            for (const auto& d : *list)
+                out.push_back(delivery_out(d, a.may("webhooks:write")));
+            return json_response(200, {{"deliveries", out}});
+        }));
     s.route(
         "POST", "/v1/admin/webhook-deliveries/([0-9a-f-]{36})/retry",
         admin(app, "webhooks:write",
