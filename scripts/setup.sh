@@ -9,6 +9,7 @@ packages=(
   libcli11-dev libsodium-dev libsqlite3-dev libtomlplusplus-dev libcpp-httplib-dev
   libfmt-dev catch2 nlohmann-json3-dev libssl-dev
   minisign zsh fish curl openssl
+  clang-16 libclang-rt-16-dev
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(hyperfine wrk nginx-light)

@@ -147,3 +147,24 @@ TEST_CASE("check then for_each: errors skip exactly their lines", "[issuing]") {
                                 [&](issuing::BulkItem& item) { lines.push_back(item.line); });
     CHECK(lines == std::vector<std::size_t>{2, 5});
 }
+
+TEST_CASE("a line that is not UTF-8 or holds a NUL never reaches the ledger", "[issuing]") {
+    // tests/fuzz/regressions/bulk_csv/invalid-utf8-line-as-id-key: without an id_key column the
+    // whole line is the idempotency key, cells of unknown columns included, and its bytes made
+    // the ledger record invalid JSON.
+    auto in = issuing::parse_bulk_input(std::string("product,colour\n") + k_product + ",\xff\n",
+                                        options());
+    REQUIRE(in.errors.size() == 2);
+    CHECK(in.errors[0].field == "colour");
+    CHECK(in.errors[1].line == 2);
+    CHECK_THAT(in.errors[1].message, Catch::Contains("not valid UTF-8"));
+    CHECK(in.items.empty());
+    // tests/fuzz/regressions/bulk_jsonl/nul-ends-json-early: nlohmann's parser stops at a NUL,
+    // so `{...}<NUL><anything>` was read as the object before it.
+    std::string jsonl =
+        std::string("{\"product\":\"") + k_product + "\"}" + std::string(1, '\0') + "\xff\n";
+    in = issuing::parse_bulk_input(jsonl, options(issuing::InputFormat::jsonl));
+    REQUIRE(in.errors.size() == 1);
+    CHECK(issuing::describe(in.errors[0]) == "line 1: not a JSON object");
+    CHECK(in.items.empty());
+}

@@ -8,6 +8,7 @@
 #include "keysat/crypto/signing.hpp"
 #include "keysat/issuing/issue.hpp"
 #include "keysat/license/lic1.hpp"
+#include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
 #include "support/support.hpp"
 
@@ -239,4 +240,23 @@ TEST_CASE("garbage never crashes the license parser", "[license]") {
         CHECK_FALSE(license::verify_license_key(text, ring, at(1800000000)));
         (void)license::decode_license_key(text, license::Strictness::lenient);
     }
+}
+
+TEST_CASE("an unverified key's times print even at the ends of u64", "[license]") {
+    // tests/fuzz/regressions/lic1/issued-at-near-int64-min: issued_at is 2^63, which
+    // `keysat-verify inspect` formats as an int64; the date arithmetic overflowed.
+    const std::string key =
+        "LIC1-AIAG6RVE6YGS6SRIW2VD5AAAAAD57GOCEIVKVKVKVKVIAAAAAAZK3TEAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAAAAKVIAAAAAAZKT3EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAN4UPAEIRCEISEIS"
+        "DGOCEIVKVKVKVKVIAAAAAAZK3TEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAKVIAAAAAAZKT3EAAAAAAA"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-TDT7WZYACBWBG2IYAV57YPC2XKUGUX2R4A7DO666NCJZMP"
+        "BMQDPSEZTFY6LIINYI2PYHBBCSQU5QWLEXNAR7NMDZVNO4S3V3MEELQDY";
+    auto strict = license::decode_license_key(key);
+    REQUIRE_FALSE(strict);
+    CHECK_THAT(strict.error().message, Catch::Contains("extension bytes"));
+    auto d = license::decode_license_key(key, license::Strictness::lenient);
+    REQUIRE(d);
+    CHECK(d->payload.issued_at == std::uint64_t{1} << 63);
+    CHECK(format_timestamp(static_cast<std::int64_t>(d->payload.issued_at)) ==
+          "-292277022657-01-27T08:29:52Z");
 }

@@ -110,6 +110,19 @@ TEST_CASE("token payload shape is checked, unknown fields are ignored", "[licens
     }
 }
 
+TEST_CASE("a payload with a NUL byte is malformed, whatever precedes it", "[license]") {
+    // nlohmann's parser stops at a NUL as if the text ended there (found by tests/fuzz in bulk
+    // JSON lines); a signed payload must still be JSON as a whole.
+    Fixture f;
+    std::string json = R"({"product":"a","channel_expiry":"2026-05-01","entitlements":[]})";
+    auto token = f.raw_token(json + std::string(1, '\0') + "junk");
+    CHECK_FALSE(license::decode_token(token));
+    auto r = license::verify_token(token, f.ring, Fixture::at("2026-01-01"));
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("not a JSON object"));
+    CHECK(license::verify_token(f.raw_token(json), f.ring, Fixture::at("2026-01-01")));
+}
+
 TEST_CASE("short, padded or re-encoded tokens are malformed", "[license]") {
     Fixture f;
     auto token = f.token();

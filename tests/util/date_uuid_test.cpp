@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
+
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/uuid.hpp"
@@ -20,6 +23,22 @@ TEST_CASE("dates and timestamps format in UTC", "[util]") {
     CHECK(format_date(1700000000) == "2023-11-14");
     CHECK(format_timestamp(1700000000) == "2023-11-14T22:13:20Z");
     CHECK(format_timestamp(0) == "1970-01-01T00:00:00Z");
+}
+
+TEST_CASE("timestamps at the ends of int64 format without overflow", "[util]") {
+    // keysat-verify inspect prints a LIC1 key's u64 times as int64; near INT64_MIN the date
+    // arithmetic overflowed (tests/fuzz/regressions/lic1/issued-at-near-int64-min). The
+    // extremes agree with Go's time.Unix(t, 0).UTC().
+    CHECK(format_timestamp(std::numeric_limits<std::int64_t>::min()) ==
+          "-292277022657-01-27T08:29:52Z");
+    CHECK(format_timestamp(std::numeric_limits<std::int64_t>::max()) ==
+          "292277026596-12-04T15:30:07Z");
+    CHECK(format_timestamp(-1) == "1969-12-31T23:59:59Z");
+    CHECK(format_timestamp(-62135596800) == "0001-01-01T00:00:00Z");
+    CHECK(format_timestamp(253402300799) == "9999-12-31T23:59:59Z");
+    CHECK(format_date(951782400) == "2000-02-29");
+    for (std::int64_t t = 0; t < 253402300800; t += 86400 * 7919 + 3607)
+        CHECK(parse_timestamp(format_timestamp(t)) == t);
 }
 
 TEST_CASE("UUIDs parse and print canonically", "[util]") {

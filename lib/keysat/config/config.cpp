@@ -1,5 +1,6 @@
 #include "keysat/config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -252,6 +253,86 @@ const std::vector<Setter>& setters() {
     return k_setters;
 }
 
+// toml++ 3.3.0 (Debian 12's) reaches __builtin_unreachable, undefined behaviour, when it asks
+// whether some non-ASCII code points (U+00A1..U+0499, U+2CAE..U+30A7) are whitespace: wherever
+// it skips whitespace between tokens, and after a line-ending backslash in a multi-line basic
+// string (marzer/tomlplusplus#190 and #295; found by tests/fuzz, target config). TOML allows
+// non-ASCII text only inside strings and comments, so text elsewhere, and right after such a
+// backslash, is refused before toml++ sees it. A quote starts a string only where a key or a
+// value starts (toml++ reads `0"é` as one bare value). Returns the line of the first such byte.
+std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
+    enum class State { normal, comment, basic, literal, ml_basic, ml_literal };
+    auto ascii = [](char c) { return static_cast<unsigned char>(c) < 0x80; };
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    auto line_of = [&](std::size_t pos) {
+        return static_cast<std::size_t>(std::count(text.begin(), text.begin() + pos, '\n')) + 1;
+    };
+    // The length of the run of `q` at `pos`: a multi-line string's delimiter may be followed by
+    // up to two more quotes that belong to its content.
+    auto run = [&](std::size_t pos, char q) {
+        std::size_t n = 0;
+        while (pos + n < text.size() && text[pos + n] == q)
+            ++n;
+        return n;
+    };
+    State state = State::normal;
+    char prev = '\n'; // the last character outside strings and comments, blanks skipped
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        switch (state) {
+        case State::normal:
+            if (!ascii(c))
+                return line_of(i);
+            if (c == '#') {
+                state = State::comment;
+            } else if ((c == '"' || c == '\'') &&
+                       std::string_view("\n=[,{").find(prev) != std::string_view::npos) {
+                bool multi = run(i, c) >= 3;
+                state = c == '"' ? (multi ? State::ml_basic : State::basic)
+                                 : (multi ? State::ml_literal : State::literal);
+                i += multi ? 2 : 0;
+                prev = c;
+            } else if (c != ' ' && c != '\t') {
+                prev = c;
+            }
+            break;
+        case State::comment:
+            if (c == '\n')
+                state = State::normal, prev = c;
+            break;
+        case State::basic:
+            if (c == '\\')
+                ++i; // the escaped character (toml++ refuses a bad one without asking)
+            else if (c == '"' || c == '\n')
+                state = State::normal;
+            break;
+        case State::literal:
+            if (c == '\'' || c == '\n')
+                state = State::normal;
+            break;
+        case State::ml_basic:
+        case State::ml_literal: {
+            char q = state == State::ml_basic ? '"' : '\'';
+            if (state == State::ml_basic && c == '\\') {
+                // A line-ending backslash: toml++ asks about each character after it up to the
+                // first that is not whitespace.
+                std::size_t j = i + 1;
+                while (j < text.size() && space(text[j]))
+                    ++j;
+                if (j < text.size() && !ascii(text[j]))
+                    return line_of(j);
+                i = j == i + 1 ? j : j - 1; // past the escaped character or the whitespace
+            } else if (std::size_t n = run(i, q); n >= 3) {
+                state = State::normal;
+                i += std::min<std::size_t>(n, 5) - 1;
+            }
+            break;
+        }
+        }
+    }
+    return std::nullopt;
+}
+
 Expected<bool> parse_bool(const std::string& name, const std::string& v) {
     if (v == "1" || v == "true" || v == "yes")
         return true;
@@ -273,6 +354,9 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
 }
 
 Expected<void> apply_toml(ServeConfig& c, std::string_view text, const std::string& source) {
+    if (auto line = misplaced_non_ascii(text))
+        return usage_error(
+            fmt::format("{}:{}: non-ASCII text outside a string or comment", source, *line));
     toml::table table;
     try {
         table = toml::parse(text, source);

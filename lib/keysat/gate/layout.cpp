@@ -354,7 +354,8 @@ bool ReleaseTree::requires_license(std::string_view product) const {
     std::string text(f->size, '\0');
     if (::pread(f->fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
         return true;
-    json j = json::parse(text, nullptr, false);
+    // nlohmann's parser takes a NUL byte for the end of the text; JSON never holds a raw one.
+    json j = text.find('\0') == std::string::npos ? json::parse(text, nullptr, false) : json();
     if (!j.is_object())
         return true; // unreadable or malformed: stay closed
     auto it = j.find("requires_license");

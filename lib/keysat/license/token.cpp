@@ -75,7 +75,10 @@ Expected<DecodedToken> split_token(std::string_view token) {
 
 // Parses and validates the payload JSON of a split token.
 Expected<DecodedToken> parse_token_payload(DecodedToken out) {
-    json j = json::parse(out.raw_payload, nullptr, false);
+    // nlohmann's parser takes a NUL byte for the end of the text; JSON never holds a raw one.
+    json j = out.raw_payload.find('\0') == std::string::npos
+                 ? json::parse(out.raw_payload, nullptr, false)
+                 : json(json::value_t::discarded);
     if (j.is_discarded() || !j.is_object())
         return invalid("malformed token: payload is not a JSON object");
     auto string_field = [&](const char* name) -> const json* {

@@ -82,16 +82,29 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
 
 namespace {
 struct Civil {
-    int year;
+    long long year;
     unsigned month, day, hour, minute, second;
 };
+// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days) in 64-bit
+// arithmetic: exact for every day an int64 of seconds can name, where std::chrono's year stops
+// at 32767 and floor<days> times 86400 overflowed near INT64_MIN (a LIC1 key's u64 issued_at
+// read as int64 by `keysat-verify inspect`; found by tests/fuzz, target lic1).
 Civil civil_from_unix(std::int64_t t) {
-    auto days = chr::floor<chr::days>(chr::sys_seconds{chr::seconds{t}});
-    chr::year_month_day ymd{days};
-    std::int64_t rem = t - days.time_since_epoch().count() * 86400;
-    return {int(ymd.year()),
-            unsigned(ymd.month()),
-            unsigned(ymd.day()),
+    std::int64_t days = t / 86400, rem = t % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);                   // [0, 146096]
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // [0, 399]
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               // [0, 365]
+    const unsigned mp = (5 * doy + 2) / 153;                                    // [0, 11]
+    const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<long long>(yoe) + era * 400 + (month <= 2),
+            month,
+            doy - (153 * mp + 2) / 5 + 1,
             static_cast<unsigned>(rem / 3600),
             static_cast<unsigned>(rem / 60 % 60),
             static_cast<unsigned>(rem % 60)};
@@ -100,16 +113,16 @@ Civil civil_from_unix(std::int64_t t) {
 
 std::string format_date(std::int64_t unix_seconds) {
     Civil c = civil_from_unix(unix_seconds);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", c.year, c.month, c.day);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", c.year, c.month, c.day);
     return buf;
 }
 
 std::string format_timestamp(std::int64_t unix_seconds) {
     Civil c = civil_from_unix(unix_seconds);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02uZ", c.year, c.month, c.day, c.hour,
-                  c.minute, c.second);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02uZ", c.year, c.month, c.day,
+                  c.hour, c.minute, c.second);
     return buf;
 }
 
