@@ -409,6 +409,12 @@ TEST_CASE("bad configuration is a start-up error naming the key", "[e2e][serve]"
                   "", {"KEYSAT_ADMIN_API_KEY=short"});
     CHECK(r3.exit_code == 2);
     CHECK_THAT(r3.err, Catch::Contains("at least 32"));
+    // Trusted proxies are addresses or CIDR ranges; a range with host bits is refused.
+    auto r4 =
+        test::run({KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir", (dir / "d4").string()},
+                  "", {"KEYSAT_TRUSTED_PROXIES=10.0.0.0/8,10.0.0.1/8"});
+    CHECK(r4.exit_code == 2);
+    CHECK_THAT(r4.err, Catch::Contains("'10.0.0.1/8'"));
 }
 
 TEST_CASE("read timeout and worker count come from the configuration", "[e2e][serve]") {

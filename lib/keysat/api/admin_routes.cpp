@@ -19,6 +19,7 @@
 #include "keysat/store/webhook_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/net.hpp"
 
 namespace keysat::api {
 
@@ -31,7 +32,9 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
     // purpose from a shared address; once over the limit a failure answers 429.
     std::string ip = client_address(req, app.trusted_proxies);
     auto refuse = [&](const char* code) {
-        bool within = !app.limiter || app.limiter->take("admin-auth-failures:" + ip, 0.2, 10.0);
+        bool within =
+            !app.limiter ||
+            app.limiter->take("admin-auth-failures:" + net::rate_limit_key(ip), 0.2, 10.0);
         denied = within ? error_response(code, code)
                         : error_response("rate_limited", "too many failed attempts; slow down");
     };

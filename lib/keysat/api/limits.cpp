@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "keysat/util/net.hpp"
+
 namespace keysat::api {
 
 namespace {
@@ -18,7 +20,7 @@ bool RateLimiter::take(const std::string& key, double per_second, double burst) 
                                                       : std::chrono::seconds(3600);
         std::erase_if(m_buckets, [&](const auto& kv) { return now - kv.second.updated > idle; });
         if (m_buckets.size() >= k_max_buckets)
-            m_buckets.clear(); // a flood of fresh addresses: start over rather than grow
+            evict_oldest(m_buckets.size() / 4);
     }
     auto [it, fresh] = m_buckets.try_emplace(key, Bucket{burst, now});
     Bucket& b = it->second;
@@ -33,6 +35,18 @@ bool RateLimiter::take(const std::string& key, double per_second, double burst) 
     return true;
 }
 
+void RateLimiter::evict_oldest(std::size_t n) {
+    // A flood of fresh addresses drops the buckets touched longest ago, never all of them: a
+    // client still being refused keeps its bucket as long as it keeps trying.
+    std::vector<std::chrono::steady_clock::time_point> times;
+    times.reserve(m_buckets.size());
+    for (const auto& kv : m_buckets)
+        times.push_back(kv.second.updated);
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n), times.end());
+    auto cutoff = times[n];
+    std::erase_if(m_buckets, [&](const auto& kv) { return kv.second.updated < cutoff; });
+}
+
 bool RateLimiter::has_token(const std::string& key, double per_second, double burst) {
     std::lock_guard lock(m_mutex);
     auto it = m_buckets.find(key);
@@ -45,11 +59,22 @@ bool RateLimiter::has_token(const std::string& key, double per_second, double bu
 }
 
 std::string client_address(const http::Request& req, const std::vector<std::string>& trusted) {
-    auto is_trusted = [&](const std::string& a) {
-        return std::find(trusted.begin(), trusted.end(), a) != trusted.end();
+    auto is_trusted = [&](const std::string& text) {
+        auto a = net::parse_address(text);
+        if (!a)
+            return false;
+        for (const auto& t : trusted) // addresses or CIDR ranges, checked at start-up
+            if (auto range = net::parse_cidr(t); range && net::contains(*range, *a))
+                return true;
+        return false;
+    };
+    // One spelling per client: ::ffff:192.0.2.1 is 192.0.2.1.
+    auto normal = [](const std::string& text) {
+        auto a = net::parse_address(text);
+        return a ? net::to_string(*a) : text;
     };
     if (!is_trusted(req.remote_addr))
-        return req.remote_addr;
+        return normal(req.remote_addr);
     std::string forwarded = req.header("x-forwarded-for");
     // Walk from the right: each trusted proxy appended the address it received from.
     std::string result = req.remote_addr;
@@ -62,7 +87,7 @@ std::string client_address(const http::Request& req, const std::vector<std::stri
         hop.erase(hop.find_last_not_of(" \t") + 1);
         if (hop.empty())
             break;
-        result = hop;
+        result = normal(hop);
         if (!is_trusted(hop))
             break;
         if (comma == std::string::npos)

@@ -23,6 +23,8 @@ class RateLimiter {
     bool has_token(const std::string& key, double per_second, double burst);
 
   private:
+    // Drops the `n` buckets touched longest ago (about; ties go together).
+    void evict_oldest(std::size_t n);
     struct Bucket {
         double tokens;
         std::chrono::steady_clock::time_point updated;
@@ -34,7 +36,8 @@ class RateLimiter {
 
 // The client's address: the peer, unless the peer is a trusted proxy, in which case the
 // right-most X-Forwarded-For entry that is not itself a trusted proxy. A client-sent header is
-// never believed from an untrusted peer.
+// never believed from an untrusted peer. `trusted` holds addresses or CIDR ranges; IPv4-mapped
+// IPv6 addresses count as IPv4 ones, and the answer is in canonical form.
 std::string client_address(const http::Request& req, const std::vector<std::string>& trusted);
 
 } // namespace keysat::api

@@ -10,6 +10,7 @@
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/net.hpp"
 
 namespace keysat::api {
 
@@ -40,7 +41,7 @@ bool over_limit(const App& app, const std::string& bucket) {
 
 http::Response validate_route(const App& app, const http::Request& req) {
     std::string ip = client_address(req, app.trusted_proxies);
-    if (over_limit(app, "validate:" + ip))
+    if (over_limit(app, "validate:" + net::rate_limit_key(ip)))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);
@@ -119,7 +120,7 @@ using MachineOp = Expected<service::MachineResult> (*)(db::Database&, const lice
 http::Response machine_route(const App& app, const http::Request& req, MachineOp op,
                              const char* kind) {
     std::string ip = client_address(req, app.trusted_proxies);
-    if (over_limit(app, "machines:" + ip))
+    if (over_limit(app, "machines:" + net::rate_limit_key(ip)))
         return json_response(200, {{"ok", false}, {"reason", "rate_limited"}});
     http::Response error;
     auto body = parse_body(req, error);

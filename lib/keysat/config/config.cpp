@@ -1,4 +1,5 @@
 #include "keysat/config/config.hpp"
+#include "keysat/util/net.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -143,8 +144,12 @@ const std::vector<Setter>& setters() {
              return {};
          }},
         {"trusted_proxies", "KEYSAT_TRUSTED_PROXIES",
-         "proxy addresses whose X-Forwarded-For is believed", K::list, 0, 0,
+         "proxy addresses or CIDR ranges (10.0.0.0/8, fd00::/8) whose X-Forwarded-For is "
+         "believed",
+         K::list, 0, 0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool, const L& v) -> Expected<void> {
+             for (const auto& entry : v)
+                 KEYSAT_TRY(net::parse_cidr(entry));
              c.trusted_proxies = v;
              return {};
          }},
