@@ -89,6 +89,15 @@ TEST_CASE("trusted proxies as CIDR ranges, and mapped addresses", "[api][net][se
     req.remote_addr = "fd00::5";
     req.headers["x-forwarded-for"] = "::ffff:198.51.100.4, fd00::9";
     CHECK(api::client_address(req, {"fd00::/8"}) == "198.51.100.4");
+    // Ports some proxies append do not give a client a bucket per source port.
+    req.headers["x-forwarded-for"] = "203.0.113.7:5123";
+    CHECK(api::client_address(req, {"fd00::/8"}) == "203.0.113.7");
+    req.headers["x-forwarded-for"] = "[2001:db8::1]:443";
+    CHECK(api::client_address(req, {"fd00::/8"}) == "2001:db8::1");
+    // A trusted peer with no header is the client, in canonical form.
+    req.remote_addr = "::ffff:10.1.2.3";
+    req.headers.erase("x-forwarded-for");
+    CHECK(api::client_address(req, {"10.0.0.0/8"}) == "10.1.2.3");
 }
 
 TEST_CASE("a flood of fresh addresses evicts the oldest buckets, not an active abuser's",

@@ -415,6 +415,19 @@ TEST_CASE("bad configuration is a start-up error naming the key", "[e2e][serve]"
                   "", {"KEYSAT_TRUSTED_PROXIES=10.0.0.0/8,10.0.0.1/8"});
     CHECK(r4.exit_code == 2);
     CHECK_THAT(r4.err, Catch::Contains("'10.0.0.1/8'"));
+    // Text outside strings and comments is ASCII (toml++ 3.3 misbehaves otherwise), named by line.
+    test::spit(dir / "bad5.toml", "threads = 2\nbind = \"127.0.0.1:0\" \xc2\xa0\n");
+    auto r5 = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad5.toml").string()});
+    CHECK(r5.exit_code == 2);
+    CHECK_THAT(r5.err, Catch::Contains("bad5.toml:2: non-ASCII"));
+}
+
+TEST_CASE("a configuration file with a byte order mark and non-ASCII strings loads",
+          "[e2e][serve]") {
+    test::TempDir dir;
+    test::spit(dir / "k.toml", "\xEF\xBB\xBF# caf\xc3\xa9\noperator_name = \"Caf\xc3\xa9 Ltd\"\n");
+    test::ServerProcess server(dir / "data", {"--config", (dir / "k.toml").string()});
+    CHECK(server.get("/").body["operator"] == "Caf\xc3\xa9 Ltd");
 }
 
 TEST_CASE("read timeout and worker count come from the configuration", "[e2e][serve]") {

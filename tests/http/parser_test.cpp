@@ -142,6 +142,10 @@ TEST_CASE("parser: an HTTP/1.1 request needs Host, an HTTP/1.0 one does not", "[
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: h" + end) == 200);
     CHECK(status_of("GET /x HTTP/1.1\r\nhOsT: h" + end) == 200);
     CHECK(status_of("GET /x HTTP/1.1\r\nHost:" + end) == 200); // empty is allowed (RFC 9112 3.2)
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: [::1]:8080" + end) == 200);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: a b" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: a/b" + end) == 400);
+    CHECK(status_of("GET /x HTTP/1.1\r\nHost: user@a" + end) == 400);
     CHECK(status_of("GET /x HTTP/1.0" + end) == 200);
     // A worse fault keeps its own answer.
     CHECK(status_of("GET /x HTTP/1.1\r\nContent-Length: 2000000" + end) == 413);
@@ -162,6 +166,7 @@ TEST_CASE("parser: the absolute form routes on its path", "[http][parser]") {
     CHECK(path_of("http://example.com") == "/");
     CHECK(path_of("http://example.com?flag") == "/?flag");
     CHECK(path_of("http://[::1]:8080/healthz") == "/healthz");
+    CHECK(path_of("http://a#/x") == "/"); // the fragment is not the path
 }
 
 TEST_CASE("parser: percent-decoding and query strings", "[http][parser]") {

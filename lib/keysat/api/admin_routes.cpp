@@ -372,21 +372,40 @@ http::Response create_api_key(const App& app, db::Database& db, const Actor& act
 
 } // namespace
 
-// What a role that cannot change webhooks sees of an endpoint's URL: scheme, host and path.
-// Receivers' URLs often carry capability tokens in their user information, query or fragment.
+// What a role that cannot change webhooks sees of an endpoint's URL: its scheme and host (and
+// port), never the rest: receivers put capability tokens in the user information, the query,
+// and often the path (Slack, Discord, Zapier). A host that is not a plain name or address is
+// hidden too, so no odd spelling can smuggle a secret through.
 std::string redacted_url(const std::string& url) {
     auto scheme_end = url.find("://");
     if (scheme_end == std::string::npos)
-        return "";
+        return "(hidden)";
     std::size_t host_start = scheme_end + 3;
-    std::size_t path_start = url.find_first_of("/?#", host_start);
-    std::string authority = url.substr(host_start, path_start - host_start);
+    std::size_t rest = url.find_first_of("/?#", host_start);
+    std::string authority = url.substr(host_start, rest - host_start);
     if (auto at = authority.rfind('@'); at != std::string::npos)
-        authority.erase(0, at + 1);
-    std::string path;
-    if (path_start != std::string::npos && url[path_start] == '/')
-        path = url.substr(path_start, url.find_first_of("?#", path_start) - path_start);
-    return url.substr(0, host_start) + authority + path;
+        authority.erase(0, at + 1); // user information
+    // host[:port]: a name or IPv4 address, or an IPv6 literal in brackets; a port of digits.
+    bool literal = authority.starts_with('[');
+    std::size_t port = literal ? authority.find("]:") : authority.rfind(':');
+    if (literal && port != std::string::npos)
+        ++port; // at the colon after the bracket
+    std::string host = authority.substr(0, port);
+    std::string digits = port == std::string::npos ? "" : authority.substr(port + 1);
+    auto is = [](const std::string& text, std::string_view extra) {
+        return std::all_of(text.begin(), text.end(), [&](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) ||
+                   extra.find(c) != std::string_view::npos;
+        });
+    };
+    bool ok =
+        !host.empty() &&
+        (host.starts_with('[') ? host.ends_with(']') && is(host, "[]:.") : is(host, ".-")) &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        (port == std::string::npos || !digits.empty());
+    if (!ok)
+        return "(hidden)";
+    return url.substr(0, host_start) + authority + (rest == std::string::npos ? "" : "/…");
 }
 
 // An endpoint as listed (never its secret): our `events` ([] for every event) and Keysat's
@@ -433,7 +452,8 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
                                 description.value_or("")};
     auto tx = db::Transaction::begin(db);
     if (!tx || !store::WebhookStore(db).create_endpoint(e) ||
-        !audit(db, app, actor, "webhook_endpoint.create", e.id, {{"url", e.url}}) || !tx->commit())
+        !audit(db, app, actor, "webhook_endpoint.create", e.id, {{"url", redacted_url(e.url)}}) ||
+        !tx->commit())
         return error_response("internal_error", "could not create the endpoint");
     // The secret is shown once, here; listings never show it.
     json out = endpoint_json(e);
@@ -450,9 +470,13 @@ std::string delivery_outcome(const store::DeliveryRow& d) {
         return "pending";
     if (d.last_status)
         return "refused";
-    if (d.last_error && (d.last_error->find("timeout") != std::string::npos ||
-                         d.last_error->find("timed out") != std::string::npos))
-        return "timed out";
+    if (d.last_error) {
+        std::string e = *d.last_error; // the client's words: "ConnectionTimeout", "Read timeout"
+        std::transform(e.begin(), e.end(), e.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (e.find("timeout") != std::string::npos || e.find("timed out") != std::string::npos)
+            return "timed out";
+    }
     return "failed";
 }
 
@@ -615,46 +639,54 @@ void register_admin_routes(http::Server& s, const App& app) {
                     return error_response("internal_error", "api keys");
                 return json_response(200, {{"ok", true}});
             }));
-    s.route("GET", "/v1/admin/audit",
-            admin(app, "audit:read", [](db::Database& db, const Actor&, const http::Request& r) {
-                store::AuditFilter filter;
-                filter.action = r.query_value("action");
-                filter.actor_sha256 = r.query_value("actor_hash");
-                for (auto [name, slot] :
-                     {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}})
-                    if (auto t = r.query_value(name)) {
-                        *slot = parse_timestamp(*t);
-                        if (!*slot)
-                            return error_response("bad_request",
-                                                  fmt::format("bad request: '{}' must be an RFC "
-                                                              "3339 time",
-                                                              name));
-                    }
-                http::Response error;
-                auto limit = limit_param(r, 200, error);
-                if (!limit)
-                    return error;
-                filter.limit = *limit;
-                auto rows = store::AccessStore(db).list_audit(filter);
-                if (!rows)
-                    return error_response("internal_error", "audit");
-                json out = json::array();
-                for (const auto& a : *rows)
-                    out.push_back(
-                        {{"id", a.id},
-                         {"actor_kind", a.actor_kind},
-                         {"actor_hash", a.actor_sha256 ? json(*a.actor_sha256) : json(nullptr)},
-                         {"action", a.action},
-                         // Keysat's target kind: what the action names ("license.revoke").
-                         {"target_kind",
-                          a.target ? json(a.action.substr(0, a.action.find('.'))) : json(nullptr)},
-                         {"target_id", a.target ? json(*a.target) : json(nullptr)},
-                         {"user_agent", nullptr}, // not recorded
-                         {"request_ip", a.request_ip ? json(*a.request_ip) : json(nullptr)},
-                         {"details", json::parse(a.details_json, nullptr, false)},
-                         {"occurred_at", format_timestamp(a.at)}});
-                return json_response(200, {{"entries", out}});
-            }));
+    s.route(
+        "GET", "/v1/admin/audit",
+        admin(app, "audit:read", [](db::Database& db, const Actor& actor, const http::Request& r) {
+            store::AuditFilter filter;
+            filter.action = r.query_value("action");
+            filter.actor_sha256 = r.query_value("actor_hash");
+            for (auto [name, slot] :
+                 {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}})
+                if (auto t = r.query_value(name)) {
+                    *slot = parse_timestamp(*t);
+                    if (!*slot)
+                        return error_response("bad_request",
+                                              fmt::format("bad request: '{}' must be an RFC "
+                                                          "3339 time",
+                                                          name));
+                }
+            http::Response error;
+            auto limit = limit_param(r, 200, error);
+            if (!limit)
+                return error;
+            filter.limit = *limit;
+            auto rows = store::AccessStore(db).list_audit(filter);
+            if (!rows)
+                return error_response("internal_error", "audit");
+            json out = json::array();
+            bool full_urls = actor.may("webhooks:write");
+            for (const auto& a : *rows) {
+                json details = json::parse(a.details_json, nullptr, false);
+                // Rows written before URLs were redacted in the audit keep them whole.
+                if (!full_urls && details.is_object() && details.contains("url") &&
+                    details["url"].is_string())
+                    details["url"] = redacted_url(details["url"]);
+                out.push_back(
+                    {{"id", a.id},
+                     {"actor_kind", a.actor_kind},
+                     {"actor_hash", a.actor_sha256 ? json(*a.actor_sha256) : json(nullptr)},
+                     {"action", a.action},
+                     // Keysat's target kind: what the action names ("license.revoke").
+                     {"target_kind",
+                      a.target ? json(a.action.substr(0, a.action.find('.'))) : json(nullptr)},
+                     {"target_id", a.target ? json(*a.target) : json(nullptr)},
+                     {"user_agent", nullptr}, // not recorded
+                     {"request_ip", a.request_ip ? json(*a.request_ip) : json(nullptr)},
+                     {"details", details},
+                     {"occurred_at", format_timestamp(a.at)}});
+            }
+            return json_response(200, {{"entries", out}});
+        }));
 }
 
 } // namespace keysat::api

@@ -38,13 +38,20 @@ bool RateLimiter::take(const std::string& key, double per_second, double burst) 
 void RateLimiter::evict_oldest(std::size_t n) {
     // A flood of fresh addresses drops the buckets touched longest ago, never all of them: a
     // client still being refused keeps its bucket as long as it keeps trying.
+    if (n == 0)
+        return;
+    if (n >= m_buckets.size()) {
+        m_buckets.clear();
+        return;
+    }
     std::vector<std::chrono::steady_clock::time_point> times;
     times.reserve(m_buckets.size());
     for (const auto& kv : m_buckets)
         times.push_back(kv.second.updated);
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(n), times.end());
+    // At or before the n-th oldest time: ties go together, so at least n buckets go.
     auto cutoff = times[n];
-    std::erase_if(m_buckets, [&](const auto& kv) { return kv.second.updated < cutoff; });
+    std::erase_if(m_buckets, [&](const auto& kv) { return kv.second.updated <= cutoff; });
 }
 
 bool RateLimiter::has_token(const std::string& key, double per_second, double burst) {
@@ -68,8 +75,16 @@ std::string client_address(const http::Request& req, const std::vector<std::stri
                 return true;
         return false;
     };
-    // One spelling per client: ::ffff:192.0.2.1 is 192.0.2.1.
-    auto normal = [](const std::string& text) {
+    // One spelling per client: ::ffff:192.0.2.1 is 192.0.2.1, and a port some proxies append
+    // ("203.0.113.7:5123", "[2001:db8::1]:443") is dropped, so that no client gets a bucket per
+    // source port.
+    auto normal = [](std::string text) {
+        if (text.starts_with('[')) {
+            if (auto close = text.find(']'); close != std::string::npos)
+                text = text.substr(1, close - 1);
+        } else if (std::count(text.begin(), text.end(), ':') == 1) {
+            text.erase(text.find(':'));
+        }
         auto a = net::parse_address(text);
         return a ? net::to_string(*a) : text;
     };
@@ -77,7 +92,7 @@ std::string client_address(const http::Request& req, const std::vector<std::stri
         return normal(req.remote_addr);
     std::string forwarded = req.header("x-forwarded-for");
     // Walk from the right: each trusted proxy appended the address it received from.
-    std::string result = req.remote_addr;
+    std::string result = normal(req.remote_addr);
     std::size_t end = forwarded.size();
     while (end > 0) {
         std::size_t comma = forwarded.rfind(',', end - 1);

@@ -266,6 +266,8 @@ const std::vector<Setter>& setters() {
 // backslash, is refused before toml++ sees it. A quote starts a string only where a key or a
 // value starts (toml++ reads `0"é` as one bare value). Returns the line of the first such byte.
 std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
+    if (text.starts_with("\xEF\xBB\xBF")) // a UTF-8 byte order mark, which toml++ skips
+        text.remove_prefix(3);
     enum class State { normal, comment, basic, literal, ml_basic, ml_literal };
     auto ascii = [](char c) { return static_cast<unsigned char>(c) < 0x80; };
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -291,7 +293,7 @@ std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
             if (c == '#') {
                 state = State::comment;
             } else if ((c == '"' || c == '\'') &&
-                       std::string_view("\n=[,{").find(prev) != std::string_view::npos) {
+                       std::string_view("\n=[,{.").find(prev) != std::string_view::npos) {
                 bool multi = run(i, c) >= 3;
                 state = c == '"' ? (multi ? State::ml_basic : State::basic)
                                  : (multi ? State::ml_literal : State::literal);
@@ -361,7 +363,9 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
 Expected<void> apply_toml(ServeConfig& c, std::string_view text, const std::string& source) {
     if (auto line = misplaced_non_ascii(text))
         return usage_error(
-            fmt::format("{}:{}: non-ASCII text outside a string or comment", source, *line));
+            fmt::format("{}:{}: non-ASCII text outside a string or comment, or first after a "
+                        "line-ending backslash",
+                        source, *line));
     toml::table table;
     try {
         table = toml::parse(text, source);

@@ -86,10 +86,10 @@ std::string_view origin_part(std::string_view target) {
     if (scheme == 0)
         return {};
     auto rest = target.substr(scheme);
-    auto slash = rest.find_first_of("/?");
+    auto slash = rest.find_first_of("/?#");
     if (slash == 0 || rest.find('@') < slash)
         return {}; // no host, or user information (RFC 9110 4.2.4 forbids it for http)
-    if (slash == std::string_view::npos)
+    if (slash == std::string_view::npos || rest[slash] == '#')
         return "/";
     return rest.substr(slash);
 }
@@ -244,7 +244,16 @@ ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& r
     }
     // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400 (checked last, so that a request
     // with a worse fault gets that fault's answer).
-    if (!head.http10 && !req.headers.contains("host"))
+    auto host = req.headers.find("host");
+    if (!head.http10 && host == req.headers.end())
+        return fail(400);
+    // A Host value is a host name or address and an optional port (RFC 9110 7.2): no spaces,
+    // slashes or user information.
+    if (host != req.headers.end() &&
+        !std::all_of(host->second.begin(), host->second.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) ||
+                   std::string_view("-._~!$&'()*+,;=:[]%").find(c) != std::string_view::npos;
+        }))
         return fail(400);
     return {Parse::complete, 0};
 }
