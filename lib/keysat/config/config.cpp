@@ -149,7 +149,8 @@ const std::vector<Setter>& setters() {
          K::list, 0, 0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool, const L& v) -> Expected<void> {
              for (const auto& entry : v)
-                 KEYSAT_TRY(net::parse_cidr(entry));
+                 if (auto range = net::parse_cidr(entry); !range)
+                     return usage_error("trusted_proxies: " + range.error().message);
              c.trusted_proxies = v;
              return {};
          }},
@@ -283,7 +284,11 @@ std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
         return n;
     };
     State state = State::normal;
-    char prev = '\n'; // the last character outside strings and comments, blanks skipped
+    // Outside strings and comments: whether a bare token (a bare key or value) is being read,
+    // in which toml++ reads quotes and '=' as part of the token (`1179"\ut="""é` is one bare
+    // value, found by tests/fuzz); and whether a key may come (a line's start, after '{' or ','),
+    // where '=' and '.' end a bare key.
+    bool bare = false, key_context = true;
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         switch (state) {
@@ -292,20 +297,27 @@ std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
                 return line_of(i);
             if (c == '#') {
                 state = State::comment;
-            } else if ((c == '"' || c == '\'') &&
-                       std::string_view("\n=[,{.").find(prev) != std::string_view::npos) {
+                bare = false;
+            } else if ((c == '"' || c == '\'') && !bare) {
                 bool multi = run(i, c) >= 3;
                 state = c == '"' ? (multi ? State::ml_basic : State::basic)
                                  : (multi ? State::ml_literal : State::literal);
                 i += multi ? 2 : 0;
-                prev = c;
-            } else if (c != ' ' && c != '\t') {
-                prev = c;
+            } else if (c == '\n' || c == '{' || c == ',') {
+                bare = false;
+                key_context = true;
+            } else if (c == ' ' || c == '\t' || c == '\r' || c == '[' || c == ']' || c == '}') {
+                bare = false;
+            } else if ((c == '=' || c == '.') && key_context) {
+                bare = false;
+                key_context = c == '.';
+            } else {
+                bare = true;
             }
             break;
         case State::comment:
             if (c == '\n')
-                state = State::normal, prev = c;
+                state = State::normal, bare = false, key_context = true;
             break;
         case State::basic:
             if (c == '\\')
