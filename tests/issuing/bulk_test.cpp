@@ -168,3 +168,16 @@ TEST_CASE("a line that is not UTF-8 or holds a NUL never reaches the ledger", "[
     CHECK(issuing::describe(in.errors[0]) == "line 1: not a JSON object");
     CHECK(in.items.empty());
 }
+
+TEST_CASE("an empty fingerprint in a JSON line is refused before anything is signed", "[issuing]") {
+    // tests/fuzz/regressions/bulk_jsonl/empty-fingerprint: the line validated, then signing
+    // failed on it.
+    issuing::BulkOptions o = options();
+    o.format = issuing::InputFormat::jsonl;
+    auto in = issuing::parse_bulk_input(
+        std::string("{\"product\":\"") + k_product + "\",\"days\":30,\"fingerprint\":\"\"}\n", o);
+    REQUIRE(in.errors.size() == 1);
+    CHECK(in.errors[0].field == "fingerprint");
+    CHECK(in.errors[0].line == 1);
+    CHECK(in.items.empty());
+}

@@ -303,6 +303,8 @@ std::optional<std::size_t> misplaced_non_ascii(std::string_view text) {
                 state = c == '"' ? (multi ? State::ml_basic : State::basic)
                                  : (multi ? State::ml_literal : State::literal);
                 i += multi ? 2 : 0;
+            } else if ((c == '{' || c == '[') && bare) {
+                // Not a value terminator for toml++: the bare token goes on (found by fuzzing).
             } else if (c == '\n' || c == '{' || c == ',') {
                 bare = false;
                 key_context = true;

@@ -334,8 +334,14 @@ std::optional<BulkItem> validate(RawLine& raw, const BulkOptions& opt,
         else
             fail("seats", fmt::format("'{}' is not a whole number from 1 to 1000000", *s));
     }
-    if (const auto* f = get(f_fingerprint))
+    if (const auto* f = get(f_fingerprint)) {
+        // An empty CSV cell is no fingerprint; an empty JSON string is a caller's mistake that
+        // signing would refuse, so it is refused here, in the pass that writes nothing.
+        if (f->empty())
+            fail("fingerprint", "must not be empty (leave the field out for a key that is not "
+                                "bound to a machine)");
         req.fingerprint = *f;
+    }
     if (const auto* m = get(f_email)) {
         if (m->find('@') == std::string::npos)
             fail("email", fmt::format("'{}' is not an email address", *m));
