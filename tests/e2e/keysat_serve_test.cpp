@@ -400,6 +400,10 @@ TEST_CASE("bad configuration is a start-up error naming the key", "[e2e][serve]"
                         (dir / "data").string()});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("unknown key 'colour'"));
+    test::spit(dir / "float.toml", "threads = 3.3e42\n"); // a float is not read as an integer
+    auto rf = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "float.toml").string()});
+    CHECK(rf.exit_code == 2);
+    CHECK_THAT(rf.err, Catch::Contains("threads: expected a whole number"));
     test::spit(dir / "bad2.toml", "threads = \"many\"\n");
     auto r2 = test::run({KEYSAT_SERVE_BIN, "--config", (dir / "bad2.toml").string()});
     CHECK(r2.exit_code == 2);

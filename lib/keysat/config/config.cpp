@@ -405,8 +405,10 @@ Expected<void> apply_toml(ServeConfig& c, std::string_view text, const std::stri
             KEYSAT_TRY(setter->set(c, *node.value<std::string>(), 0, false, {}));
             break;
         case Setter::Kind::integer: {
-            auto v = node.value<std::int64_t>();
-            if (!node.is_integer() || !v || *v < setter->lo || *v > setter->hi)
+            // Only an integer node is read as one: toml++ would convert a float such as 3.3e42
+            // to an integer, undefined behaviour out of range (found by tests/fuzz).
+            auto v = node.is_integer() ? node.value<std::int64_t>() : std::nullopt;
+            if (!v || *v < setter->lo || *v > setter->hi)
                 return wrong(
                     fmt::format("a whole number from {} to {}", setter->lo, setter->hi).c_str());
             KEYSAT_TRY(setter->set(c, "", *v, false, {}));
