@@ -118,6 +118,12 @@ TEST_CASE("malformed signature files are rejected with a reason", "[license]") {
     std::string long_comment =
         "untrusted comment: " + std::string(2000, 'a') + good.substr(good.find('\n'));
     CHECK_FALSE(license::parse_signature_file(long_comment));
+    // A second CR before the LF stays in the comment and would be lost when the file is rewritten.
+    std::string stray_cr = good;
+    stray_cr.insert(stray_cr.find('\n'), "\r\r");
+    auto e = license::parse_signature_file(stray_cr);
+    REQUIRE_FALSE(e);
+    CHECK_THAT(e.error().message, Catch::Contains("carriage return"));
 }
 
 TEST_CASE("garbage never crashes the signature file and public key parsers", "[license]") {

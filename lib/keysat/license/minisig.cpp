@@ -91,6 +91,9 @@ Expected<SignatureFile> parse_signature_file(std::string_view text) {
     s.untrusted_comment = lines[0].substr(k_untrusted_prefix.size());
     if (s.untrusted_comment.size() >= 1024)
         return invalid("malformed signature file: untrusted comment is too long");
+    // Only one CR before each LF is a line end; another would not survive a rewrite of the file.
+    if (s.untrusted_comment.find('\r') != std::string::npos)
+        return invalid("malformed signature file: untrusted comment contains a carriage return");
     auto sig = base64_decode(lines[1]);
     if (!sig || sig->size() != 74)
         return invalid("malformed signature file: line 2 is not a 74-byte base64 signature");
