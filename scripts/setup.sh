@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ccache
   libcli11-dev libsodium-dev libsqlite3-dev libtomlplusplus-dev libcpp-httplib-dev
-  libfmt-dev catch2 nlohmann-json3-dev libssl-dev
+  libfmt-dev catch2 nlohmann-json3-dev libssl-dev zlib1g-dev
   minisign zsh fish curl openssl
   clang-16 libclang-rt-16-dev
 )

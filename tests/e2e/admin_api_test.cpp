@@ -25,12 +25,13 @@ namespace {
 
 constexpr const char* k_absent_id = "00000000-0000-4000-8000-000000000000";
 
-// The environment of the admin tests' server: trusted proxy on loopback, and a releases
-// directory so that the release gate's admin route is registered too.
+// The environment of the admin tests' server: trusted proxy on loopback, a releases directory
+// so that the release gate's admin route is registered too, and webhooks allowed to loopback.
 std::vector<std::string> admin_env(const test::TempDir& dir) {
     std::filesystem::create_directories(dir / "releases");
     return {"KEYSAT_TRUSTED_PROXIES=127.0.0.1",
-            "KEYSAT_RELEASES_DIR=" + (dir / "releases").string()};
+            "KEYSAT_RELEASES_DIR=" + (dir / "releases").string(),
+            "KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32"}; // webhook endpoints on a closed local port
 }
 
 struct Admin {

@@ -264,7 +264,8 @@ const Shape k_api_key = {{"id", "str"},         {"label", "str"},         {"role
 
 struct Shop {
     test::TempDir dir;
-    test::ServerProcess server{dir / "data"};
+    // Webhook endpoints on a closed local port: allowed to loopback.
+    test::ServerProcess server{dir / "data", {}, {"KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32"}};
     std::string key = server.admin_key();
 
     test::HttpResult call(const std::string& method, const std::string& path,

@@ -29,6 +29,7 @@ class ServerProcess {
     ~ServerProcess();
 
     int port() const { return m_port; }
+    int pid() const { return m_pid; }
     // The admin key printed at first start (empty if configured).
     const std::string& admin_key() const { return m_admin_key; }
     // Everything it wrote on stderr so far (the request log).

@@ -438,8 +438,15 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
         return error_response("bad_request", f.error());
     if (events && std::find(events->begin(), events->end(), "*") != events->end())
         events->clear();
-    if (!url->starts_with("http://") && !url->starts_with("https://"))
-        return error_response("bad_request", "bad request: 'url' must be an http(s) URL");
+    if (auto parsed = http::parse_url(*url); !parsed)
+        return error_response("bad_request", "bad request: 'url': " + parsed.error().message);
+    // The outbound policy now, and again at each delivery (the name may resolve elsewhere
+    // later). A name that does not resolve yet is accepted: its deliveries fail until it does.
+    if (app.outbound != nullptr) {
+        auto vetted = http::vet(*app.outbound, *url, std::chrono::seconds(3));
+        if (!vetted && http::is_refusal(vetted.error()))
+            return error_response("bad_request", "bad request: 'url' " + vetted.error().message);
+    }
     std::array<std::uint8_t, 32> secret;
     crypto::random_bytes(secret);
     store::WebhookEndpointRow e{crypto::uuid_v4().to_string(),
@@ -462,7 +469,8 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
 }
 
 // How a delivery went, in one word: delivered, pending (not tried yet), refused (the receiver
-// answered with an error status), timed out, or failed (no answer: connection errors).
+// answered with an error status, or the outbound policy refused its address), timed out, or
+// failed (no answer: connection errors).
 std::string delivery_outcome(const store::DeliveryRow& d) {
     if (d.delivered_at)
         return "delivered";
@@ -470,8 +478,10 @@ std::string delivery_outcome(const store::DeliveryRow& d) {
         return "pending";
     if (d.last_status)
         return "refused";
+    if (d.last_error && d.last_error->starts_with("refused")) // by the outbound policy
+        return "refused";
     if (d.last_error) {
-        std::string e = *d.last_error; // the client's words: "ConnectionTimeout", "Read timeout"
+        std::string e = *d.last_error; // "timed out: ...", or older rows' "Read timeout"
         std::transform(e.begin(), e.end(), e.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         if (e.find("timeout") != std::string::npos || e.find("timed out") != std::string::npos)

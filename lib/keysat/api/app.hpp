@@ -12,6 +12,7 @@
 #include "keysat/api/validation_log.hpp"
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
+#include "keysat/http/outbound.hpp"
 #include "keysat/http/server.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/validation.hpp"
@@ -36,6 +37,8 @@ struct App {
     double validate_rate = 1.0;                    // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
+    // Where outbound requests may go; filled with the listening addresses before requests come.
+    const http::OutboundPolicy* outbound = nullptr;
 
     // This thread's connection (SQLite connections are not shared between threads).
     Expected<db::Database*> database() const;

@@ -18,6 +18,7 @@
 #include "keysat/crypto/hash.hpp"
 #include "keysat/db/migrations.hpp"
 #include "keysat/gate/routes.hpp"
+#include "keysat/http/outbound.hpp"
 #include "keysat/issuing/keyfile.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/ledger.hpp"
@@ -58,6 +59,26 @@ Expected<config::ServeConfig> load_config(const ServeOptions& o) {
 
 // Creates the database on first start; migrates with --migrate; otherwise requires it current.
 // True when the database runs in WAL mode.
+// The addresses this server listens on, which outbound requests never reach: every interface
+// address for a wildcard bind.
+std::vector<std::pair<net::Address, int>> own_addresses(const std::string& host, int port) {
+    std::vector<net::Address> addresses;
+    if (auto a = net::parse_address(host)) {
+        bool wildcard =
+            std::all_of(a->bytes.begin(), a->bytes.end(), [](auto b) { return b == 0; });
+        if (wildcard)
+            addresses = http::interface_addresses();
+        else
+            addresses.push_back(*a);
+    } else if (auto found = http::resolve(host, std::chrono::seconds(3))) {
+        addresses = *found;
+    }
+    std::vector<std::pair<net::Address, int>> out;
+    for (const auto& a : addresses)
+        out.emplace_back(a, port);
+    return out;
+}
+
 Expected<bool> prepare_database(const config::ServeConfig& c, std::int64_t now) {
     std::error_code ec;
     bool fresh = !fs::exists(c.db_path, ec);
@@ -219,6 +240,11 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.signer = std::move(signer);
     KEYSAT_TRY_ASSIGN(master, master_key_hash(c, clock.now()));
     app.master_key_sha256 = master;
+    http::OutboundPolicy outbound;
+    outbound.deny_private = c.webhook_deny_private;
+    for (const auto& range : c.webhook_allow)
+        outbound.allow.push_back(*net::parse_cidr(range)); // checked with the configuration
+    app.outbound = &outbound;
 
     http::ServerOptions options;
     options.threads = c.threads > 0
@@ -242,8 +268,12 @@ Expected<int> run_serve(const ServeOptions& o) {
     }
     api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
-    api::WebhookWorker webhooks(
-        {c.db_path, c.webhook_senders, c.webhook_timeout_s, c.webhook_retry_unit_ms});
+    outbound.own = own_addresses(c.bind_host, port);
+    api::WebhookWorker webhooks({.db_path = c.db_path,
+                                 .senders = c.webhook_senders,
+                                 .timeout_s = c.webhook_timeout_s,
+                                 .unit_ms = c.webhook_retry_unit_ms,
+                                 .policy = &outbound});
 
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
     // SIGHUP reloads the release gate's revocation list. (Blocked at the start of run_serve,

@@ -249,6 +249,26 @@ const std::vector<Setter>& setters() {
              c.webhook_retry_unit_ms = static_cast<int>(n);
              return {};
          }},
+        {"webhook_deny_private", "KEYSAT_WEBHOOK_DENY_PRIVATE",
+         "refuse outbound requests (webhooks, payment providers) to private ranges as well "
+         "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); loopback, link-local, multicast "
+         "and this server's own address are always refused",
+         K::boolean, 0, 0,
+         [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {
+             c.webhook_deny_private = b;
+             return {};
+         }},
+        {"webhook_allow", "KEYSAT_WEBHOOK_ALLOW",
+         "CIDR ranges outbound requests may reach even when refused otherwise (127.0.0.1/32 "
+         "for a receiver on this machine)",
+         K::list, 0, 0,
+         [](ServeConfig& c, const std::string&, std::int64_t, bool, const L& v) -> Expected<void> {
+             for (const auto& entry : v)
+                 if (auto range = net::parse_cidr(entry); !range)
+                     return usage_error("webhook_allow: " + range.error().message);
+             c.webhook_allow = v;
+             return {};
+         }},
         {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,
          0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {

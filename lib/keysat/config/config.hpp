@@ -42,7 +42,9 @@ struct ServeConfig {
     double validate_burst = 60.0;    // 0 rate: no limit
     int webhook_senders = 4;
     int webhook_timeout_s = 10;
-    int webhook_retry_unit_ms = 1000; // one "second" of the retry schedule
+    int webhook_retry_unit_ms = 1000;       // one "second" of the retry schedule
+    bool webhook_deny_private = false;      // refuse private ranges for outbound requests too
+    std::vector<std::string> webhook_allow; // CIDR ranges outbound requests may reach regardless
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).
