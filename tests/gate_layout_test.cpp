@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "keysat/crypto/hash.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/gate/access.hpp"
 #include "keysat/gate/layout.hpp"
@@ -138,9 +140,9 @@ TEST_CASE("gate manifest: generated with sizes, SHA-256 and signatures, or serve
           "[gate]") {
     Tree t;
     gate::ReleaseTree tree(t.root);
-    auto text = tree.manifest("app", "1.10.0");
-    REQUIRE(text);
-    json m = json::parse(*text);
+    auto made = tree.manifest("app", "1.10.0");
+    REQUIRE(made.state == gate::ReleaseTree::Manifest::State::ready); // small files: at once
+    json m = json::parse(made.text);
     CHECK(m["product"] == "app");
     CHECK(m["version"] == "1.10.0");
     REQUIRE(m["files"].size() == 2); // the link out of the tree and the signature are not files
@@ -153,10 +155,56 @@ TEST_CASE("gate manifest: generated with sizes, SHA-256 and signatures, or serve
     CHECK(linux_build["minisig"] == "/releases/app/1.10.0/x86_64-unknown-linux-gnu.minisig");
     CHECK(linux_build["sig"] == nullptr);
     CHECK(m["files"][0]["minisig"] == nullptr);
-    CHECK_FALSE(tree.manifest("app", "3.0.0"));
-    CHECK_FALSE(tree.manifest("app", ".."));
+    using State = gate::ReleaseTree::Manifest::State;
+    CHECK(tree.manifest("app", "3.0.0").state == State::missing);
+    CHECK(tree.manifest("app", "..").state == State::missing);
     test::spit(t.root / "app/1.9.2/MANIFEST.json", R"({"from":"pipeline"})");
-    CHECK(tree.manifest("app", "1.9.2") == R"({"from":"pipeline"})");
+    auto written = tree.manifest("app", "1.9.2");
+    CHECK(written.state == State::ready);
+    CHECK(written.text == R"({"from":"pipeline"})");
+}
+
+TEST_CASE("gate manifest: large builds are hashed in the background, and again when replaced",
+          "[gate]") {
+    using State = gate::ReleaseTree::Manifest::State;
+    test::TempDir dir;
+    auto build = dir / "app/1.0.0/x86_64-unknown-linux-gnu";
+    std::filesystem::create_directories(build.parent_path());
+    const std::string content(48 << 20, 'z'); // over the inline limit
+    test::spit(build, content);
+    gate::ReleaseTree tree(dir.path());
+    auto first = tree.manifest("app", "1.0.0");
+    CHECK(first.state == State::hashing); // answered at once, the hash queued
+    CHECK(first.retry_after_s >= 1);
+    auto wait_ready = [&] {
+        for (int i = 0; i < 500; ++i) {
+            auto m = tree.manifest("app", "1.0.0");
+            if (m.state != State::hashing)
+                return m;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return tree.manifest("app", "1.0.0");
+    };
+    auto ready = wait_ready();
+    REQUIRE(ready.state == State::ready);
+    CHECK(json::parse(ready.text)["files"][0]["sha256"] ==
+          hex_encode(crypto::sha256(as_bytes(content))));
+    CHECK(tree.hashing_backlog() == 0);
+    // Replaced: a new size and time make a new key, hashed again.
+    const std::string other(40 << 20, 'y');
+    test::spit(build, other);
+    CHECK(tree.manifest("app", "1.0.0").state == State::hashing);
+    auto again = wait_ready();
+    REQUIRE(again.state == State::ready);
+    CHECK(json::parse(again.text)["files"][0]["sha256"] ==
+          hex_encode(crypto::sha256(as_bytes(other))));
+    // At start-up keysat-serve queues every build, so the first request finds it ready.
+    gate::ReleaseTree fresh(dir.path());
+    CHECK(fresh.hashes_known() == 0);
+    fresh.hash_all_in_background();
+    for (int i = 0; i < 500 && fresh.hashes_known() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(fresh.manifest("app", "1.0.0").state == State::ready);
 }
 
 TEST_CASE("gate revocation list: reload swaps whole lists, a bad file keeps the old one",

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <csignal>
 #include <ctime>
@@ -320,4 +324,67 @@ TEST_CASE("gate: our variables win over the seed's, and a bad list stops the sta
         {"KEYSAT_GIT_REDIRECT_URL=javascript:alert(1)"});
     CHECK(bad_url.exit_code == 2);
     CHECK_THAT(bad_url.err, Catch::Contains("git_redirect_url"));
+}
+
+TEST_CASE("gate: cold manifests of 1 GiB builds hash in the background and /healthz keeps "
+          "answering",
+          "[e2e][gate][security]") {
+    test::TempDir dir;
+    constexpr int k_versions = 16;
+    for (int i = 0; i < k_versions; ++i) {
+        auto build = dir / "releases/app" / ("1.0." + std::to_string(i)) / test::k_platform;
+        fs::create_directories(build.parent_path());
+        test::spit(build, "");
+        fs::resize_file(build, std::uintmax_t(1) << 30); // sparse: hashed, not stored
+    }
+    test::ServerProcess server(dir / "data", {},
+                               {"KEYSAT_RELEASES_DIR=" + (dir / "releases").string()});
+    std::atomic<bool> done = false;
+    std::vector<double> healthz_ms;
+    std::thread prober([&] {
+        while (!done || healthz_ms.size() < 200) {
+            auto t0 = std::chrono::steady_clock::now();
+            auto r = server.get("/healthz");
+            healthz_ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
+            CHECK(r.status == 200);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    });
+    std::vector<test::HttpResult> answers(k_versions);
+    std::vector<double> manifest_ms(k_versions);
+    {
+        std::vector<std::jthread> askers;
+        for (int i = 0; i < k_versions; ++i)
+            askers.emplace_back([&, i] {
+                auto t0 = std::chrono::steady_clock::now();
+                answers[i] = server.get("/releases/app/1.0." + std::to_string(i) + "/MANIFEST");
+                manifest_ms[i] =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
+            });
+    }
+    done = true;
+    prober.join();
+    for (int i = 0; i < k_versions; ++i) {
+        INFO("version 1.0." << i << ": " << answers[i].status << " " << answers[i].raw);
+        CHECK(manifest_ms[i] < 1000); // answered, not hashed on the request's worker
+        if (answers[i].status == 503) {
+            CHECK(answers[i].body["error"] == "service_unavailable");
+            REQUIRE(answers[i].headers.count("Retry-After") == 1);
+            CHECK(std::stoi(answers[i].headers["Retry-After"]) >= 1);
+        } else {
+            CHECK(answers[i].status == 200);
+        }
+    }
+    std::sort(healthz_ms.begin(), healthz_ms.end());
+    double p99 = healthz_ms[healthz_ms.size() * 99 / 100];
+    INFO(healthz_ms.size() << " probes, p50 " << healthz_ms[healthz_ms.size() / 2] << " ms, p99 "
+                           << p99 << " ms");
+    CHECK(p99 < 50.0);
+    // Stopping does not wait for the 16 GiB still being hashed.
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(server.stop() == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }

@@ -139,6 +139,18 @@ TEST_CASE("version 4 gives policies their storefront fields and archive time", "
     CHECK_FALSE(db.exec("UPDATE policies SET highlighted = 2"));
 }
 
+TEST_CASE("version 5 names audit actors by key id and erases the plain credential hashes",
+          "[db][security]") {
+    test::TempDir dir;
+    auto db = database_at(dir, 4);
+    CHECK(*db.query_int("SELECT count(*) FROM audit_log WHERE actor_sha256 IS NOT NULL") == 3);
+    REQUIRE(migrate_up(db, up_options()));
+    CHECK(*db.query_int("SELECT count(*) FROM audit_log WHERE actor_sha256 IS NOT NULL") == 0);
+    CHECK(*db.query_texts("SELECT coalesce(actor_id, '-') || '|' || coalesce(actor_hmac, '-') "
+                          "FROM audit_log ORDER BY id") ==
+          std::vector<std::string>{"master|-", "16161616-0000-4000-8000-00000000000a|-", "-|-"});
+}
+
 TEST_CASE("a failing migration leaves the database exactly at the previous version", "[db]") {
     test::TempDir dir;
     auto db = database_at(dir, 1);

@@ -13,7 +13,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "keysat/crypto/hash.hpp"
 #include "keysat/db/database.hpp"
+#include "keysat/util/encoding.hpp"
 #include "support/admin_routes.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
@@ -633,12 +635,25 @@ TEST_CASE("audit filters: action, actor and time", "[e2e][serve][admin]") {
     auto all = entries("");
     std::string key_hash;
     for (const auto& e : all)
-        if (e["action"] == "product.create" && e["actor_kind"] == "api_key")
+        if (e["action"] == "product.create" && e["actor_kind"] == "api_key") {
             key_hash = e["actor_hash"];
+            CHECK(e["actor_id"] == support["id"]); // the key's id, not a hash of it
+        }
     REQUIRE(key_hash.size() == 64);
+    // Not the plain SHA-256 of the credential (which anyone with audit:read could test guesses
+    // against, and which api_keys stores): an HMAC under the server's secret.
+    CHECK(key_hash != hex_encode(crypto::sha256(as_bytes(token))));
     auto by_key = entries("?actor_hash=" + key_hash);
     REQUIRE(by_key.size() == 1);
     CHECK(by_key[0]["target_id"] == r.body["id"]);
+    auto by_id = entries("?actor_id=" + support["id"].get<std::string>());
+    REQUIRE(by_id.size() == 1);
+    CHECK(by_id[0]["actor_hash"] == key_hash);
+    for (const auto& e : entries("?actor_id=master")) {
+        CHECK(e["actor_kind"] == "master");
+        CHECK(e["actor_hash"] != hex_encode(crypto::sha256(as_bytes(a.key))));
+    }
+    CHECK(entries("?actor_id=master").size() + 1 == all.size());
     CHECK(entries("?since=2000-01-01T00:00:00Z").size() == all.size());
     CHECK(entries("?until=2000-01-01T00:00:00Z").empty());
     CHECK(entries("?since=2999-01-01").empty());
@@ -679,4 +694,37 @@ TEST_CASE("more keep-alive clients than worker threads: nobody starves", "[e2e][
     CHECK(answered == 3 * k_clients);
     // Three requests 200 ms apart take about 0.6 s; the margin is for a loaded machine.
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+}
+
+TEST_CASE("audit HMACs use a server secret kept in the data directory across restarts",
+          "[e2e][serve][admin][security]") {
+    test::TempDir dir;
+    const std::string key = "ksm_" + std::string(40, 'm');
+    auto actor_hash_of_new_product = [&](const std::string& slug) {
+        test::ServerProcess server(dir / "data", {}, {"KEYSAT_ADMIN_API_KEY=" + key});
+        REQUIRE(server
+                    .post("/v1/admin/products",
+                          json{{"slug", slug}, {"name", "A"}, {"price_sats", 1}}.dump(), key)
+                    .status == 200);
+        auto entries = server.get("/v1/admin/audit?action=product.create", key).body["entries"];
+        REQUIRE_FALSE(entries.empty());
+        CHECK(entries[0]["target_id"].is_string());
+        CHECK(entries[0]["actor_id"] == "master");
+        return entries[0]["actor_hash"].get<std::string>();
+    };
+    auto first = actor_hash_of_new_product("a");
+    auto secret_file = dir / "data/server.secret";
+    REQUIRE(std::filesystem::exists(secret_file));
+    const auto owner_rw = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+    CHECK((std::filesystem::status(secret_file).permissions() & std::filesystem::perms::all) ==
+          owner_rw);
+    CHECK(first == actor_hash_of_new_product("b")); // same secret, same HMAC
+    CHECK(first != hex_encode(crypto::sha256(as_bytes(key))));
+    auto secret = test::slurp(secret_file);
+    secret.pop_back();
+    CHECK(first == hex_encode(crypto::hmac_sha256(*hex_decode(secret), as_bytes(key))));
+    // A damaged secret stops the server with a message naming the file.
+    test::spit(secret_file, "not hex\n");
+    CHECK_THROWS_WITH(test::ServerProcess(dir / "data", {}, {"KEYSAT_ADMIN_API_KEY=" + key}),
+                      Catch::Contains("server.secret: not 64 hex digits"));
 }

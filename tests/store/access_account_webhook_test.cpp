@@ -69,7 +69,8 @@ TEST_CASE("API keys by hash, revocation, audit filters, settings, rate limits", 
     CHECK((*access.list_api_keys()).front().last_used_at == 5);
 
     for (int i = 0; i < 5; ++i)
-        REQUIRE(access.append_audit({0, 100 + i, "master", std::string("actor"),
+        REQUIRE(access.append_audit({0, 100 + i, "master", std::string("master"),
+                                     std::string("hmac-" + std::to_string(i % 2)),
                                      i % 2 ? "license.revoke" : "product.create", std::nullopt,
                                      std::nullopt, "{}"}));
     store::AuditFilter f;
@@ -81,6 +82,14 @@ TEST_CASE("API keys by hash, revocation, audit filters, settings, rate limits", 
     window.since = 101;
     window.until = 102;
     CHECK((*access.list_audit(window)).size() == 2);
+    store::AuditFilter by_credential;
+    by_credential.actor_hmac = "hmac-1";
+    CHECK((*access.list_audit(by_credential)).size() == 2);
+    store::AuditFilter by_id;
+    by_id.actor_id = "master";
+    CHECK((*access.list_audit(by_id)).size() == 5);
+    by_id.actor_id = "k1";
+    CHECK((*access.list_audit(by_id)).empty());
 
     REQUIRE(access.append_validations(
         {{1, std::string("lic"), "ok", std::nullopt, std::nullopt},

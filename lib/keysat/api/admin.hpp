@@ -17,7 +17,8 @@ namespace keysat::api {
 
 struct Actor {
     std::string kind; // master, api_key
-    std::string sha256;
+    std::string id;   // the API key's id, or "master"
+    std::string hmac; // hex HMAC-SHA256 of the credential under the server secret
     std::vector<std::string> scopes;
     std::string ip;
 

@@ -45,10 +45,17 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
     }
     std::string token = auth.substr(7);
     std::string hash = hex_encode(crypto::sha256(as_bytes(token)));
-    Actor actor{"", hash, {}, ip};
+    // What the audit shows of the credential: an HMAC under the server's secret, which no one
+    // without the data directory can compare with a guess (a plain hash could be).
+    Actor actor{"",
+                "",
+                hex_encode(crypto::hmac_sha256(as_bytes(app.audit_secret), as_bytes(token))),
+                {},
+                ip};
     if (!app.master_key_sha256.empty() &&
         crypto::equal_ct(as_bytes(hash), as_bytes(app.master_key_sha256))) {
         actor.kind = "master";
+        actor.id = "master";
         return actor;
     }
     if (token.starts_with("ks_")) {
@@ -68,6 +75,7 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
                         actor.scopes.push_back(s.get<std::string>());
             if (std::find(actor.scopes.begin(), actor.scopes.end(), scope) != actor.scopes.end()) {
                 actor.kind = "api_key";
+                actor.id = (*key)->id;
                 // Last use to the minute: a write per request would also clear validate's
                 // row cache on every call of a polling script (found in review).
                 std::int64_t now = app.clock->now();
@@ -88,8 +96,8 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
 Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
                      const std::string& action, const std::string& target, const json& details) {
     store::AccessStore access(db);
-    return access.append_audit(
-        {0, app.clock->now(), actor.kind, actor.sha256, action, target, actor.ip, details.dump()});
+    return access.append_audit({0, app.clock->now(), actor.kind, actor.id, actor.hmac, action,
+                                target, actor.ip, details.dump()});
 }
 
 json license_out(const store::LicenseRow& l) {
@@ -654,7 +662,8 @@ void register_admin_routes(http::Server& s, const App& app) {
         admin(app, "audit:read", [](db::Database& db, const Actor& actor, const http::Request& r) {
             store::AuditFilter filter;
             filter.action = r.query_value("action");
-            filter.actor_sha256 = r.query_value("actor_hash");
+            filter.actor_hmac = r.query_value("actor_hash");
+            filter.actor_id = r.query_value("actor_id");
             for (auto [name, slot] :
                  {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}})
                 if (auto t = r.query_value(name)) {
@@ -684,7 +693,9 @@ void register_admin_routes(http::Server& s, const App& app) {
                 out.push_back(
                     {{"id", a.id},
                      {"actor_kind", a.actor_kind},
-                     {"actor_hash", a.actor_sha256 ? json(*a.actor_sha256) : json(nullptr)},
+                     // Keysat's field, holding the HMAC (null on rows from before version 5).
+                     {"actor_hash", a.actor_hmac ? json(*a.actor_hmac) : json(nullptr)},
+                     {"actor_id", a.actor_id ? json(*a.actor_id) : json(nullptr)},
                      {"action", a.action},
                      // Keysat's target kind: what the action names ("license.revoke").
                      {"target_kind",

@@ -27,6 +27,7 @@ struct App {
     license::Keyring keyring;                // every trusted verification key
     std::optional<crypto::SecretKey> signer; // nullopt: verify-only
     std::string master_key_sha256;           // hex SHA-256 of the master admin key
+    std::string audit_secret; // key of the credential HMACs in audit rows (server.secret)
     std::string operator_name = "Keysat";
     std::string version = "0.1.0";
     const Clock* clock = nullptr;

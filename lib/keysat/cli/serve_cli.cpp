@@ -122,6 +122,27 @@ Expected<std::optional<crypto::SecretKey>> load_signer(const config::ServeConfig
     return std::optional<crypto::SecretKey>(std::move(*key));
 }
 
+// The server secret (<data_dir>/server.secret, 64 hex digits, made at first start, mode 0600):
+// the key of the credential HMACs in audit rows.
+Expected<std::string> load_server_secret(const config::ServeConfig& c) {
+    fs::path path = c.data_dir / "server.secret";
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        std::array<std::uint8_t, 32> secret;
+        crypto::random_bytes(secret);
+        KEYSAT_TRY(write_file_atomic(path, hex_encode(secret) + "\n", 0600, Overwrite::no));
+    }
+    KEYSAT_TRY_ASSIGN(text, read_small_file(path, 1024));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
+    auto bytes = text.size() == 64 ? hex_decode(text) : std::nullopt;
+    if (!bytes)
+        return usage_error(fmt::format("{}: not 64 hex digits (delete it to make a new one; audit "
+                                       "rows written since then will not match older ones)",
+                                       path.string()));
+    return std::string(bytes->begin(), bytes->end());
+}
+
 // The master admin key's hash: from the configuration, or generated once and printed.
 Expected<std::string> master_key_hash(const config::ServeConfig& c, std::int64_t now) {
     if (!c.admin_api_key.empty())
@@ -184,6 +205,9 @@ Expected<std::unique_ptr<gate::Gate>> make_gate(const config::ServeConfig& c) {
         std::cerr << fmt::format(
             "keysat-serve: warning: releases directory {} does not exist yet\n",
             c.releases_dir.string());
+    // Hash every build now, in the background, so that manifests are ready when asked for.
+    if (!c.releases_dir.empty())
+        g->tree.hash_all_in_background();
     return g;
 }
 
@@ -240,6 +264,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.signer = std::move(signer);
     KEYSAT_TRY_ASSIGN(master, master_key_hash(c, clock.now()));
     app.master_key_sha256 = master;
+    KEYSAT_TRY_ASSIGN(audit_secret, load_server_secret(c));
+    app.audit_secret = std::move(audit_secret);
     http::OutboundPolicy outbound;
     outbound.deny_private = c.webhook_deny_private;
     for (const auto& range : c.webhook_allow)

@@ -141,6 +141,10 @@ Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path) {
 }
 
 Expected<Sha256> sha256_fd(int fd) {
+    return sha256_fd(fd, [] { return true; });
+}
+
+Expected<Sha256> sha256_fd(int fd, const std::function<bool()>& keep_going) {
     openssl_ready();
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
@@ -158,6 +162,8 @@ Expected<Sha256> sha256_fd(int fd) {
             break;
         EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
         offset += n;
+        if (!keep_going())
+            return usage_error("cancelled");
     }
     Sha256 out{};
     unsigned int len = 0;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "keysat/util/bytes.hpp"
@@ -42,6 +43,8 @@ Expected<Blake2b512> blake2b_512_file(const std::filesystem::path& path);
 // SHA-256 of an open file from its first byte (pread, so the file offset is untouched), read in
 // large chunks: memory stays flat in the file size.
 Expected<Sha256> sha256_fd(int fd);
+// The same, asking `keep_going` between chunks; an error ("cancelled") when it says no.
+Expected<Sha256> sha256_fd(int fd, const std::function<bool()>& keep_going);
 
 } // namespace keysat::crypto
 

@@ -4,12 +4,18 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <set>
+#include <stop_token>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -160,9 +166,6 @@ void sort_newest_first(std::vector<std::string>& versions) {
               [](const std::string& a, const std::string& b) { return version_less(b, a); });
 }
 
-ReleaseTree::ReleaseTree(std::filesystem::path root, Containment containment)
-    : m_root(std::move(root)), m_containment(containment) {}
-
 UniqueFd ReleaseTree::open_beneath(const std::string& relative, int flags) const {
     UniqueFd root(::open(m_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root)
@@ -269,48 +272,143 @@ std::optional<std::string> ReleaseTree::latest_with(std::string_view product,
     return std::nullopt;
 }
 
-std::optional<std::string> ReleaseTree::cached_sha256(const std::string& key, int fd) const {
-    auto lookup = [&]() -> std::optional<std::string> {
-        std::lock_guard lock(m_hash_mutex);
-        auto it = m_hashes.find(key);
-        return it == m_hashes.end() ? std::nullopt : std::optional<std::string>(it->second);
+// The background hasher: one thread, below normal priority, hashing queued builds one at a time
+// (parallel requests for a cold manifest queue the same file once, and nobody reads the same
+// gigabytes twice).
+class ReleaseTree::Hasher {
+  public:
+    struct Job {
+        std::string key; // path|size|mtime as queued
+        std::vector<std::string> segments;
+        std::uint64_t size = 0;
     };
-    if (auto hit = lookup())
-        return hit;
-    // One file is hashed at a time: parallel requests for a cold manifest wait for the first
-    // one instead of each reading the same gigabytes again (found in review).
-    std::lock_guard hashing(m_hashing_mutex);
-    if (auto hit = lookup())
-        return hit;
-    auto digest = crypto::sha256_fd(fd);
-    if (!digest)
-        return std::nullopt;
-    std::string hex = hex_encode(*digest);
+
+    explicit Hasher(const ReleaseTree& tree)
+        : m_tree(tree), m_thread([this](std::stop_token st) { run(st); }) {}
+    ~Hasher() {
+        m_thread.request_stop();
+        m_cv.notify_all();
+    }
+
+    void enqueue(Job job) {
+        std::lock_guard lock(m_mutex);
+        if (!m_queued.insert(job.key).second)
+            return;
+        m_backlog += job.size;
+        m_jobs.push_back(std::move(job));
+        m_cv.notify_all();
+    }
+    void scan() {
+        std::lock_guard lock(m_mutex);
+        m_scan = true;
+        m_cv.notify_all();
+    }
+    std::uint64_t backlog() {
+        std::lock_guard lock(m_mutex);
+        return m_backlog;
+    }
+
+  private:
+    void run(std::stop_token stop) {
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); // requests come first
+        for (;;) {
+            Job job;
+            bool scan = false;
+            {
+                std::unique_lock lock(m_mutex);
+                if (!m_cv.wait(lock, stop, [&] { return m_scan || !m_jobs.empty(); }))
+                    return;
+                std::swap(scan, m_scan);
+                if (!scan) {
+                    job = std::move(m_jobs.front());
+                    m_jobs.pop_front();
+                }
+            }
+            if (scan)
+                m_tree.queue_every_build();
+            else
+                hash(job, stop);
+        }
+    }
+
+    void hash(const Job& job, const std::stop_token& stop) {
+        std::vector<std::string_view> segments(job.segments.begin(), job.segments.end());
+        if (auto f = m_tree.open_file(segments)) {
+            // Keyed by what was opened: a file replaced since it was queued is hashed as it is.
+            std::string key = job.key.substr(0, job.key.find('|')) + "|" + std::to_string(f->size) +
+                              "|" + std::to_string(f->mtime_ns);
+            if (!m_tree.cached_sha256(key)) {
+                auto digest =
+                    crypto::sha256_fd(f->fd.get(), [&] { return !stop.stop_requested(); });
+                if (digest)
+                    m_tree.remember_sha256(key, hex_encode(*digest));
+            }
+        }
+        std::lock_guard lock(m_mutex);
+        m_queued.erase(job.key);
+        m_backlog -= std::min(m_backlog, job.size);
+    }
+
+    const ReleaseTree& m_tree;
+    std::mutex m_mutex;
+    std::condition_variable_any m_cv;
+    std::deque<Job> m_jobs;
+    std::set<std::string> m_queued;
+    std::uint64_t m_backlog = 0;
+    bool m_scan = false;
+    std::jthread m_thread; // last: starts after the members it uses
+};
+
+namespace {
+
+constexpr std::uint64_t k_inline_file = 1 << 20;    // hashed inside the request
+constexpr std::uint64_t k_inline_budget = 8 << 20;  // per manifest request
+constexpr std::uint64_t k_assumed_rate = 200 << 20; // bytes a second, for Retry-After
+
+std::string hash_key(const std::string& relative, const OpenedFile& f) {
+    return relative + "|" + std::to_string(f.size) + "|" + std::to_string(f.mtime_ns);
+}
+
+} // namespace
+
+ReleaseTree::ReleaseTree(std::filesystem::path root, Containment containment)
+    : m_root(std::move(root)), m_containment(containment),
+      m_hasher(std::make_unique<Hasher>(*this)) {}
+
+ReleaseTree::~ReleaseTree() = default;
+
+std::optional<std::string> ReleaseTree::cached_sha256(const std::string& key) const {
+    std::lock_guard lock(m_hash_mutex);
+    auto it = m_hashes.find(key);
+    return it == m_hashes.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+void ReleaseTree::remember_sha256(const std::string& key, const std::string& hex) const {
     std::lock_guard lock(m_hash_mutex);
     if (m_hashes.size() >= 65536) // bounded (a few MiB): a full cache starts over
         m_hashes.clear();
     m_hashes.emplace(key, hex);
-    return hex;
 }
 
-std::optional<std::string> ReleaseTree::manifest(std::string_view product,
-                                                 std::string_view version) const {
-    if (!is_safe_segment(product) || !is_safe_segment(version))
-        return std::nullopt;
-    std::string dir = std::string(product) + "/" + std::string(version);
+void ReleaseTree::hash_all_in_background() const {
+    m_hasher->scan();
+}
+
+std::uint64_t ReleaseTree::hashing_backlog() const {
+    return m_hasher->backlog();
+}
+
+std::size_t ReleaseTree::hashes_known() const {
+    std::lock_guard lock(m_hash_mutex);
+    return m_hashes.size();
+}
+
+// The build files of a version directory: safe names, no signatures, no written manifest.
+std::vector<std::string> ReleaseTree::build_names(const std::string& dir) const {
+    std::vector<std::string> names;
     UniqueFd d = open_beneath(dir, O_RDONLY | O_DIRECTORY);
     if (!d)
-        return std::nullopt;
-    if (auto written = open_file({product, version, "MANIFEST.json"})) {
-        if (written->size > (4 << 20))
-            return std::nullopt;
-        std::string text(written->size, '\0');
-        ssize_t n = ::pread(written->fd.get(), text.data(), text.size(), 0);
-        if (n != static_cast<ssize_t>(text.size()))
-            return std::nullopt;
-        return text;
-    }
-    std::vector<std::string> names;
+        return names;
     if (DIR* listing = ::fdopendir(d.get())) {
         d.release();
         while (dirent* e = ::readdir(listing)) {
@@ -321,16 +419,69 @@ std::optional<std::string> ReleaseTree::manifest(std::string_view product,
         ::closedir(listing);
     }
     std::sort(names.begin(), names.end());
+    return names;
+}
+
+void ReleaseTree::queue_every_build() const {
+    for (const auto& product : products()) {
+        for (const auto& version : versions(product).value_or(std::vector<std::string>{})) {
+            if (open_file({product, version, "MANIFEST.json"}))
+                continue; // served as written
+            std::string dir = product + "/" + version;
+            for (const auto& name : build_names(dir)) {
+                auto f = open_file({product, version, name});
+                if (!f)
+                    continue;
+                std::string key = hash_key(dir + "/" + name, *f);
+                if (!cached_sha256(key))
+                    m_hasher->enqueue({key, {product, version, name}, f->size});
+            }
+        }
+    }
+}
+
+ReleaseTree::Manifest ReleaseTree::manifest(std::string_view product,
+                                            std::string_view version) const {
+    Manifest out;
+    if (!is_safe_segment(product) || !is_safe_segment(version))
+        return out;
+    std::string dir = std::string(product) + "/" + std::string(version);
+    if (!open_beneath(dir, O_RDONLY | O_DIRECTORY))
+        return out;
+    if (auto written = open_file({product, version, "MANIFEST.json"})) {
+        if (written->size > (4 << 20))
+            return out;
+        std::string text(written->size, '\0');
+        ssize_t n = ::pread(written->fd.get(), text.data(), text.size(), 0);
+        if (n != static_cast<ssize_t>(text.size()))
+            return out;
+        out.state = Manifest::State::ready;
+        out.text = std::move(text);
+        return out;
+    }
     std::string base = "/releases/" + dir + "/";
     json files = json::array();
-    for (const auto& name : names) {
+    std::uint64_t inline_left = k_inline_budget;
+    bool waiting = false;
+    for (const auto& name : build_names(dir)) {
         auto f = open_file({product, version, name});
         if (!f)
             continue;
-        std::string key =
-            dir + "/" + name + "|" + std::to_string(f->size) + "|" + std::to_string(f->mtime_ns);
-        auto sha = cached_sha256(key, f->fd.get());
-        if (!sha)
+        std::string key = hash_key(dir + "/" + name, *f);
+        auto sha = cached_sha256(key);
+        if (!sha && f->size <= k_inline_file && f->size <= inline_left) {
+            inline_left -= f->size;
+            if (auto digest = crypto::sha256_fd(f->fd.get())) {
+                sha = hex_encode(*digest);
+                remember_sha256(key, *sha);
+            }
+        }
+        if (!sha) {
+            m_hasher->enqueue({key, {std::string(product), std::string(version), name}, f->size});
+            waiting = true;
+            continue;
+        }
+        if (waiting)
             continue;
         auto sig_path = [&](const char* ext) -> json {
             std::string sig = name + ext;
@@ -343,8 +494,17 @@ std::optional<std::string> ReleaseTree::manifest(std::string_view product,
                          {"minisig", sig_path(".minisig")},
                          {"sig", sig_path(".sig")}});
     }
-    return json{{"product", product}, {"version", version}, {"generated", true}, {"files", files}}
-        .dump();
+    if (waiting) {
+        out.state = Manifest::State::hashing;
+        auto seconds = hashing_backlog() / k_assumed_rate + 1;
+        out.retry_after_s = static_cast<int>(std::min<std::uint64_t>(seconds, 60));
+        return out;
+    }
+    out.state = Manifest::State::ready;
+    out.text =
+        json{{"product", product}, {"version", version}, {"generated", true}, {"files", files}}
+            .dump();
+    return out;
 }
 
 bool ReleaseTree::requires_license(std::string_view product) const {

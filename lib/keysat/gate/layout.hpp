@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,6 +65,9 @@ class ReleaseTree {
   public:
     explicit ReleaseTree(std::filesystem::path root,
                          Containment containment = Containment::automatic);
+    ~ReleaseTree(); // stops the background hasher
+    ReleaseTree(const ReleaseTree&) = delete;
+    ReleaseTree& operator=(const ReleaseTree&) = delete;
 
     const std::filesystem::path& root() const { return m_root; }
 
@@ -78,8 +82,22 @@ class ReleaseTree {
     std::optional<std::string> latest_with(std::string_view product,
                                            std::string_view platform) const;
     // The version's manifest: MANIFEST.json as the build pipeline wrote it, or one generated
-    // from the files (names, sizes, SHA-256, signature paths). nullopt: no such version.
-    std::optional<std::string> manifest(std::string_view product, std::string_view version) const;
+    // from the files (names, sizes, SHA-256, signature paths). Files up to 1 MiB (8 MiB in all
+    // per call) are hashed at once; larger ones by the background hasher, and until it is done
+    // the manifest is not ready, so a request never holds a worker for long.
+    struct Manifest {
+        enum class State { ready, hashing, missing } state = State::missing;
+        std::string text;      // when ready
+        int retry_after_s = 0; // when hashing: a guess from the bytes still queued
+    };
+    Manifest manifest(std::string_view product, std::string_view version) const;
+    // Queues every build of every version without a written MANIFEST.json for the background
+    // hasher (keysat-serve calls it at start); returns at once.
+    void hash_all_in_background() const;
+    // Bytes queued for the background hasher (0 when it is idle).
+    std::uint64_t hashing_backlog() const;
+    // Files whose SHA-256 is known (hashed since start).
+    std::size_t hashes_known() const;
     // False only when <product>/MANIFEST.json is a JSON object with "requires_license": false.
     bool requires_license(std::string_view product) const;
 
@@ -87,13 +105,17 @@ class ReleaseTree {
     // Opens `relative` (segments joined by '/') beneath the root with `flags`; -1 on failure.
     UniqueFd open_beneath(const std::string& relative, int flags) const;
     std::vector<std::string> subdirectories(const std::string& relative) const;
-    std::optional<std::string> cached_sha256(const std::string& key, int fd) const;
+    std::optional<std::string> cached_sha256(const std::string& key) const;
+    void remember_sha256(const std::string& key, const std::string& hex) const;
+    std::vector<std::string> build_names(const std::string& dir) const;
+    void queue_every_build() const;
 
+    class Hasher;
     std::filesystem::path m_root;
     Containment m_containment;
     mutable std::mutex m_hash_mutex;
-    mutable std::mutex m_hashing_mutex;                  // held while a file is hashed
     mutable std::map<std::string, std::string> m_hashes; // path|size|mtime -> hex SHA-256
+    std::unique_ptr<Hasher> m_hasher;                    // started with the tree
 };
 
 } // namespace keysat::gate

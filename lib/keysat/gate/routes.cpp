@@ -189,10 +189,19 @@ void register_gate_routes(http::Server& s, const api::App& app, Gate& gate) {
     });
     s.route("GET", "/releases/" + seg + "/" + seg + "/MANIFEST", [&gate](const http::Request& req) {
         auto m = gate.tree.manifest(req.params[0], req.params[1]);
-        if (!m)
+        using State = ReleaseTree::Manifest::State;
+        if (m.state == State::missing)
             return not_found("version");
+        if (m.state == State::hashing) {
+            // The builds are being hashed in the background: ask again shortly.
+            auto r = api::error_response("service_unavailable",
+                                         "the manifest is being prepared; retry after " +
+                                             std::to_string(m.retry_after_s) + " s");
+            r.headers.emplace_back("Retry-After", std::to_string(m.retry_after_s));
+            return r;
+        }
         http::Response r;
-        r.body = std::move(*m);
+        r.body = std::move(m.text);
         return r;
     });
     s.route("GET", "/releases/" + seg + "/" + seg + "/" + seg,

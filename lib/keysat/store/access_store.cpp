@@ -13,7 +13,7 @@ namespace {
 constexpr const char* k_key_columns =
     "id, name, key_sha256, scopes, created_at, last_used_at, revoked_at";
 constexpr const char* k_audit_columns =
-    "id, at, actor_kind, actor_sha256, action, target, request_ip, details";
+    "id, at, actor_kind, actor_id, actor_hmac, action, target, request_ip, details";
 
 ApiKeyRow read_key(const db::Statement& s) {
     return ApiKeyRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
@@ -21,8 +21,9 @@ ApiKeyRow read_key(const db::Statement& s) {
 }
 
 AuditRow read_audit(const db::Statement& s) {
-    return AuditRow{s.column_int(0),  s.column_int(1), s.column_text(2), opt_text(s, 3),
-                    s.column_text(4), opt_text(s, 5),  opt_text(s, 6),   s.column_text(7)};
+    return AuditRow{s.column_int(0), s.column_int(1), s.column_text(2),
+                    opt_text(s, 3),  opt_text(s, 4),  s.column_text(5),
+                    opt_text(s, 6),  opt_text(s, 7),  s.column_text(8)};
 }
 
 } // namespace
@@ -69,26 +70,33 @@ Expected<std::vector<ApiKeyRow>> AccessStore::list_api_keys() {
 }
 
 Expected<void> AccessStore::append_audit(const AuditRow& a) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare("INSERT INTO audit_log (at, actor_kind, actor_sha256, "
-                                       "action, target, request_ip, details) VALUES (?, ?, ?, ?, "
-                                       "?, ?, ?)"));
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("INSERT INTO audit_log (at, actor_kind, actor_id, "
+                                       "actor_hmac, action, target, request_ip, details) VALUES "
+                                       "(?, ?, ?, ?, ?, ?, ?, ?)"));
     s.bind(1, a.at)
         .bind(2, a.actor_kind)
-        .bind(3, a.actor_sha256)
-        .bind(4, a.action)
-        .bind(5, a.target)
-        .bind(6, a.request_ip)
-        .bind(7, a.details_json);
+        .bind(3, a.actor_id)
+        .bind(4, a.actor_hmac)
+        .bind(5, a.action)
+        .bind(6, a.target)
+        .bind(7, a.request_ip)
+        .bind(8, a.details_json);
     return s.run();
 }
 
 Expected<std::vector<AuditRow>> AccessStore::list_audit(const AuditFilter& f) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
                              "SELECT {} FROM audit_log WHERE (?1 IS NULL OR action = ?1) AND (?2 "
-                             "IS NULL OR actor_sha256 = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 "
-                             "IS NULL OR at <= ?4) ORDER BY at DESC, id DESC LIMIT ?5",
+                             "IS NULL OR actor_hmac = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 "
+                             "IS NULL OR at <= ?4) AND (?6 IS NULL OR actor_id = ?6) ORDER BY at "
+                             "DESC, id DESC LIMIT ?5",
                              k_audit_columns)));
-    s.bind(1, f.action).bind(2, f.actor_sha256).bind(3, f.since).bind(4, f.until).bind(5, f.limit);
+    s.bind(1, f.action)
+        .bind(2, f.actor_hmac)
+        .bind(3, f.since)
+        .bind(4, f.until)
+        .bind(5, f.limit)
+        .bind(6, f.actor_id);
     return read_all<AuditRow>(s, read_audit);
 }
 

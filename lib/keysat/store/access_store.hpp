@@ -24,9 +24,10 @@ struct ApiKeyRow {
 struct AuditRow {
     std::int64_t id = 0; // assigned on insert
     std::int64_t at = 0;
-    std::string actor_kind; // master, api_key, system
-    std::optional<std::string> actor_sha256;
-    std::string action; // dotted, e.g. license.revoke
+    std::string actor_kind;                // master, api_key, system
+    std::optional<std::string> actor_id;   // the API key's id, or "master"
+    std::optional<std::string> actor_hmac; // hex HMAC-SHA256 of the credential, server secret
+    std::string action;                    // dotted, e.g. license.revoke
     std::optional<std::string> target;
     std::optional<std::string> request_ip;
     std::string details_json = "{}";
@@ -34,7 +35,8 @@ struct AuditRow {
 
 struct AuditFilter {
     std::optional<std::string> action;
-    std::optional<std::string> actor_sha256;
+    std::optional<std::string> actor_id;
+    std::optional<std::string> actor_hmac;
     std::optional<std::int64_t> since;
     std::optional<std::int64_t> until;
     std::int64_t limit = 100;
