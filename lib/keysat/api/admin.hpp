@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "keysat/api/app.hpp"
+#include "keysat/api/fields.hpp"
 #include "keysat/store/license_store.hpp"
 
 namespace keysat::api {
@@ -52,6 +54,80 @@ template <typename F> http::Handler admin(const App& app, std::string scope, F h
     };
 }
 
+// What a change did: the answer, its audit row and the outbound events it raises, all written
+// in the route's transaction.
+struct Mutated {
+    nlohmann::json answer;
+    std::string action; // audit action, e.g. product.create
+    std::string target; // audit target id ("" for none)
+    nlohmann::json details = nlohmann::json::object();
+    std::vector<std::pair<std::string, nlohmann::json>> events = {}; // type, data
+    int status = 200;
+};
+// A change's result: done, or an answer that refuses it (its transaction is rolled back).
+using Outcome = std::variant<Mutated, http::Response>;
+
+// Whether a change route reads a JSON object body: always, only when one is sent, or never.
+enum class Body { json, optional_json, none };
+
+// What a change sees: inside its open transaction, with the parsed body and its fields.
+class Mutation {
+  public:
+    Mutation(const App& app, db::Database& db, const Actor& actor, const http::Request& req,
+             nlohmann::json body)
+        : app(app), db(db), actor(actor), req(req), body(std::move(body)), fields(this->body),
+          now(app.clock->now()) {}
+    Mutation(const Mutation&) = delete;
+    Mutation& operator=(const Mutation&) = delete;
+
+    const App& app;
+    db::Database& db;
+    const Actor& actor;
+    const http::Request& req;
+    const nlohmann::json body; // {} when the route reads none, or none was sent
+    Fields fields;             // reads of `body`
+    const std::int64_t now;
+
+    // The 400 naming the first bad field read so far, if any.
+    std::optional<http::Response> bad_fields() const;
+};
+
+// Writes a done change's audit row and events and commits, or returns the refusal.
+http::Response finish_mutation(Mutation& m, db::Transaction& tx, Outcome outcome);
+
+// No check before the transaction.
+struct NoPrecheck {
+    std::optional<http::Response> operator()(const nlohmann::json&) const { return std::nullopt; }
+};
+
+// An admin route that changes something, as one declaration: the scope it needs, the body it
+// reads, and `apply(Mutation&) -> Outcome`. Authorizes, parses the body (a bad one is a 400),
+// runs `precheck(body)` (slow checks such as DNS lookups, before the write lock is taken; an
+// answer refuses), opens the transaction, applies, writes the audit row and the events,
+// commits, answers.
+template <typename F, typename P = NoPrecheck>
+http::Handler mutation(const App& app, std::string scope, Body body, F apply, P precheck = {}) {
+    return admin(app, std::move(scope),
+                 [&app, body, apply, precheck](db::Database& db, const Actor& actor,
+                                               const http::Request& req) -> http::Response {
+                     nlohmann::json parsed = nlohmann::json::object();
+                     if (body == Body::json || (body == Body::optional_json && !req.body.empty())) {
+                         http::Response error;
+                         auto p = parse_body(req, error);
+                         if (!p)
+                             return error;
+                         parsed = std::move(*p);
+                     }
+                     if (auto refused = precheck(parsed))
+                         return std::move(*refused);
+                     auto tx = db::Transaction::begin(db);
+                     if (!tx)
+                         return error_response("internal_error", "database busy");
+                     Mutation m(app, db, actor, req, std::move(parsed));
+                     return finish_mutation(m, *tx, apply(m));
+                 });
+}
+
 // Why an edit is refused: an error code of error_response and its message; empty message: go on.
 struct Refusal {
     std::string code;
@@ -72,17 +148,15 @@ std::optional<Row> found(Expected<std::optional<Row>> lookup, const std::string&
     return std::move(*lookup);
 }
 
-// One edit of one row, as the PATCH routes make it: in one transaction, `find(id)` loads the row
-// (Expected<optional<Row>>), `change(row, details)` edits a copy and fills the audit details (a
-// Refusal with a message stops), then the row gets its updated_at, `save(row)` stores it, the
-// audit row `action` is written, and the answer is `out(row)`. `what` names the row in errors.
+// One edit of one row, as the PATCH routes make it, inside a mutation: `find(id)` loads the row
+// named by the route's first parameter (Expected<optional<Row>>), `change(row, details)` edits a
+// copy and fills the audit details (a Refusal with a message stops), then the row gets its
+// updated_at, `save(row)` stores it, and the answer is `out(row)` with audit row `action`.
+// `what` names the row in errors.
 template <typename Find, typename Change, typename Save, typename Out>
-http::Response change_row(const App& app, db::Database& db, const Actor& actor,
-                          const std::string& id, const std::string& what, const std::string& action,
-                          Find find, Change change, Save save, Out out) {
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
+Outcome change_row(Mutation& m, const std::string& what, const std::string& action, Find find,
+                   Change change, Save save, Out out) {
+    const std::string& id = m.req.params[0];
     http::Response error;
     auto current = found(find(id), what, id, error);
     if (!current)
@@ -91,11 +165,19 @@ http::Response change_row(const App& app, db::Database& db, const Actor& actor,
     nlohmann::json details = nlohmann::json::object();
     if (Refusal refused = change(row, details); !refused.message.empty())
         return error_response(refused.code, refused.message);
-    row.updated_at = app.clock->now();
-    if (!save(row) || !audit(db, app, actor, action, id, details) || !tx->commit())
+    row.updated_at = m.now;
+    if (!save(row))
         return error_response("internal_error", "could not change the " + what);
-    return json_response(200, out(row));
+    return Mutated{out(row), action, id, details};
 }
+
+// {"<field>": true|false}, the body of PATCH .../active and friends; nullopt when the body
+// holds no such flag (answer flag_error(field) then).
+std::optional<bool> flag_of(const Mutation& m, const char* field);
+http::Response flag_error(const char* field);
+
+// The names of a body's fields, for an update's audit details.
+nlohmann::json field_names(const nlohmann::json& body);
 
 // The `limit` query parameter: `fallback` when absent, clamped to 1..1000; nullopt with `error`
 // set when it is not a number.
@@ -107,10 +189,6 @@ nlohmann::json license_out(const store::LicenseRow& l);
 
 // Slugs hold a-z, 0-9, - and _, 1 to 64 characters.
 bool valid_slug(const std::string& s);
-
-// Reads {"<field>": true|false} from the body (PATCH .../active and friends); nullopt with
-// `error` set when the body is not such an object.
-std::optional<bool> flag_body(const http::Request& req, const char* field, http::Response& error);
 
 // Registration of the route groups (admin_routes.cpp calls them).
 void register_catalog_admin_routes(http::Server& s, const App& app);

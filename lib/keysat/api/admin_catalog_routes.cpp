@@ -81,29 +81,23 @@ std::string product_fields(const json& body, store::ProductRow& p, bool creating
     return "";
 }
 
-http::Response create_product(const App& app, db::Database& db, const Actor& actor,
-                              const http::Request& req) {
-    http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
+Outcome create_product(Mutation& m) {
     store::ProductRow p;
-    if (auto bad = product_fields(*body, p, true); !bad.empty())
+    if (auto bad = product_fields(m.body, p, true); !bad.empty())
         return error_response("bad_request", bad);
     p.id = crypto::uuid_v4().to_string();
-    p.created_at = p.updated_at = app.clock->now();
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
-    store::CatalogStore catalog(db);
+    p.created_at = p.updated_at = m.now;
+    store::CatalogStore catalog(m.db);
     auto existing = catalog.find_product_by_slug(p.slug);
     if (existing && *existing)
         return error_response("conflict", "conflict: product slug '" + p.slug + "' exists");
-    if (!catalog.create_product(p) ||
-        !audit(db, app, actor, "product.create", p.id, {{"slug", p.slug}}) ||
-        !service::emit_event(db, "product.created", product_json(p), p.created_at) || !tx->commit())
+    if (!catalog.create_product(p))
         return error_response("internal_error", "could not create the product");
-    return json_response(200, product_json(p));
+    return Mutated{product_json(p),
+                   "product.create",
+                   p.id,
+                   {{"slug", p.slug}},
+                   {{"product.created", product_json(p)}}};
 }
 
 // PATCH of a product: `change` edits it (an error message is a 400); a new slug must be free.
@@ -114,13 +108,10 @@ json flag_answer(json row) {
 }
 
 template <typename F, typename Out = json (*)(const store::ProductRow&)>
-http::Response change_product(const App& app, db::Database& db, const Actor& actor,
-                              const std::string& id, const std::string& action, F change,
-                              Out out = product_json) {
-    store::CatalogStore catalog(db);
+Outcome change_product(Mutation& m, const std::string& action, F change, Out out = product_json) {
+    store::CatalogStore catalog(m.db);
     return change_row(
-        app, db, actor, id, "product", action,
-        [&](const std::string& i) { return catalog.find_product(i); },
+        m, "product", action, [&](const std::string& i) { return catalog.find_product(i); },
         [&](store::ProductRow& p, json& details) -> Refusal {
             std::string slug = p.slug;
             if (auto bad = change(p, details); !bad.empty())
@@ -300,26 +291,18 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
     return "";
 }
 
-http::Response create_policy(const App& app, db::Database& db, const Actor& actor,
-                             const http::Request& req) {
+Outcome create_policy(Mutation& m) {
+    auto product_slug = m.fields.text("product_slug", true, 64);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    store::CatalogStore catalog(m.db);
     http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
-    Fields f(*body);
-    auto product_slug = f.text("product_slug", true, 64);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
-    store::CatalogStore catalog(db);
     auto product =
         found(catalog.find_product_by_slug(*product_slug), "product", *product_slug, error);
     if (!product)
         return error;
     store::PolicyRow p;
-    if (auto bad = policy_fields(*body, p, *product, true); !bad.empty())
+    if (auto bad = policy_fields(m.body, p, *product, true); !bad.empty())
         return error_response("bad_request", bad);
     auto taken = catalog.find_policy_by_slug(product->id, p.slug);
     if (taken && *taken)
@@ -328,25 +311,20 @@ http::Response create_policy(const App& app, db::Database& db, const Actor& acto
                                                       *product_slug, p.slug));
     p.id = crypto::uuid_v4().to_string();
     p.product_id = product->id;
-    p.created_at = p.updated_at = app.clock->now();
-    if (!catalog.create_policy(p) ||
-        !audit(db, app, actor, "policy.create", p.id,
-               {{"product_id", p.product_id}, {"slug", p.slug}}) ||
-        !tx->commit())
+    p.created_at = p.updated_at = m.now;
+    if (!catalog.create_policy(p))
         return error_response("internal_error", "could not create the policy");
-    return json_response(200, policy_json(p));
+    return Mutated{
+        policy_json(p), "policy.create", p.id, {{"product_id", p.product_id}, {"slug", p.slug}}};
 }
 
 // PATCH of a policy: `change` edits it knowing its product (an error message is a 400); a new
 // slug must be free within the product.
 template <typename F, typename Out = json (*)(const store::PolicyRow&)>
-http::Response change_policy(const App& app, db::Database& db, const Actor& actor,
-                             const std::string& id, const std::string& action, F change,
-                             Out out = policy_json) {
-    store::CatalogStore catalog(db);
+Outcome change_policy(Mutation& m, const std::string& action, F change, Out out = policy_json) {
+    store::CatalogStore catalog(m.db);
     return change_row(
-        app, db, actor, id, "policy", action,
-        [&](const std::string& i) { return catalog.find_policy(i); },
+        m, "policy", action, [&](const std::string& i) { return catalog.find_policy(i); },
         [&](store::PolicyRow& p, json& details) -> Refusal {
             auto product = catalog.find_product(p.product_id);
             if (!product || !*product)
@@ -366,12 +344,8 @@ http::Response change_policy(const App& app, db::Database& db, const Actor& acto
 // DELETE of a product or policy: refused with 409 while anything refers to it. `del(id)` deletes
 // and gives the row's slug (Expected<optional<string>>: nullopt when there is no such row).
 template <typename Refs, typename Del>
-http::Response delete_unreferenced(const App& app, db::Database& db, const Actor& actor,
-                                   const std::string& id, const std::string& what, Refs refs,
-                                   Del del) {
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
+Outcome delete_unreferenced(Mutation& m, const std::string& what, Refs refs, Del del) {
+    const std::string& id = m.req.params[0];
     auto n = refs(id);
     if (!n)
         return error_response("internal_error", what);
@@ -386,10 +360,8 @@ http::Response delete_unreferenced(const App& app, db::Database& db, const Actor
         return error_response("internal_error", what);
     if (!*gone)
         return error_response("not_found", fmt::format("not found: {} {}", what, id));
-    if (!audit(db, app, actor, what + ".delete", id, json::object()) || !tx->commit())
-        return error_response("internal_error", "could not delete the " + what);
     // Keysat's answer: the slug deleted; nothing is ever deleted along with it here.
-    return json_response(200, {{"ok", true}, {"deleted", **gone}, {"force", false}});
+    return Mutated{{{"ok", true}, {"deleted", **gone}, {"force", false}}, what + ".delete", id};
 }
 
 } // namespace
@@ -406,54 +378,41 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                 return json_response(200, {{"products", out}});
             }));
     s.route("POST", "/v1/admin/products",
-            admin(app, "products:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return create_product(app, db, a, r);
-                  }));
+            mutation(app, "products:write", Body::json, create_product));
     s.route("PATCH", fmt::format("/v1/admin/products/{}", k_id),
-            admin(app, "products:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto body = parse_body(r, error);
-                      if (!body)
-                          return error;
-                      return change_product(app, db, a, r.params[0], "product.update",
-                                            [&](store::ProductRow& p, json& details) {
-                                                details = {{"fields", json::array()}};
-                                                for (const auto& [k, v] : body->items())
-                                                    details["fields"].push_back(k);
-                                                return product_fields(*body, p, false);
-                                            });
-                  }));
+            mutation(app, "products:write", Body::json, [](Mutation& m) {
+                return change_product(m, "product.update",
+                                      [&](store::ProductRow& p, json& details) {
+                                          details = {{"fields", field_names(m.body)}};
+                                          return product_fields(m.body, p, false);
+                                      });
+            }));
     s.route("PATCH", fmt::format("/v1/admin/products/{}/active", k_id),
-            admin(app, "products:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto active = flag_body(r, "active", error);
-                      if (!active)
-                          return error;
-                      return change_product(
-                          app, db, a, r.params[0], "product.set_active",
-                          [&](store::ProductRow& p, json& details) {
-                              p.active = *active;
-                              details = {{"active", *active}};
-                              return std::string();
-                          },
-                          [](const store::ProductRow& p) { return flag_answer(product_json(p)); });
-                  }));
+            mutation(app, "products:write", Body::json, [](Mutation& m) -> Outcome {
+                auto active = flag_of(m, "active");
+                if (!active)
+                    return flag_error("active");
+                return change_product(
+                    m, "product.set_active",
+                    [&](store::ProductRow& p, json& details) {
+                        p.active = *active;
+                        details = {{"active", *active}};
+                        return std::string();
+                    },
+                    [](const store::ProductRow& p) { return flag_answer(product_json(p)); });
+            }));
     s.route("DELETE", fmt::format("/v1/admin/products/{}", k_id),
-            admin(app, "products:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      store::CatalogStore catalog(db);
-                      return delete_unreferenced(
-                          app, db, a, r.params[0], "product",
-                          [&](const std::string& id) { return catalog.product_references(id); },
-                          [&](const std::string& id) -> Expected<std::optional<std::string>> {
-                              KEYSAT_TRY_ASSIGN(p, catalog.find_product(id));
-                              KEYSAT_TRY_ASSIGN(gone, catalog.delete_product(id));
-                              return gone && p ? std::optional(p->slug) : std::nullopt;
-                          });
-                  }));
+            mutation(app, "products:write", Body::none, [](Mutation& m) {
+                store::CatalogStore catalog(m.db);
+                return delete_unreferenced(
+                    m, "product",
+                    [&](const std::string& id) { return catalog.product_references(id); },
+                    [&](const std::string& id) -> Expected<std::optional<std::string>> {
+                        KEYSAT_TRY_ASSIGN(p, catalog.find_product(id));
+                        KEYSAT_TRY_ASSIGN(gone, catalog.delete_product(id));
+                        return gone && p ? std::optional(p->slug) : std::nullopt;
+                    });
+            }));
 
     s.route("GET", "/v1/admin/policies",
             admin(app, "policies:read", [](db::Database& db, const Actor&, const http::Request& r) {
@@ -477,29 +436,19 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
                 return json_response(200, {{"policies", out}});
             }));
     s.route("POST", "/v1/admin/policies",
-            admin(app, "policies:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return create_policy(app, db, a, r);
-                  }));
+            mutation(app, "policies:write", Body::json, create_policy));
     s.route("PATCH", fmt::format("/v1/admin/policies/{}", k_id),
-            admin(app, "policies:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto body = parse_body(r, error);
-                      if (!body)
-                          return error;
-                      if (body->contains("product_slug") || body->contains("product_id"))
-                          return error_response("bad_request", "bad request: a policy cannot "
-                                                               "move to another product");
-                      return change_policy(app, db, a, r.params[0], "policy.update",
-                                           [&](store::PolicyRow& p,
-                                               const store::ProductRow& product, json& details) {
-                                               details = {{"fields", json::array()}};
-                                               for (const auto& [k, v] : body->items())
-                                                   details["fields"].push_back(k);
-                                               return policy_fields(*body, p, product, false);
-                                           });
-                  }));
+            mutation(app, "policies:write", Body::json, [](Mutation& m) -> Outcome {
+                if (m.body.contains("product_slug") || m.body.contains("product_id"))
+                    return error_response("bad_request", "bad request: a policy cannot "
+                                                         "move to another product");
+                return change_policy(
+                    m, "policy.update",
+                    [&](store::PolicyRow& p, const store::ProductRow& product, json& details) {
+                        details = {{"fields", field_names(m.body)}};
+                        return policy_fields(m.body, p, product, false);
+                    });
+            }));
     // The three flags, each with its own route and audit action, as Keysat has them.
     struct Flag {
         const char* route;
@@ -509,39 +458,34 @@ void register_catalog_admin_routes(http::Server& s, const App& app) {
     for (Flag flag : {Flag{"active", "active", &store::PolicyRow::active},
                       Flag{"public", "public", &store::PolicyRow::is_public},
                       Flag{"archived", "archived", &store::PolicyRow::archived}})
-        s.route(
-            "PATCH", fmt::format("/v1/admin/policies/{}/{}", k_id, flag.route),
-            admin(app, "policies:write",
-                  [&app, flag](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto on = flag_body(r, flag.field, error);
-                      if (!on)
-                          return error;
-                      return change_policy(
-                          app, db, a, r.params[0], fmt::format("policy.set_{}", flag.field),
-                          [&](store::PolicyRow& p, const store::ProductRow&, json& details) {
-                              if (flag.member == &store::PolicyRow::archived && p.archived != *on)
-                                  p.archived_at =
-                                      *on ? std::optional(app.clock->now()) : std::nullopt;
-                              p.*flag.member = *on;
-                              details = {{flag.field, *on}};
-                              return std::string();
-                          },
-                          [](const store::PolicyRow& p) { return flag_answer(policy_json(p)); });
-                  }));
+        s.route("PATCH", fmt::format("/v1/admin/policies/{}/{}", k_id, flag.route),
+                mutation(app, "policies:write", Body::json, [flag](Mutation& m) -> Outcome {
+                    auto on = flag_of(m, flag.field);
+                    if (!on)
+                        return flag_error(flag.field);
+                    return change_policy(
+                        m, fmt::format("policy.set_{}", flag.field),
+                        [&](store::PolicyRow& p, const store::ProductRow&, json& details) {
+                            if (flag.member == &store::PolicyRow::archived && p.archived != *on)
+                                p.archived_at = *on ? std::optional(m.now) : std::nullopt;
+                            p.*flag.member = *on;
+                            details = {{flag.field, *on}};
+                            return std::string();
+                        },
+                        [](const store::PolicyRow& p) { return flag_answer(policy_json(p)); });
+                }));
     s.route("DELETE", fmt::format("/v1/admin/policies/{}", k_id),
-            admin(app, "policies:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      store::CatalogStore catalog(db);
-                      return delete_unreferenced(
-                          app, db, a, r.params[0], "policy",
-                          [&](const std::string& id) { return catalog.policy_references(id); },
-                          [&](const std::string& id) -> Expected<std::optional<std::string>> {
-                              KEYSAT_TRY_ASSIGN(p, catalog.find_policy(id));
-                              KEYSAT_TRY_ASSIGN(gone, catalog.delete_policy(id));
-                              return gone && p ? std::optional(p->slug) : std::nullopt;
-                          });
-                  }));
+            mutation(app, "policies:write", Body::none, [](Mutation& m) {
+                store::CatalogStore catalog(m.db);
+                return delete_unreferenced(
+                    m, "policy",
+                    [&](const std::string& id) { return catalog.policy_references(id); },
+                    [&](const std::string& id) -> Expected<std::optional<std::string>> {
+                        KEYSAT_TRY_ASSIGN(p, catalog.find_policy(id));
+                        KEYSAT_TRY_ASSIGN(gone, catalog.delete_policy(id));
+                        return gone && p ? std::optional(p->slug) : std::nullopt;
+                    });
+            }));
 }
 
 } // namespace keysat::api

@@ -149,18 +149,12 @@ Refusal code_fields(const json& body, store::DiscountCodeRow& c, store::CatalogS
     return {};
 }
 
-http::Response create_code(const App& app, db::Database& db, const Actor& actor,
-                           const http::Request& req) {
-    http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
-    Fields f(*body);
-    auto code = f.text("code", true, 64);
-    auto kind = f.text("kind", true, 20);
-    auto product_slug = f.text("product_slug", false, 64);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
+Outcome create_code(Mutation& m) {
+    auto code = m.fields.text("code", true, 64);
+    auto kind = m.fields.text("kind", true, 20);
+    auto product_slug = m.fields.text("product_slug", false, 64);
+    if (auto bad = m.bad_fields())
+        return *bad;
     store::DiscountCodeRow c;
     c.code = *code;
     std::transform(c.code.begin(), c.code.end(), c.code.begin(), ::toupper);
@@ -172,42 +166,37 @@ http::Response create_code(const App& app, db::Database& db, const Actor& actor,
         return error_response("bad_request", "bad request: 'kind' must be percent, fixed_sats, "
                                              "set_price or free_license");
     c.kind = *kind;
-    std::int64_t now = app.clock->now();
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
-    store::CatalogStore catalog(db);
+    store::CatalogStore catalog(m.db);
     if (product_slug) {
+        http::Response error;
         auto product =
             found(catalog.find_product_by_slug(*product_slug), "product", *product_slug, error);
         if (!product)
             return error;
         c.product_ids_json = json::array({product->id}).dump();
     }
-    if (auto refused = code_fields(*body, c, catalog, now, true); !refused.message.empty())
+    if (auto refused = code_fields(m.body, c, catalog, m.now, true); !refused.message.empty())
         return error_response(refused.code, refused.message);
-    store::CommerceStore commerce(db);
+    store::CommerceStore commerce(m.db);
     auto taken = commerce.find_code(c.code);
     if (taken && *taken)
         return error_response("conflict", "conflict: code " + c.code + " exists");
     c.id = crypto::uuid_v4().to_string();
-    c.created_at = c.updated_at = now;
-    if (!commerce.create_code(c) ||
-        !audit(db, app, actor, "discount_code.create", c.id,
-               {{"code", c.code}, {"kind", c.kind}, {"amount", c.value}}) ||
-        !tx->commit())
+    c.created_at = c.updated_at = m.now;
+    if (!commerce.create_code(c))
         return error_response("internal_error", "could not create the code");
-    return json_response(200, code_json(c));
+    return Mutated{code_json(c),
+                   "discount_code.create",
+                   c.id,
+                   {{"code", c.code}, {"kind", c.kind}, {"amount", c.value}}};
 }
 
 // PATCH of a discount code: `change` edits it.
 template <typename F, typename Out = json (*)(const store::DiscountCodeRow&)>
-http::Response change_code(const App& app, db::Database& db, const Actor& actor,
-                           const std::string& id, const std::string& action, F change,
-                           Out out = code_json) {
-    store::CommerceStore commerce(db);
+Outcome change_code(Mutation& m, const std::string& action, F change, Out out = code_json) {
+    store::CommerceStore commerce(m.db);
     return change_row(
-        app, db, actor, id, "discount code", action,
+        m, "discount code", action,
         [&](const std::string& i) { return commerce.find_code_by_id(i); }, change,
         [&](const store::DiscountCodeRow& c) { return commerce.update_code(c); }, out);
 }
@@ -229,10 +218,7 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                       return json_response(200, {{"codes", out}});
                   }));
     s.route("POST", "/v1/admin/discount-codes",
-            admin(app, "discount_codes:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return create_code(app, db, a, r);
-                  }));
+            mutation(app, "discount_codes:write", Body::json, create_code));
     s.route("GET", fmt::format("/v1/admin/discount-codes/{}", k_id),
             admin(app, "discount_codes:read",
                   [](db::Database& db, const Actor&, const http::Request& r) {
@@ -251,75 +237,58 @@ void register_discount_admin_routes(http::Server& s, const App& app) {
                       return json_response(200, {{"code", code_json(*c)}, {"redemptions", list}});
                   }));
     s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}", k_id),
-            admin(app, "discount_codes:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto body = parse_body(r, error);
-                      if (!body)
-                          return error;
-                      for (const char* fixed : {"code", "kind", "product_slug"})
-                          if (body->contains(fixed))
-                              return error_response(
-                                  "bad_request",
-                                  fmt::format("bad request: '{}' cannot change; create a new "
-                                              "code instead",
-                                              fixed));
-                      store::CatalogStore catalog(db);
-                      return change_code(app, db, a, r.params[0], "discount_code.update",
-                                         [&](store::DiscountCodeRow& c, json& details) {
-                                             details = {{"fields", json::array()}};
-                                             for (const auto& [k, v] : body->items())
-                                                 details["fields"].push_back(k);
-                                             return code_fields(*body, c, catalog, app.clock->now(),
-                                                                false);
-                                         });
-                  }));
+            mutation(app, "discount_codes:write", Body::json, [](Mutation& m) -> Outcome {
+                for (const char* fixed : {"code", "kind", "product_slug"})
+                    if (m.body.contains(fixed))
+                        return error_response("bad_request",
+                                              fmt::format("bad request: '{}' cannot change; "
+                                                          "create a new code instead",
+                                                          fixed));
+                store::CatalogStore catalog(m.db);
+                return change_code(m, "discount_code.update",
+                                   [&](store::DiscountCodeRow& c, json& details) {
+                                       details = {{"fields", field_names(m.body)}};
+                                       return code_fields(m.body, c, catalog, m.now, false);
+                                   });
+            }));
     s.route("PATCH", fmt::format("/v1/admin/discount-codes/{}/active", k_id),
-            admin(app, "discount_codes:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto active = flag_body(r, "active", error);
-                      if (!active)
-                          return error;
-                      return change_code(
-                          app, db, a, r.params[0],
-                          *active ? "discount_code.enable" : "discount_code.disable",
-                          [&](store::DiscountCodeRow& c, json& details) {
-                              c.active = *active;
-                              details = {{"active", *active}};
-                              return Refusal{};
-                          },
-                          [](const store::DiscountCodeRow& c) {
-                              json out = code_json(c);
-                              out["ok"] = true; // Keysat's answer
-                              return out;
-                          });
-                  }));
+            mutation(app, "discount_codes:write", Body::json, [](Mutation& m) -> Outcome {
+                auto active = flag_of(m, "active");
+                if (!active)
+                    return flag_error("active");
+                return change_code(
+                    m, *active ? "discount_code.enable" : "discount_code.disable",
+                    [&](store::DiscountCodeRow& c, json& details) {
+                        c.active = *active;
+                        details = {{"active", *active}};
+                        return Refusal{};
+                    },
+                    [](const store::DiscountCodeRow& c) {
+                        json out = code_json(c);
+                        out["ok"] = true; // Keysat's answer
+                        return out;
+                    });
+            }));
     s.route("DELETE", fmt::format("/v1/admin/discount-codes/{}", k_id),
-            admin(app, "discount_codes:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      auto tx = db::Transaction::begin(db);
-                      if (!tx)
-                          return error_response("internal_error", "database busy");
-                      store::CommerceStore commerce(db);
-                      http::Response error;
-                      auto c = found(commerce.find_code_by_id(r.params[0]), "discount code",
-                                     r.params[0], error);
-                      if (!c)
-                          return error;
-                      auto gone = commerce.delete_unredeemed_code(r.params[0]);
-                      if (!gone)
-                          return error_response("internal_error", "discount codes");
-                      if (!*gone)
-                          return error_response(
-                              "conflict", "conflict: code " + c->code +
+            mutation(app, "discount_codes:write", Body::none, [](Mutation& m) -> Outcome {
+                const auto& id = m.req.params[0];
+                store::CommerceStore commerce(m.db);
+                http::Response error;
+                auto c = found(commerce.find_code_by_id(id), "discount code", id, error);
+                if (!c)
+                    return error;
+                auto gone = commerce.delete_unredeemed_code(id);
+                if (!gone)
+                    return error_response("internal_error", "discount codes");
+                if (!*gone)
+                    return error_response("conflict",
+                                          "conflict: code " + c->code +
                                               " has redemptions on record; disable it instead");
-                      if (!audit(db, app, a, "discount_code.delete", r.params[0],
-                                 {{"code", c->code}}) ||
-                          !tx->commit())
-                          return error_response("internal_error", "discount codes");
-                      return json_response(200, {{"ok", true}, {"deleted", c->code}});
-                  }));
+                return Mutated{{{"ok", true}, {"deleted", c->code}},
+                               "discount_code.delete",
+                               id,
+                               {{"code", c->code}}};
+            }));
 }
 
 } // namespace keysat::api

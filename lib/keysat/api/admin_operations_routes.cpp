@@ -119,15 +119,11 @@ http::Response list_licenses(db::Database& db, const http::Request& r) {
 
 // POST /v1/admin/licenses/import: the body is a keysat-issue ledger (JSON lines). Every key must
 // verify with a trusted key; with problems nothing is imported unless ?keep_going=true.
-http::Response import_ledger(const App& app, db::Database& db, const Actor& actor,
-                             const http::Request& r) {
-    bool keep_going = r.query_value("keep_going").value_or("") == "true";
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
+Outcome import_ledger(Mutation& m) {
+    bool keep_going = m.req.query_value("keep_going").value_or("") == "true";
     auto report = service::import_ledger(
-        db, r.body, app.keyring, keep_going ? service::KeepGoing::yes : service::KeepGoing::no,
-        app.clock->now());
+        m.db, m.req.body, m.app.keyring,
+        keep_going ? service::KeepGoing::yes : service::KeepGoing::no, m.now);
     if (!report)
         return error_response("bad_request", "bad request: " + report.error().message);
     json problems = json::array();
@@ -146,46 +142,31 @@ http::Response import_ledger(const App& app, db::Database& db, const Actor& acto
                                      report->problem_count);
         return json_response(400, out);
     }
-    if (!audit(db, app, actor, "license.import", "",
-               {{"records", report->records}, {"inserted", report->inserted}}) ||
-        !tx->commit())
-        return error_response("internal_error", "could not record the import");
     out["ok"] = true;
-    return json_response(200, out);
+    return Mutated{
+        out, "license.import", "", {{"records", report->records}, {"inserted", report->inserted}}};
 }
 
-http::Response deactivate_machine(const App& app, db::Database& db, const Actor& actor,
-                                  const http::Request& r) {
-    std::string reason = "admin";
-    if (!r.body.empty()) {
-        http::Response error;
-        auto body = parse_body(r, error);
-        if (!body)
-            return error;
-        Fields f(*body);
-        auto given = f.text("reason", false, 500);
-        if (!f.error().empty())
-            return error_response("bad_request", f.error());
-        reason = given.value_or(reason);
-    }
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return error_response("internal_error", "database busy");
-    store::MachineStore machines(db);
-    auto m = machines.find(r.params[0]);
-    if (!m)
+Outcome deactivate_machine(Mutation& m) {
+    auto given = m.fields.text("reason", false, 500);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    std::string reason = given.value_or("admin");
+    store::MachineStore machines(m.db);
+    auto row = machines.find(m.req.params[0]);
+    if (!row)
         return error_response("internal_error", "machines");
-    if (!*m || (*m)->deactivated_at)
-        return error_response("not_found", "not found: active machine " + r.params[0]);
-    std::int64_t now = app.clock->now();
-    if (!machines.deactivate((*m)->id, now, reason) ||
-        !audit(db, app, actor, "machine.deactivate", (*m)->id,
-               {{"license_id", (*m)->license_id}, {"reason", reason}}) ||
-        !service::emit_event(db, "machine.deactivated",
-                             {{"license_id", (*m)->license_id}, {"machine_id", (*m)->id}}, now) ||
-        !tx->commit())
+    if (!*row || (*row)->deactivated_at)
+        return error_response("not_found", "not found: active machine " + m.req.params[0]);
+    const auto& machine = **row;
+    if (!machines.deactivate(machine.id, m.now, reason))
         return error_response("internal_error", "could not deactivate the machine");
-    return json_response(200, {{"ok", true}});
+    return Mutated{{{"ok", true}},
+                   "machine.deactivate",
+                   machine.id,
+                   {{"license_id", machine.license_id}, {"reason", reason}},
+                   {{"machine.deactivated",
+                     {{"license_id", machine.license_id}, {"machine_id", machine.id}}}}};
 }
 
 } // namespace
@@ -201,20 +182,15 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_licenses(db, r);
             }));
+    // The body is JSON lines, read by the import itself.
     s.route("POST", "/v1/admin/licenses/import",
-            admin(app, "licenses:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return import_ledger(app, db, a, r);
-                  }));
+            mutation(app, "licenses:write", Body::none, import_ledger));
     s.route("GET", "/v1/admin/machines",
             admin(app, "machines:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_machines(db, r);
             }));
     s.route("POST", fmt::format("/v1/admin/machines/{}/deactivate", k_id),
-            admin(app, "machines:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return deactivate_machine(app, db, a, r);
-                  }));
+            mutation(app, "machines:write", Body::optional_json, deactivate_machine));
     s.route(
         "GET", "/v1/admin/settings/operator-name",
         admin(app, "settings:read", [&app](db::Database& db, const Actor&, const http::Request&) {
@@ -228,72 +204,50 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
                                        {"effective", opt(effective)},
                                        {"fallback_env", opt(app.operator_name)}});
         }));
-    s.route(
-        "POST", "/v1/admin/settings/operator-name",
-        admin(
-            app, "settings:write",
-            [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                http::Response error;
-                auto body = parse_body(r, error);
-                if (!body)
-                    return error;
-                Fields f(*body);
+    s.route("POST", "/v1/admin/settings/operator-name",
+            mutation(app, "settings:write", Body::json, [](Mutation& m) -> Outcome {
                 // Ours is operator_name; Keysat's scripts send name.
-                auto name = f.text(body->contains("name") ? "name" : "operator_name", true, 200);
-                if (!f.error().empty())
-                    return error_response("bad_request", f.error());
-                auto tx = db::Transaction::begin(db);
-                if (!tx ||
-                    !store::AccessStore(db).set_setting("operator_name", *name, app.clock->now()) ||
-                    !audit(db, app, a, "settings.operator_name", "", {{"operator_name", *name}}) ||
-                    !tx->commit())
+                auto name =
+                    m.fields.text(m.body.contains("name") ? "name" : "operator_name", true, 200);
+                if (auto bad = m.bad_fields())
+                    return *bad;
+                if (!store::AccessStore(m.db).set_setting("operator_name", *name, m.now))
                     return error_response("internal_error", "could not store the setting");
-                return json_response(200, {{"ok", true}, {"operator_name", *name}});
+                return Mutated{{{"ok", true}, {"operator_name", *name}},
+                               "settings.operator_name",
+                               "",
+                               {{"operator_name", *name}}};
             }));
     s.route("PATCH", fmt::format("/v1/admin/webhook-endpoints/{}/active", k_id),
-            admin(app, "webhooks:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      http::Response error;
-                      auto active = flag_body(r, "active", error);
-                      if (!active)
-                          return error;
-                      auto tx = db::Transaction::begin(db);
-                      store::WebhookStore hooks(db);
-                      auto e = hooks.find_endpoint(r.params[0]);
-                      if (!tx || !e)
-                          return error_response("internal_error", "webhooks");
-                      if (!*e)
-                          return error_response("not_found",
-                                                "not found: webhook endpoint " + r.params[0]);
-                      auto row = **e;
-                      row.active = *active;
-                      row.updated_at = app.clock->now();
-                      if (!hooks.update_endpoint(row) ||
-                          !audit(db, app, a, "webhook_endpoint.set_active", row.id,
-                                 {{"active", *active}}) ||
-                          !tx->commit())
-                          return error_response("internal_error", "webhooks");
-                      return json_response(200, {{"ok", true}, {"active", *active}});
-                  }));
-    s.route(
-        "DELETE", fmt::format("/v1/admin/webhook-endpoints/{}", k_id),
-        admin(app, "webhooks:write",
-              [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                  auto tx = db::Transaction::begin(db);
-                  if (!tx)
-                      return error_response("internal_error", "webhooks");
-                  // An endpoint with delivery history is deactivated, not deleted.
-                  auto gone = store::WebhookStore(db).delete_endpoint(r.params[0]);
-                  if (!gone)
-                      return error_response("internal_error", "webhooks");
-                  if (!*gone)
-                      return error_response("not_found",
-                                            "not found: webhook endpoint " + r.params[0]);
-                  if (!audit(db, app, a, "webhook_endpoint.delete", r.params[0], json::object()) ||
-                      !tx->commit())
-                      return error_response("internal_error", "webhooks");
-                  return json_response(200, {{"ok", true}});
-              }));
+            mutation(app, "webhooks:write", Body::json, [](Mutation& m) -> Outcome {
+                auto active = flag_of(m, "active");
+                if (!active)
+                    return flag_error("active");
+                store::WebhookStore hooks(m.db);
+                return change_row(
+                    m, "webhook endpoint", "webhook_endpoint.set_active",
+                    [&](const std::string& id) { return hooks.find_endpoint(id); },
+                    [&](store::WebhookEndpointRow& e, json& details) {
+                        e.active = *active;
+                        details = {{"active", *active}};
+                        return Refusal{};
+                    },
+                    [&](const store::WebhookEndpointRow& e) { return hooks.update_endpoint(e); },
+                    [&](const store::WebhookEndpointRow&) {
+                        return json{{"ok", true}, {"active", *active}};
+                    });
+            }));
+    s.route("DELETE", fmt::format("/v1/admin/webhook-endpoints/{}", k_id),
+            mutation(app, "webhooks:write", Body::none, [](Mutation& m) -> Outcome {
+                const auto& id = m.req.params[0];
+                // An endpoint with delivery history is deactivated, not deleted.
+                auto gone = store::WebhookStore(m.db).delete_endpoint(id);
+                if (!gone)
+                    return error_response("internal_error", "webhooks");
+                if (!*gone)
+                    return error_response("not_found", "not found: webhook endpoint " + id);
+                return Mutated{{{"ok", true}}, "webhook_endpoint.delete", id};
+            }));
 }
 
 } // namespace keysat::api

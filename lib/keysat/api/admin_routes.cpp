@@ -12,6 +12,7 @@
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/issuing/issue.hpp"
 #include "keysat/service/catalog.hpp"
+#include "keysat/service/issuance.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
@@ -100,6 +101,26 @@ Expected<void> audit(db::Database& db, const App& app, const Actor& actor,
                                 target, actor.ip, details.dump()});
 }
 
+std::optional<http::Response> Mutation::bad_fields() const {
+    if (fields.error().empty())
+        return std::nullopt;
+    return error_response("bad_request", fields.error());
+}
+
+http::Response finish_mutation(Mutation& m, db::Transaction& tx, Outcome outcome) {
+    if (auto* refused = std::get_if<http::Response>(&outcome))
+        return std::move(*refused); // tx rolls back
+    auto& done = std::get<Mutated>(outcome);
+    if (!audit(m.db, m.app, m.actor, done.action, done.target, done.details))
+        return error_response("internal_error", "could not write the audit row");
+    for (const auto& [type, data] : done.events)
+        if (!service::emit_event(m.db, type, data, m.now))
+            return error_response("internal_error", "could not queue the " + type + " event");
+    if (!tx.commit())
+        return error_response("internal_error", "could not commit the change");
+    return json_response(done.status, done.answer);
+}
+
 json license_out(const store::LicenseRow& l) {
     json ents = json::parse(l.entitlements_json, nullptr, false);
     return {
@@ -148,17 +169,23 @@ std::optional<std::int64_t> limit_param(const http::Request& req, std::int64_t f
     }
 }
 
-std::optional<bool> flag_body(const http::Request& req, const char* field, http::Response& error) {
-    auto body = parse_body(req, error);
-    if (!body)
+std::optional<bool> flag_of(const Mutation& m, const char* field) {
+    auto it = m.body.find(field);
+    if (it == m.body.end() || !it->is_boolean())
         return std::nullopt;
-    auto it = body->find(field);
-    if (it == body->end() || !it->is_boolean()) {
-        error = error_response("bad_request",
-                               fmt::format("bad request: '{}' must be true or false", field));
-        return std::nullopt;
-    }
     return it->get<bool>();
+}
+
+http::Response flag_error(const char* field) {
+    return error_response("bad_request",
+                          fmt::format("bad request: '{}' must be true or false", field));
+}
+
+json field_names(const json& body) {
+    json names = json::array();
+    for (const auto& [k, v] : body.items())
+        names.push_back(k);
+    return names;
 }
 
 namespace {
@@ -200,18 +227,13 @@ std::string role_of(const std::string& scopes_json) {
     return "custom";
 }
 
-http::Response issue_license(const App& app, db::Database& db, const Actor& actor,
-                             const http::Request& req) {
-    if (!app.signer)
+Outcome issue_license(Mutation& m) {
+    if (!m.app.signer)
         return error_response(
             "service_unavailable",
             "this server is verify-only: it holds no signing key, so it cannot "
             "issue licenses (issue them with keysat-issue and import the ledger)");
-    http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
-    Fields f(*body);
+    auto& f = m.fields;
     auto product_slug = f.text("product_slug", true, 64);
     auto policy_slug = f.text("policy_slug", false, 64);
     auto expires_at = f.text("expires_at", false, 64);
@@ -220,110 +242,66 @@ http::Response issue_license(const App& app, db::Database& db, const Actor& acto
     auto grace_seconds = f.integer("grace_seconds", 0, 365LL * 86400 * 10);
     auto is_trial = f.boolean("is_trial");
     auto email = f.text("buyer_email", false, 320);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
-    store::CatalogStore catalog(db);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    store::CatalogStore catalog(m.db);
     auto product = catalog.find_product_by_slug(*product_slug);
     if (!product || !*product)
         return error_response("not_found", "not found: product " + *product_slug);
-    std::optional<store::PolicyRow> policy;
+    service::IssueRequest ir;
+    ir.product = **product;
     if (policy_slug) {
         auto pol = catalog.find_policy_by_slug((*product)->id, *policy_slug);
         if (!pol || !*pol)
             return error_response("not_found", "not found: policy " + *policy_slug);
-        policy = **pol;
+        ir.policy = **pol;
     }
-    std::int64_t now = app.clock->now();
-    issuing::LicenseRequest lr;
-    lr.product_id = *Uuid::parse((*product)->id);
-    lr.license_id = crypto::uuid_v4();
-    lr.issued_at = now;
     if (expires_at) {
         auto t = parse_date_unix(expires_at->substr(0, 10));
-        if (!t || *t <= now)
+        if (!t)
             return error_response("bad_request", "bad request: 'expires_at' must be a future date");
-        lr.expires_at = *t;
-    } else if (policy && policy->duration_days) {
-        lr.expires_at = now + *policy->duration_days * 86400;
+        ir.expires_at = *t;
     }
-    json policy_ents = policy ? json::parse(policy->entitlements_json, nullptr, false) : json();
-    if (entitlements)
-        lr.entitlements = *entitlements;
-    else if (policy_ents.is_array()) // stored text: keep the strings, never throw on the rest
-        for (const auto& e : policy_ents)
-            if (e.is_string())
-                lr.entitlements.push_back(e.get<std::string>());
-    if (auto e = service::entitlement_outside_catalog(**product, lr.entitlements))
-        return error_response("bad_request",
-                              "bad request: " + service::outside_catalog_message(*e, **product));
-    lr.trial = is_trial.value_or(policy ? policy->is_trial : false);
-    auto key = issuing::issue_license(*app.signer, lr);
-    if (!key)
-        return error_response("bad_request", "bad request: " + key.error().message);
-    store::LicenseRow row;
-    row.id = lr.license_id.to_string();
-    row.product_id = (*product)->id;
-    if (policy)
-        row.policy_id = policy->id;
-    row.buyer_email = email;
-    row.issued_at = now;
-    if (lr.expires_at)
-        row.expires_at = lr.expires_at;
-    row.grace_days = grace_seconds ? *grace_seconds / 86400 : (policy ? policy->grace_days : 0);
-    row.max_machines = max_machines.value_or(policy ? policy->max_machines : 1);
-    row.entitlements_json = json(lr.entitlements).dump();
-    row.is_trial = lr.trial;
-    row.license_key = *key;
-    row.signing_key_id = crypto::key_id_text(app.signer->key_id());
-    auto tx = db::Transaction::begin(db);
-    auto licenses = store::LicenseStore::open(db);
-    if (!tx || !licenses)
-        return error_response("internal_error", "database busy");
-    if (!store::SigningKeyStore(db).ensure(row.signing_key_id, app.signer->public_key().bytes,
-                                           now) ||
-        !licenses->insert(row, now) ||
-        !audit(db, app, actor, "license.issue", row.id, {{"product_id", row.product_id}}) ||
-        !service::emit_event(db, "license.issued",
-                             {{"license_id", row.id}, {"product_id", row.product_id}}, now) ||
-        !tx->commit())
-        return error_response("internal_error", "could not record the license");
-    return json_response(
-        200,
-        {{"license_id", row.id},
-         {"product_id", row.product_id},
-         {"license_key", row.license_key},
-         {"issued_at", format_timestamp(now)},
-         {"expires_at", row.expires_at ? json(format_timestamp(*row.expires_at)) : json(nullptr)},
-         {"entitlements", lr.entitlements},
-         {"is_trial", lr.trial},
-         {"max_machines", row.max_machines}});
+    ir.entitlements = entitlements;
+    ir.max_machines = max_machines;
+    if (grace_seconds)
+        ir.grace_days = *grace_seconds / 86400;
+    ir.trial = is_trial;
+    ir.buyer_email = email;
+    auto row = service::issue_and_record(m.db, *m.app.signer, ir, m.now);
+    if (!row)
+        return row.error().code == Errc::invalid
+                   ? error_response("bad_request", "bad request: " + row.error().message)
+                   : error_response("internal_error", "could not record the license");
+    return Mutated{
+        {{"license_id", row->id},
+         {"product_id", row->product_id},
+         {"license_key", row->license_key},
+         {"issued_at", format_timestamp(m.now)},
+         {"expires_at", row->expires_at ? json(format_timestamp(*row->expires_at)) : json(nullptr)},
+         {"entitlements", service::entitlements_of(*row)},
+         {"is_trial", row->is_trial},
+         {"max_machines", row->max_machines}},
+        "license.issue",
+        row->id,
+        {{"product_id", row->product_id}}};
 }
 
 // revoke, suspend, unsuspend
-http::Response license_status(const App& app, db::Database& db, const Actor& actor,
-                              const http::Request& req, const std::string& op) {
+Outcome license_status(Mutation& m, const std::string& op) {
     std::string reason = "admin " + op; // the audit row's and the event's default reason
-    if (!req.body.empty()) {
-        http::Response error;
-        auto body = parse_body(req, error);
-        if (!body)
-            return error;
-        Fields f(*body);
-        auto r = f.text("reason", false, 500);
-        if (!f.error().empty())
-            return error_response("bad_request", f.error());
-        if (r && !r->empty()) // Keysat: an empty reason means the default one
-            reason = *r;
-    }
-    const std::string& id = req.params[0];
-    auto tx = db::Transaction::begin(db);
-    auto licenses = store::LicenseStore::open(db);
-    if (!tx || !licenses)
+    auto given = m.fields.text("reason", false, 500);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    if (given && !given->empty()) // Keysat: an empty reason means the default one
+        reason = *given;
+    const std::string& id = m.req.params[0];
+    auto licenses = store::LicenseStore::open(m.db);
+    if (!licenses)
         return error_response("internal_error", "database busy");
-    std::int64_t now = app.clock->now();
-    auto changed = op == "revoke"    ? licenses->revoke(id, reason, now)
-                   : op == "suspend" ? licenses->suspend(id, reason, now)
-                                     : licenses->unsuspend(id, now);
+    auto changed = op == "revoke"    ? licenses->revoke(id, reason, m.now)
+                   : op == "suspend" ? licenses->suspend(id, reason, m.now)
+                                     : licenses->unsuspend(id, m.now);
     if (!changed)
         return error_response("internal_error", "could not change the license");
     if (!*changed)
@@ -333,24 +311,18 @@ http::Response license_status(const App& app, db::Database& db, const Actor& act
     std::string event = op == "revoke"    ? "license.revoked"
                         : op == "suspend" ? "license.suspended"
                                           : "license.unsuspended";
-    if (!audit(db, app, actor, "license." + op, id, {{"reason", reason}}) ||
-        !service::emit_event(db, event, {{"license_id", id}, {"reason", reason}}, now) ||
-        !tx->commit())
-        return error_response("internal_error", "could not change the license");
-    return json_response(200, {{"ok", true}});
+    return Mutated{{{"ok", true}},
+                   "license." + op,
+                   id,
+                   {{"reason", reason}},
+                   {{event, {{"license_id", id}, {"reason", reason}}}}};
 }
 
-http::Response create_api_key(const App& app, db::Database& db, const Actor& actor,
-                              const http::Request& req) {
-    http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
-    Fields f(*body);
-    auto label = f.text("label", true, 80);
-    auto role = f.text("role", true, 40);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
+Outcome create_api_key(Mutation& m) {
+    auto label = m.fields.text("label", true, 80);
+    auto role = m.fields.text("role", true, 40);
+    if (auto bad = m.bad_fields())
+        return *bad;
     auto scopes = role_scopes(*role);
     if (!scopes)
         return error_response("bad_request", "bad request: 'role' must be read-only, "
@@ -363,19 +335,19 @@ http::Response create_api_key(const App& app, db::Database& db, const Actor& act
                          *label,
                          hex_encode(crypto::sha256(as_bytes(token))),
                          json(*scopes).dump(),
-                         app.clock->now(),
+                         m.now,
                          std::nullopt,
                          std::nullopt};
-    auto tx = db::Transaction::begin(db);
-    store::AccessStore access(db);
-    if (!tx || !access.create_api_key(row) ||
-        !audit(db, app, actor, "api_key.create", row.id, {{"role", *role}}) || !tx->commit())
+    if (!store::AccessStore(m.db).create_api_key(row))
         return error_response("internal_error", "could not create the key");
-    return json_response(200, {{"id", row.id},
-                               {"label", row.name},
-                               {"role", *role},
-                               {"created_at", format_timestamp(row.created_at)},
-                               {"token", token}});
+    return Mutated{{{"id", row.id},
+                    {"label", row.name},
+                    {"role", *role},
+                    {"created_at", format_timestamp(row.created_at)},
+                    {"token", token}},
+                   "api_key.create",
+                   row.id,
+                   {{"role", *role}}};
 }
 
 } // namespace
@@ -430,31 +402,34 @@ json endpoint_json(const store::WebhookEndpointRow& e, bool full_url = true) {
             {"updated_at", format_timestamp(e.updated_at)}};
 }
 
-http::Response create_webhook_endpoint(const App& app, db::Database& db, const Actor& actor,
-                                       const http::Request& req) {
-    http::Response error;
-    auto body = parse_body(req, error);
-    if (!body)
-        return error;
-    Fields f(*body);
+// The endpoint URL against the outbound policy, before the transaction (a lookup may take
+// seconds), and again at each delivery (the name may resolve elsewhere later). A name that does
+// not resolve yet is accepted: its deliveries fail until it does.
+std::optional<http::Response> check_endpoint_url(const App& app, const json& body) {
+    auto url = body.find("url");
+    if (url == body.end() || !url->is_string())
+        return std::nullopt; // the fields' own error, in the transaction
+    if (auto parsed = http::parse_url(url->get<std::string>()); !parsed)
+        return error_response("bad_request", "bad request: 'url': " + parsed.error().message);
+    if (app.outbound != nullptr) {
+        auto vetted = http::vet(*app.outbound, url->get<std::string>(), std::chrono::seconds(3));
+        if (!vetted && http::is_refusal(vetted.error()))
+            return error_response("bad_request", "bad request: 'url' " + vetted.error().message);
+    }
+    return std::nullopt;
+}
+
+Outcome create_webhook_endpoint(Mutation& m) {
+    auto& f = m.fields;
     auto url = f.text("url", true, 2000);
     auto events = f.strings("events");
     if (!events) // Keysat's name; ["*"] means every event, as our empty list does
         events = f.strings("event_types");
     auto description = f.text("description", false, 500);
-    if (!f.error().empty())
-        return error_response("bad_request", f.error());
+    if (auto bad = m.bad_fields())
+        return *bad;
     if (events && std::find(events->begin(), events->end(), "*") != events->end())
         events->clear();
-    if (auto parsed = http::parse_url(*url); !parsed)
-        return error_response("bad_request", "bad request: 'url': " + parsed.error().message);
-    // The outbound policy now, and again at each delivery (the name may resolve elsewhere
-    // later). A name that does not resolve yet is accepted: its deliveries fail until it does.
-    if (app.outbound != nullptr) {
-        auto vetted = http::vet(*app.outbound, *url, std::chrono::seconds(3));
-        if (!vetted && http::is_refusal(vetted.error()))
-            return error_response("bad_request", "bad request: 'url' " + vetted.error().message);
-    }
     std::array<std::uint8_t, 32> secret;
     crypto::random_bytes(secret);
     store::WebhookEndpointRow e{crypto::uuid_v4().to_string(),
@@ -462,18 +437,15 @@ http::Response create_webhook_endpoint(const App& app, db::Database& db, const A
                                 hex_encode(secret),
                                 json(events.value_or(std::vector<std::string>{})).dump(),
                                 true,
-                                app.clock->now(),
-                                app.clock->now(),
+                                m.now,
+                                m.now,
                                 description.value_or("")};
-    auto tx = db::Transaction::begin(db);
-    if (!tx || !store::WebhookStore(db).create_endpoint(e) ||
-        !audit(db, app, actor, "webhook_endpoint.create", e.id, {{"url", redacted_url(e.url)}}) ||
-        !tx->commit())
+    if (!store::WebhookStore(m.db).create_endpoint(e))
         return error_response("internal_error", "could not create the endpoint");
     // The secret is shown once, here; listings never show it.
     json out = endpoint_json(e);
     out["secret"] = e.secret;
-    return json_response(200, out);
+    return Mutated{out, "webhook_endpoint.create", e.id, {{"url", redacted_url(e.url)}}};
 }
 
 // How a delivery went, in one word: delivered, pending (not tried yet), refused (the receiver
@@ -523,10 +495,8 @@ json delivery_out(const store::DeliveryRow& d, bool error_text) {
 
 void register_webhook_routes(http::Server& s, const App& app) {
     s.route("POST", "/v1/admin/webhook-endpoints",
-            admin(app, "webhooks:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return create_webhook_endpoint(app, db, a, r);
-                  }));
+            mutation(app, "webhooks:write", Body::json, create_webhook_endpoint,
+                     [&app](const json& body) { return check_endpoint_url(app, body); }));
     s.route("GET", "/v1/admin/webhook-endpoints",
             admin(app, "webhooks:read", [](db::Database& db, const Actor& a, const http::Request&) {
                 auto list = store::WebhookStore(db).list_endpoints(false);
@@ -554,24 +524,16 @@ void register_webhook_routes(http::Server& s, const App& app) {
                 out.push_back(delivery_out(d, a.may("webhooks:write")));
             return json_response(200, {{"deliveries", out}});
         }));
-    s.route(
-        "POST", "/v1/admin/webhook-deliveries/([0-9a-f-]{36})/retry",
-        admin(app, "webhooks:write",
-              [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                  auto tx = db::Transaction::begin(db);
-                  if (!tx)
-                      return error_response("internal_error", "webhooks");
-                  auto done = store::WebhookStore(db).retry(r.params[0], app.clock->now());
-                  if (!done)
-                      return error_response("internal_error", "webhooks");
-                  if (!*done)
-                      return error_response("not_found",
-                                            "not found: undelivered delivery " + r.params[0]);
-                  if (!audit(db, app, a, "webhook_delivery.retry", r.params[0], json::object()) ||
-                      !tx->commit())
-                      return error_response("internal_error", "webhooks");
-                  return json_response(200, {{"ok", true}});
-              }));
+    s.route("POST", "/v1/admin/webhook-deliveries/([0-9a-f-]{36})/retry",
+            mutation(app, "webhooks:write", Body::none, [](Mutation& m) -> Outcome {
+                const auto& id = m.req.params[0];
+                auto done = store::WebhookStore(m.db).retry(id, m.now);
+                if (!done)
+                    return error_response("internal_error", "webhooks");
+                if (!*done)
+                    return error_response("not_found", "not found: undelivered delivery " + id);
+                return Mutated{{{"ok", true}}, "webhook_delivery.retry", id};
+            }));
 }
 
 void register_admin_routes(http::Server& s, const App& app) {
@@ -580,10 +542,7 @@ void register_admin_routes(http::Server& s, const App& app) {
     register_operations_admin_routes(s, app);
     register_discount_admin_routes(s, app);
     s.route("POST", "/v1/admin/licenses",
-            admin(app, "licenses:write",
-                  [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                      return issue_license(app, db, a, r);
-                  }));
+            mutation(app, "licenses:write", Body::json, issue_license));
     s.route("GET", "/v1/admin/licenses/search",
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 json out = json::array();
@@ -614,14 +573,9 @@ void register_admin_routes(http::Server& s, const App& app) {
             }));
     for (std::string op : {"revoke", "suspend", "unsuspend"})
         s.route("POST", "/v1/admin/licenses/([0-9a-f-]{36})/" + op,
-                admin(app, "licenses:write",
-                      [&app, op](db::Database& db, const Actor& a, const http::Request& r) {
-                          return license_status(app, db, a, r, op);
-                      }));
-    s.route("POST", "/v1/admin/api-keys",
-            admin(app, "", [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                return create_api_key(app, db, a, r);
-            }));
+                mutation(app, "licenses:write", Body::optional_json,
+                         [op](Mutation& m) { return license_status(m, op); }));
+    s.route("POST", "/v1/admin/api-keys", mutation(app, "", Body::json, create_api_key));
     s.route("GET", "/v1/admin/api-keys",
             admin(app, "", [](db::Database& db, const Actor&, const http::Request&) {
                 auto keys = store::AccessStore(db).list_api_keys();
@@ -642,20 +596,13 @@ void register_admin_routes(http::Server& s, const App& app) {
                 return json_response(200, {{"api_keys", out}});
             }));
     s.route("DELETE", "/v1/admin/api-keys/([0-9a-f-]{36})",
-            admin(app, "", [&app](db::Database& db, const Actor& a, const http::Request& r) {
-                auto tx = db::Transaction::begin(db);
-                if (!tx)
-                    return error_response("internal_error", "api keys");
-                store::AccessStore access(db);
-                auto revoked = access.revoke_api_key(r.params[0], app.clock->now());
+            mutation(app, "", Body::none, [](Mutation& m) -> Outcome {
+                auto revoked = store::AccessStore(m.db).revoke_api_key(m.req.params[0], m.now);
                 if (!revoked)
                     return error_response("internal_error", "api keys");
                 if (!*revoked)
-                    return error_response("not_found", "not found: api key " + r.params[0]);
-                if (!audit(db, app, a, "api_key.revoke", r.params[0], json::object()) ||
-                    !tx->commit())
-                    return error_response("internal_error", "api keys");
-                return json_response(200, {{"ok", true}});
+                    return error_response("not_found", "not found: api key " + m.req.params[0]);
+                return Mutated{{{"ok", true}}, "api_key.revoke", m.req.params[0]};
             }));
     s.route(
         "GET", "/v1/admin/audit",
