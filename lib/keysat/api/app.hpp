@@ -29,6 +29,7 @@ struct App {
     std::string master_key_sha256;           // hex SHA-256 of the master admin key
     std::string audit_secret; // key of the credential HMACs in audit rows (server.secret)
     std::string operator_name = "Keysat";
+    std::string public_url = "http://127.0.0.1:8080"; // where buyers reach the server
     std::string version = "0.1.0";
     const Clock* clock = nullptr;
     std::vector<std::string> trusted_proxies;
@@ -47,6 +48,8 @@ struct App {
 
 void register_public_routes(http::Server& server, const App& app);
 void register_admin_routes(http::Server& server, const App& app);
+// POST /v1/purchase, GET /v1/purchase/:id, POST /v1/redeem, GET /v1/discount-codes/preview.
+void register_purchase_routes(http::Server& server, const App& app);
 // GET /v1/openapi.json: an OpenAPI 3.1 document generated from the routes registered on
 // `server` before this call, so it cannot miss one. Register it last.
 void register_openapi_route(http::Server& server, const App& app);

@@ -240,6 +240,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::App app;
     app.db_path = c.db_path;
     app.operator_name = c.operator_name;
+    app.public_url = c.public_url;
     app.clock = &clock;
     app.trusted_proxies = c.trusted_proxies;
     app.validate_rate = c.validate_rate;
@@ -287,6 +288,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     http::Server server(options);
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
+    api::register_purchase_routes(server, app);
     KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
     if (release_gate) {
         gate::register_gate_routes(server, app, *release_gate);
@@ -295,6 +297,9 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
     outbound.own = own_addresses(c.bind_host, port);
+    // The default public URL names the port the kernel chose for --bind HOST:0.
+    if (c.bind_port == 0 && app.public_url == fmt::format("http://{}:0", c.bind_host))
+        app.public_url = fmt::format("http://{}:{}", c.bind_host, port);
     api::WebhookWorker webhooks({.db_path = c.db_path,
                                  .senders = c.webhook_senders,
                                  .timeout_s = c.webhook_timeout_s,

@@ -1,0 +1,274 @@
+// Buying, as Keysat's SDKs call it: POST /v1/purchase, GET /v1/purchase/:invoice_id,
+// POST /v1/redeem and GET /v1/discount-codes/preview. The rules live in service/checkout; these
+// handlers read the fields, call it and shape Keysat's answers (field names and JSON types).
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "keysat/api/app.hpp"
+#include "keysat/api/fields.hpp"
+#include "keysat/service/checkout.hpp"
+#include "keysat/util/net.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+// Invoices are created by anyone: a client gets 10 at once, then one every 6 seconds.
+constexpr double k_purchase_rate = 1.0 / 6.0;
+constexpr double k_purchase_burst = 10.0;
+
+http::Response refused(const service::Refused& r) {
+    return error_response(r.code, r.message);
+}
+
+// A buyer's e-mail address: nullopt when absent or empty; an error when it is not one.
+std::optional<std::string> email_field(Fields& f, const char* name, std::string& error) {
+    auto e = f.text(name, false, 320);
+    if (!e || e->empty())
+        return std::nullopt;
+    auto at = e->find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == e->size() ||
+        e->find_first_of(" \t\r\n<>\"") != std::string::npos)
+        error = fmt::format("bad request: '{}' is not an e-mail address", name);
+    return e;
+}
+
+// Where the purchase answer's poll_url points.
+std::string poll_url(const App& app, const std::string& invoice_id) {
+    std::string base = app.public_url;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base + "/v1/purchase/" + invoice_id;
+}
+
+// Keysat's word for an invoice's status: new and processing are both still pending.
+std::string status_word(const std::string& status) {
+    return status == "new" || status == "processing" ? "pending" : status;
+}
+
+// Reads the purchase fields shared by /v1/purchase and /v1/redeem.
+std::optional<service::PurchaseInput> purchase_input(Fields& f, std::string& error) {
+    service::PurchaseInput in;
+    auto product = f.text("product", true, 64);
+    in.policy_slug = f.text("policy_slug", false, 64);
+    in.code = f.text("code", false, 64);
+    in.buyer_email = email_field(f, "buyer_email", error);
+    in.buyer_note = f.text("buyer_note", false, 2000);
+    if (!f.error().empty())
+        error = f.error();
+    if (!error.empty())
+        return std::nullopt;
+    in.product_slug = *product;
+    return in;
+}
+
+// The body of a request that creates an invoice, after the client's rate limit; nullopt with
+// `refused` set when limited or malformed.
+std::optional<json> buyer_body(const App& app, const http::Request& req, http::Response& refused) {
+    std::string ip = client_address(req, app.trusted_proxies);
+    if (app.limiter && !app.limiter->take("purchase:" + net::rate_limit_key(ip), k_purchase_rate,
+                                          k_purchase_burst)) {
+        refused = error_response("rate_limited", "too many requests: purchases are rate-limited; "
+                                                 "try again in a minute");
+        return std::nullopt;
+    }
+    return parse_body(req, refused);
+}
+
+http::Response purchase(const App& app, db::Database& db, const http::Request& req) {
+    http::Response bad;
+    auto body = buyer_body(app, req, bad);
+    if (!body)
+        return bad;
+    Fields f(*body);
+    std::string error;
+    auto in = purchase_input(f, error);
+    auto redirect = f.text("redirect_url", false, 2000);
+    (void)f.text("rail", false, 20); // lightning, onchain or card; one rail until providers
+    if (!f.error().empty())
+        error = f.error();
+    if (!error.empty())
+        return error_response("bad_request", error);
+    if (redirect && !redirect->empty()) {
+        if (!redirect->starts_with("https://") && !redirect->starts_with("http://"))
+            return error_response("bad_request", "bad request: 'redirect_url' must be an http(s) "
+                                                 "URL");
+        in->redirect_url = redirect;
+    }
+    auto done =
+        service::start_purchase(db, app.signer ? &*app.signer : nullptr, *in, {}, app.clock->now());
+    if (!done)
+        return refused(done.error());
+    const auto& p = *done;
+    bool free = p.license.has_value();
+    json out = {{"invoice_id", p.invoice.id},
+                // Keysat's SDKs require it: the provider's id, "free-<id>" when nothing is paid.
+                {"btcpay_invoice_id",
+                 free ? "free-" + p.invoice.id : p.invoice.provider_invoice_id.value_or("")},
+                {"checkout_url", free ? "" : p.invoice.checkout_url.value_or("")},
+                {"amount_sats", p.invoice.amount},
+                {"base_price_sats", p.invoice.base_amount},
+                {"discount_applied_sats", p.invoice.discount_amount},
+                {"poll_url", poll_url(app, p.invoice.id)}};
+    if (p.invoice.currency != "SAT")
+        out["currency"] = p.invoice.currency; // amounts in cents
+    if (free) {
+        out["license_key"] = p.license->license_key;
+        out["license_id"] = p.license->id;
+    }
+    return json_response(200, out);
+}
+
+http::Response purchase_status(db::Database& db, const std::string& id) {
+    auto invoice = store::CommerceStore(db).find_invoice(id);
+    if (!invoice)
+        return error_response("internal_error", "internal error: invoices");
+    if (!*invoice)
+        return error_response("not_found", fmt::format("not found: invoice '{}'", id));
+    auto license = service::license_of_invoice(db, id);
+    if (!license)
+        return error_response("internal_error", "internal error: licenses");
+    const auto& l = *license;
+    return json_response(
+        200, {{"invoice_id", (*invoice)->id},
+              {"status", status_word((*invoice)->status)},
+              {"product_id", (*invoice)->product_id},
+              {"amount_sats", (*invoice)->amount},
+              // The key only while the license is active; its id whenever there is one.
+              {"license_key", l && l->status == "active" ? json(l->license_key) : json(nullptr)},
+              {"license_id", l ? json(l->id) : json(nullptr)}});
+}
+
+http::Response redeem(const App& app, db::Database& db, const http::Request& req) {
+    http::Response bad;
+    auto body = buyer_body(app, req, bad);
+    if (!body)
+        return bad;
+    Fields f(*body);
+    std::string error;
+    auto in = purchase_input(f, error);
+    if (!error.empty())
+        return error_response("bad_request", error);
+    if (!in->code || in->code->find_first_not_of(" \t") == std::string::npos)
+        return error_response("bad_request", "bad request: code is required");
+    // The code's kind decides before anything is priced: redeem takes free-license codes only.
+    auto q = service::quote(db, *in, app.clock->now());
+    if (!q)
+        return refused(q.error());
+    if (!q->code || q->code->kind != "free_license")
+        return error_response("bad_request", "bad request: this code requires payment — use the "
+                                             "standard purchase flow with the code applied");
+    auto done =
+        service::start_purchase(db, app.signer ? &*app.signer : nullptr, *in, {}, app.clock->now());
+    if (!done)
+        return refused(done.error());
+    return json_response(200, {{"license_id", done->license->id},
+                               {"license_key", done->license->license_key},
+                               {"invoice_id", done->invoice.id},
+                               {"redemption_id", done->redemption_id.value_or("")}});
+}
+
+http::Response preview(const App& app, db::Database& db, const http::Request& req) {
+    auto code = req.query_value("code");
+    auto product = req.query_value("product");
+    if (!code || code->find_first_not_of(" \t") == std::string::npos)
+        return error_response("bad_request", "bad request: code is required");
+    if (!product)
+        return error_response("bad_request", "bad request: product is required");
+    std::int64_t now = app.clock->now();
+    service::PurchaseInput in;
+    in.product_slug = *product;
+    in.policy_slug = req.query_value("policy_slug");
+    // The price without the code first: the base the answer shows either way.
+    auto plain = service::quote(db, in, now);
+    if (!plain && plain.error().code == "not_found" && in.policy_slug) {
+        in.policy_slug.reset(); // an unknown tier is ignored, as Keysat does
+        plain = service::quote(db, in, now);
+    }
+    if (!plain)
+        return refused(plain.error());
+    std::int64_t base = plain->base;
+    store::CommerceStore commerce(db);
+    std::string typed = *code;
+    std::transform(typed.begin(), typed.end(), typed.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    auto row = commerce.find_code(typed);
+    if (!row)
+        return error_response("internal_error", "internal error: discount codes");
+    auto invalid = [&](const std::string& reason, const std::string& message) {
+        return json_response(200, {{"valid", false},
+                                   {"reason", reason},
+                                   {"message", message},
+                                   {"base_price_sats", base}});
+    };
+    if (!*row)
+        return invalid("unknown_code", "Code not found.");
+    if (auto problem = service::code_problem(**row, plain->product,
+                                             plain->policy ? &*plain->policy : nullptr, now)) {
+        static const std::map<std::string, std::string> k_words = {
+            {"disabled", "This code has been disabled."},
+            {"expired", "This code has expired."},
+            {"wrong_product", "This code does not apply to this product."},
+            {"wrong_tier", "This code does not apply to the selected tier."},
+            {"exhausted", "This code has reached its use limit."}};
+        return invalid(problem->reason, k_words.at(problem->reason));
+    }
+    in.code = typed;
+    auto priced = service::quote(db, in, now);
+    if (!priced)
+        return refused(priced.error());
+    const auto& c = **row;
+    std::string message =
+        c.kind == "free_license" ? "Free license — no payment required."
+        : priced->discount == 0 ? "Code applied — but it doesn't lower the price for this product."
+        : c.kind == "percent" ? fmt::format("{}% off applied.", static_cast<double>(c.value) / 100)
+        : c.kind == "fixed_sats" ? fmt::format("{} sats off applied.", c.value)
+        : c.kind == "set_price"  ? fmt::format("Flat price applied: {} sats.", c.value)
+                                 : "Code applied.";
+    return json_response(
+        200, {{"valid", true},
+              {"code", c.code},
+              {"kind", c.kind},
+              {"is_free", c.kind == "free_license"},
+              {"base_price_sats", priced->base},
+              {"discount_applied_sats", priced->discount},
+              {"final_price_sats", priced->price},
+              {"amount_pct",
+               c.kind == "percent" ? json(static_cast<double>(c.value) / 100) : json(nullptr)},
+              {"message", message}});
+}
+
+template <typename F> http::Handler with_database(const App& app, F handler) {
+    return [&app, handler](const http::Request& req) {
+        auto db = app.database();
+        if (!db)
+            return error_response("internal_error", "database unavailable");
+        return handler(**db, req);
+    };
+}
+
+} // namespace
+
+void register_purchase_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/purchase", with_database(app, [&app](db::Database& db, const auto& r) {
+                return purchase(app, db, r);
+            }));
+    s.route("GET", "/v1/purchase/([0-9a-f-]{36})",
+            with_database(app, [](db::Database& db, const http::Request& r) {
+                return purchase_status(db, r.params[0]);
+            }));
+    s.route("POST", "/v1/redeem", with_database(app, [&app](db::Database& db, const auto& r) {
+                return redeem(app, db, r);
+            }));
+    s.route("GET", "/v1/discount-codes/preview",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return preview(app, db, r);
+            }));
+}
+
+} // namespace keysat::api
