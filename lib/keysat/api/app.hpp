@@ -30,6 +30,7 @@ struct App {
     std::string audit_secret; // key of the credential HMACs in audit rows (server.secret)
     std::string operator_name = "Keysat";
     std::string public_url = "http://127.0.0.1:8080"; // where buyers reach the server
+    std::string btcpay_public_url; // where buyers' browsers reach BTCPay, when it differs
     std::string version = "0.1.0";
     const Clock* clock = nullptr;
     std::vector<std::string> trusted_proxies;
@@ -50,6 +51,10 @@ void register_public_routes(http::Server& server, const App& app);
 void register_admin_routes(http::Server& server, const App& app);
 // POST /v1/purchase, GET /v1/purchase/:id, POST /v1/redeem, GET /v1/discount-codes/preview.
 void register_purchase_routes(http::Server& server, const App& app);
+// POST /v1/btcpay/webhook/:provider_id and POST /v1/btcpay/webhook.
+void register_provider_routes(http::Server& server, const App& app);
+// The id of the payment provider made from the btcpay_* settings (a store configured by hand).
+inline constexpr const char* k_static_btcpay_provider = "btcpay";
 // GET /v1/openapi.json: an OpenAPI 3.1 document generated from the routes registered on
 // `server` before this call, so it cannot miss one. Register it last.
 void register_openapi_route(http::Server& server, const App& app);
@@ -82,6 +87,17 @@ nlohmann::json json_array_or_empty(const std::string& text);
 
 // The operator name buyers see: the settings row when an operator set one, else configuration.
 std::string operator_name(const App& app, db::Database& db);
+
+// A handler that needs this thread's database connection: handler(db, request); 500 when the
+// connection cannot be had.
+template <typename F> http::Handler with_database(const App& app, F handler) {
+    return [&app, handler](const http::Request& req) {
+        auto db = app.database();
+        if (!db)
+            return error_response("internal_error", "database unavailable");
+        return handler(**db, req);
+    };
+}
 
 // Parses a JSON object body; nullopt (and `error` set) when malformed.
 std::optional<nlohmann::json> parse_body(const http::Request& req, http::Response& error);

@@ -9,7 +9,9 @@
 
 #include "keysat/api/app.hpp"
 #include "keysat/api/fields.hpp"
+#include "keysat/payments/btcpay.hpp"
 #include "keysat/service/checkout.hpp"
+#include "keysat/store/account_store.hpp"
 #include "keysat/util/net.hpp"
 
 namespace keysat::api {
@@ -49,6 +51,28 @@ std::string poll_url(const App& app, const std::string& invoice_id) {
 // Keysat's word for an invoice's status: new and processing are both still pending.
 std::string status_word(const std::string& status) {
     return status == "new" || status == "processing" ? "pending" : status;
+}
+
+// The checkout of a paid purchase: the first connected BTCPay store's. None connected: no
+// function, and paid purchases are refused.
+service::CreateCheckout checkout_with(const App& app, db::Database& db) {
+    auto providers = store::AccountStore(db).list_providers();
+    if (!providers || app.outbound == nullptr)
+        return {};
+    for (const auto& p : *providers)
+        if (p.kind == "btcpay" && p.status == "connected")
+            return [&app, p](const store::InvoiceRow& invoice, const service::Quote&) {
+                std::string redirect = invoice.redirect_url.value_or("");
+                if (redirect.empty()) {
+                    std::string base = app.public_url;
+                    while (!base.empty() && base.back() == '/')
+                        base.pop_back();
+                    redirect = base + "/thank-you?invoice_id=" + invoice.id;
+                }
+                return payments::BtcpayClient(p, *app.outbound, app.btcpay_public_url)
+                    .create_invoice(invoice, redirect);
+            };
+    return {};
 }
 
 // Reads the purchase fields shared by /v1/purchase and /v1/redeem.
@@ -100,8 +124,8 @@ http::Response purchase(const App& app, db::Database& db, const http::Request& r
                                                  "URL");
         in->redirect_url = redirect;
     }
-    auto done =
-        service::start_purchase(db, app.signer ? &*app.signer : nullptr, *in, {}, app.clock->now());
+    auto done = service::start_purchase(db, app.signer ? &*app.signer : nullptr, *in,
+                                        checkout_with(app, db), app.clock->now());
     if (!done)
         return refused(done.error());
     const auto& p = *done;
@@ -241,15 +265,6 @@ http::Response preview(const App& app, db::Database& db, const http::Request& re
               {"amount_pct",
                c.kind == "percent" ? json(static_cast<double>(c.value) / 100) : json(nullptr)},
               {"message", message}});
-}
-
-template <typename F> http::Handler with_database(const App& app, F handler) {
-    return [&app, handler](const http::Request& req) {
-        auto db = app.database();
-        if (!db)
-            return error_response("internal_error", "database unavailable");
-        return handler(**db, req);
-    };
 }
 
 } // namespace

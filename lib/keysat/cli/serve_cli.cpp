@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
+#include "keysat/api/reconciler.hpp"
 #include "keysat/api/webhook_worker.hpp"
 #include "keysat/cli/common.hpp"
 #include "keysat/config/config.hpp"
@@ -23,6 +24,7 @@
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/ledger.hpp"
 #include "keysat/store/access_store.hpp"
+#include "keysat/store/account_store.hpp"
 #include "keysat/store/license_store.hpp"
 #include "keysat/util/encoding.hpp"
 #include "keysat/util/file.hpp"
@@ -143,6 +145,35 @@ Expected<std::string> load_server_secret(const config::ServeConfig& c) {
     return std::string(bytes->begin(), bytes->end());
 }
 
+// The BTCPay store configured by hand (btcpay_url, btcpay_api_key, btcpay_store_id and
+// btcpay_webhook_secret), kept as the payment provider "btcpay" so that purchases, webhooks and
+// the reconciler treat it as a connected one. Half a configuration is an error naming what is
+// missing.
+Expected<void> save_static_btcpay(const config::ServeConfig& c, std::int64_t now) {
+    bool any = !c.btcpay_url.empty() || !c.btcpay_api_key.empty() || !c.btcpay_store_id.empty();
+    if (!any)
+        return {};
+    for (const auto& [name, value] :
+         {std::pair{"btcpay_url", &c.btcpay_url}, std::pair{"btcpay_api_key", &c.btcpay_api_key},
+          std::pair{"btcpay_store_id", &c.btcpay_store_id},
+          std::pair{"btcpay_webhook_secret", &c.btcpay_webhook_secret}})
+        if (value->empty())
+            return usage_error(fmt::format("{} is not set: a BTCPay store configured by hand needs "
+                                           "btcpay_url, btcpay_api_key, btcpay_store_id and "
+                                           "btcpay_webhook_secret",
+                                           name));
+    KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write));
+    store::PaymentProviderRow p;
+    p.id = api::k_static_btcpay_provider;
+    p.kind = "btcpay";
+    p.base_url = c.btcpay_url;
+    p.store_id = c.btcpay_store_id;
+    p.api_key = c.btcpay_api_key;
+    p.webhook_secret = c.btcpay_webhook_secret;
+    p.created_at = p.updated_at = now;
+    return store::AccountStore(db).save_provider(p);
+}
+
 // The master admin key's hash: from the configuration, or generated once and printed.
 Expected<std::string> master_key_hash(const config::ServeConfig& c, std::int64_t now) {
     if (!c.admin_api_key.empty())
@@ -241,6 +272,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.db_path = c.db_path;
     app.operator_name = c.operator_name;
     app.public_url = c.public_url;
+    app.btcpay_public_url = c.btcpay_public_url;
+    KEYSAT_TRY(save_static_btcpay(c, clock.now()));
     app.clock = &clock;
     app.trusted_proxies = c.trusted_proxies;
     app.validate_rate = c.validate_rate;
@@ -289,6 +322,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
     api::register_purchase_routes(server, app);
+    api::register_provider_routes(server, app);
     KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
     if (release_gate) {
         gate::register_gate_routes(server, app, *release_gate);
@@ -305,6 +339,7 @@ Expected<int> run_serve(const ServeOptions& o) {
                                  .timeout_s = c.webhook_timeout_s,
                                  .unit_ms = c.webhook_retry_unit_ms,
                                  .policy = &outbound});
+    api::Reconciler reconciler(app, c.reconcile_interval_s);
 
     // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
     // SIGHUP reloads the release gate's revocation list. (Blocked at the start of run_serve,

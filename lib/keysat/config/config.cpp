@@ -1,4 +1,5 @@
 #include "keysat/config/config.hpp"
+#include "keysat/http/outbound.hpp"
 #include "keysat/util/net.hpp"
 
 #include <algorithm>
@@ -267,6 +268,50 @@ const std::vector<Setter>& setters() {
                  if (auto range = net::parse_cidr(entry); !range)
                      return usage_error("webhook_allow: " + range.error().message);
              c.webhook_allow = v;
+             return {};
+         }},
+        {"btcpay_url", "BTCPAY_URL",
+         "BTCPay Server's URL as keysat-serve reaches it (a store configured by hand)", K::text, 0,
+         0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (auto u = http::parse_url(v); !u)
+                 return usage_error(fmt::format("btcpay_url: '{}': {}", v, u.error().message));
+             c.btcpay_url = v;
+             return {};
+         }},
+        {"btcpay_public_url", "BTCPAY_PUBLIC_URL",
+         "BTCPay's URL as buyers' browsers reach it, when it differs from btcpay_url", K::text, 0,
+         0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (auto u = http::parse_url(v); !u)
+                 return usage_error(
+                     fmt::format("btcpay_public_url: '{}': {}", v, u.error().message));
+             c.btcpay_public_url = v;
+             return {};
+         }},
+        {"btcpay_api_key", "BTCPAY_API_KEY", "API key of the store configured by hand", K::text, 0,
+         0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.btcpay_api_key = v;
+             return {};
+         }},
+        {"btcpay_store_id", "BTCPAY_STORE_ID", "id of the store configured by hand", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.btcpay_store_id = v;
+             return {};
+         }},
+        {"btcpay_webhook_secret", "BTCPAY_WEBHOOK_SECRET",
+         "secret of the store's webhook to <public_url>/v1/btcpay/webhook", K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.btcpay_webhook_secret = v;
+             return {};
+         }},
+        {"reconcile_interval", "KEYSAT_RECONCILE_INTERVAL",
+         "seconds between checks of pending invoices with their provider (a lost webhook still "
+         "settles)",
+         K::integer, 1, 3600,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.reconcile_interval_s = static_cast<int>(n);
              return {};
          }},
         {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,

@@ -45,6 +45,13 @@ struct ServeConfig {
     int webhook_retry_unit_ms = 1000;       // one "second" of the retry schedule
     bool webhook_deny_private = false;      // refuse private ranges for outbound requests too
     std::vector<std::string> webhook_allow; // CIDR ranges outbound requests may reach regardless
+    // A BTCPay store configured by hand (Keysat's older static settings), instead of connect.
+    std::string btcpay_url;        // where keysat-serve reaches BTCPay
+    std::string btcpay_public_url; // where buyers' browsers do, when it differs
+    std::string btcpay_api_key;
+    std::string btcpay_store_id;
+    std::string btcpay_webhook_secret;
+    int reconcile_interval_s = 60; // how often pending invoices are checked with the provider
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).

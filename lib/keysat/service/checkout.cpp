@@ -318,4 +318,36 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
     return out;
 }
 
+ReconcileReport
+reconcile(db::Database& db, const crypto::SecretKey& signer,
+          const std::function<Checked<ProviderStatus>(const store::InvoiceRow&)>& status_of,
+          std::int64_t now, std::int64_t max_age) {
+    ReconcileReport report;
+    auto pending = store::CommerceStore(db).pending_since(now - max_age);
+    if (!pending)
+        return report;
+    for (const auto& invoice : *pending) {
+        if (!invoice.provider_id || !invoice.provider_invoice_id)
+            continue; // its checkout was never made
+        ++report.checked;
+        auto status = status_of(invoice); // a network call: outside any transaction
+        if (!status) {
+            ++report.unreachable;
+            continue;
+        }
+        if (*status == ProviderStatus::settled) {
+            if (auto s = settle_invoice(db, signer, invoice.id, "reconciler", now);
+                s && s->issued_now)
+                ++report.settled;
+        } else if (*status != ProviderStatus::pending) {
+            auto closed = close_invoice(db, invoice.id,
+                                        *status == ProviderStatus::expired ? "expired" : "invalid",
+                                        "reconciler", now);
+            if (closed && *closed)
+                ++report.closed;
+        }
+    }
+    return report;
+}
+
 } // namespace keysat::service

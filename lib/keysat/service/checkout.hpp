@@ -103,6 +103,24 @@ Checked<Settlement> settle_invoice(db::Database& db, const crypto::SecretKey& si
 Checked<bool> close_invoice(db::Database& db, const std::string& invoice_id,
                             const std::string& status, const std::string& actor, std::int64_t now);
 
+// An invoice's state at its payment provider.
+enum class ProviderStatus { pending, settled, expired, invalid };
+
+struct ReconcileReport {
+    int checked = 0;
+    int settled = 0;
+    int closed = 0;
+    int unreachable = 0; // the provider did not answer; asked again next time
+};
+
+// Asks the provider about every invoice still pending that is younger than `max_age` seconds
+// and has a provider invoice, and settles or closes it as the provider says (a lost webhook
+// still settles). `status_of` asks the invoice's provider.
+ReconcileReport
+reconcile(db::Database& db, const crypto::SecretKey& signer,
+          const std::function<Checked<ProviderStatus>(const store::InvoiceRow&)>& status_of,
+          std::int64_t now, std::int64_t max_age = 72 * 3600);
+
 // The license an invoice issued, if any.
 Expected<std::optional<store::LicenseRow>> license_of_invoice(db::Database& db,
                                                               const std::string& invoice_id);

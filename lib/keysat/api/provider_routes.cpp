@@ -1,0 +1,93 @@
+// What payment providers send us: BTCPay's webhooks (POST /v1/btcpay/webhook/:provider_id, and
+// /v1/btcpay/webhook for the store configured by hand). The signature is checked on the raw
+// body, then the invoice is read back from BTCPay before anything changes: a leaked secret
+// still cannot mint licenses. The rules (settle, close) are service/checkout's.
+
+#include <fmt/format.h>
+
+#include "keysat/api/app.hpp"
+#include "keysat/payments/btcpay.hpp"
+#include "keysat/service/checkout.hpp"
+#include "keysat/store/account_store.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+// 200 with an empty body: BTCPay needs nothing more, and retries anything else.
+http::Response accepted() {
+    http::Response r;
+    r.status = 200;
+    r.content_type = "text/plain; charset=utf-8";
+    return r;
+}
+
+http::Response btcpay_webhook(const App& app, db::Database& db, const http::Request& req,
+                              const std::string& provider_id) {
+    auto provider = store::AccountStore(db).find_provider(provider_id);
+    if (!provider)
+        return error_response("internal_error", "internal error: payment providers");
+    if (!*provider || (*provider)->kind != "btcpay" || (*provider)->status != "connected")
+        return error_response("not_found", "not found: payment provider " + provider_id);
+    const auto& p = **provider;
+    if (!p.webhook_secret || p.webhook_secret->empty() ||
+        !payments::btcpay_signature_ok(*p.webhook_secret, req.body, req.header("btcpay-sig")))
+        return error_response("unauthorized", "unauthorized");
+    json event = json::parse(req.body, nullptr, false);
+    if (!event.is_object() || !event.contains("type") || !event["type"].is_string() ||
+        !event.contains("invoiceId") || !event["invoiceId"].is_string())
+        return error_response("bad_request",
+                              "bad request: a BTCPay webhook names its 'type' and 'invoiceId'");
+    std::string type = event["type"];
+    const bool settle = type == "InvoiceSettled" || type == "InvoicePaymentSettled";
+    if (!settle && type != "InvoiceExpired" && type != "InvoiceInvalid")
+        return accepted(); // other events change nothing
+    std::string remote_id = event["invoiceId"];
+    auto invoice = store::CommerceStore(db).find_by_provider_invoice(p.id, remote_id);
+    if (!invoice)
+        return error_response("internal_error", "internal error: invoices");
+    if (!*invoice)
+        return accepted(); // not ours (another app on the same store): nothing to do
+    // What BTCPay says now decides, not what the notification claims.
+    auto remote =
+        payments::BtcpayClient(p, *app.outbound, app.btcpay_public_url).invoice_status(remote_id);
+    if (!remote)
+        return accepted(); // BTCPay unreachable: the reconciler asks again later
+    std::string actor = "provider:" + p.id;
+    std::int64_t now = app.clock->now();
+    if (*remote == payments::RemoteStatus::settled) {
+        if (!app.signer)
+            return error_response("service_unavailable",
+                                  "service unavailable: this server is verify-only");
+        auto settled = service::settle_invoice(db, *app.signer, (*invoice)->id, actor, now);
+        if (!settled && settled.error().code == "internal_error")
+            return error_response("internal_error", settled.error().message); // BTCPay retries
+        return accepted();
+    }
+    if (*remote == payments::RemoteStatus::expired || *remote == payments::RemoteStatus::invalid) {
+        auto closed = service::close_invoice(
+            db, (*invoice)->id, *remote == payments::RemoteStatus::expired ? "expired" : "invalid",
+            actor, now);
+        if (!closed)
+            return error_response("internal_error", closed.error().message);
+    }
+    return accepted();
+}
+
+} // namespace
+
+void register_provider_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/btcpay/webhook/([A-Za-z0-9_-]{1,64})",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return btcpay_webhook(app, db, r, r.params[0]);
+            }));
+    // Keysat's route for the store configured by hand (btcpay_* settings).
+    s.route("POST", "/v1/btcpay/webhook",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return btcpay_webhook(app, db, r, k_static_btcpay_provider);
+            }));
+}
+
+} // namespace keysat::api
