@@ -653,6 +653,7 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"get", "/v1/discount-codes/preview"},
         {"post", "/v1/btcpay/webhook/{slug}"},
         {"post", "/v1/btcpay/webhook"},
+        {"post", "/v1/recover"},
     };
     for (const auto& r : test::admin_routes())
         if (!r.gate) // this server has no releases directory

@@ -172,3 +172,40 @@ TEST_CASE("discount code preview: prices without consuming, reasons in Keysat's 
     for (const auto& c : codes)
         CHECK(c["used_count"] == 0);
 }
+
+TEST_CASE("recover: the key for the invoice id and the buyer's address, one answer for every "
+          "failure, limited per invoice",
+          "[e2e][serve][purchase][security]") {
+    Store s;
+    auto bought = s.server.post(
+        "/v1/purchase",
+        json{{"product", "app"}, {"code", "GIFT"}, {"buyer_email", "Buyer@Example.com"}}.dump());
+    REQUIRE(bought.status == 200);
+    std::string invoice = bought.body["invoice_id"];
+    auto recover = [&](const json& body) { return s.server.post("/v1/recover", body.dump()); };
+    auto ok = recover({{"invoice_id", invoice}, {"email", "buyer@EXAMPLE.com"}}); // any case
+    REQUIRE(ok.status == 200);
+    CHECK(ok.body["license_key"] == bought.body["license_key"]);
+    CHECK(ok.body["license_id"] == bought.body["license_id"]);
+    CHECK(ok.body["issued_at"].is_string());
+    CHECK(ok.body["expires_at"].is_null());
+    CHECK(ok.body["entitlements"].is_array());
+    const std::string generic =
+        "not found: recovery failed — invoice id and email did not match any settled purchase";
+    for (const json& wrong : {json{{"invoice_id", invoice}, {"email", "someone@example.com"}},
+                              json{{"invoice_id", "00000000-0000-4000-8000-000000000000"},
+                                   {"email", "buyer@example.com"}},
+                              json{{"invoice_id", ""}, {"email", ""}}, json::object()}) {
+        INFO(wrong.dump());
+        auto r = recover(wrong);
+        CHECK(r.status == 404);
+        CHECK(r.body["message"] == generic);
+    }
+    // Five tries an hour for one invoice, from anywhere: the next is refused.
+    for (int i = 0; i < 3; ++i)
+        recover({{"invoice_id", invoice}, {"email", "guess" + std::to_string(i) + "@x.example"}});
+    auto limited = recover({{"invoice_id", invoice}, {"email", "buyer@example.com"}});
+    CHECK(limited.status == 429);
+    auto audit = s.server.get("/v1/admin/audit?action=license.recovered", s.admin);
+    CHECK(audit.body["entries"].size() == 1);
+}

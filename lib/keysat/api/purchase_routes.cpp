@@ -11,7 +11,9 @@
 #include "keysat/api/fields.hpp"
 #include "keysat/payments/btcpay.hpp"
 #include "keysat/service/checkout.hpp"
+#include "keysat/service/issuance.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/util/date.hpp"
 #include "keysat/util/net.hpp"
 
 namespace keysat::api {
@@ -267,9 +269,50 @@ http::Response preview(const App& app, db::Database& db, const http::Request& re
               {"message", message}});
 }
 
+// POST /v1/recover: one answer for every failure, so that nobody learns which invoices exist
+// or which address bought them; limited per client address and per invoice.
+http::Response recover(const App& app, db::Database& db, const http::Request& req) {
+    std::string ip = client_address(req, app.trusted_proxies);
+    auto limited = error_response("rate_limited", "too many requests: recovery requests are "
+                                                  "rate-limited; try again in a minute");
+    if (app.limiter && !app.limiter->take("recover:" + net::rate_limit_key(ip), 10.0 / 60.0, 10.0))
+        return limited;
+    http::Response bad;
+    auto body = parse_body(req, bad);
+    if (!body)
+        return bad;
+    Fields f(*body);
+    auto invoice_id = f.text("invoice_id", false, 64).value_or("");
+    auto email = f.text("email", false, 320).value_or("");
+    auto generic = error_response("not_found", "not found: recovery failed — invoice id and "
+                                               "email did not match any settled purchase");
+    if (!f.error().empty() || invoice_id.empty() || email.empty())
+        return generic;
+    // Guessing addresses for one invoice from many clients: five tries an hour per invoice.
+    if (app.limiter && !app.limiter->take("recover-invoice:" + invoice_id, 5.0 / 3600.0, 5.0))
+        return limited;
+    auto found = service::recover_license(db, invoice_id, email, app.clock->now());
+    if (!found)
+        return error_response("internal_error", "internal error: recovery");
+    if (!*found)
+        return generic;
+    const auto& l = **found;
+    return json_response(
+        200, {{"license_key", l.license_key},
+              {"license_id", l.id},
+              {"product_id", l.product_id},
+              {"issued_at", format_timestamp(l.issued_at)},
+              {"expires_at", l.expires_at ? json(format_timestamp(*l.expires_at)) : json(nullptr)},
+              {"entitlements", service::entitlements_of(l)}});
+}
+
 } // namespace
 
 void register_purchase_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/recover", with_database(app, [&app](db::Database& db, const auto& r) {
+                return recover(app, db, r);
+            }));
+
     s.route("POST", "/v1/purchase", with_database(app, [&app](db::Database& db, const auto& r) {
                 return purchase(app, db, r);
             }));

@@ -318,6 +318,28 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
     return out;
 }
 
+Expected<std::optional<store::LicenseRow>> recover_license(db::Database& db,
+                                                           const std::string& invoice_id,
+                                                           const std::string& email,
+                                                           std::int64_t now) {
+    using Found = std::optional<store::LicenseRow>;
+    auto lower = [](std::string s) {
+        std::transform(s.begin(), s.end(), s.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return s;
+    };
+    KEYSAT_TRY_ASSIGN(invoice, store::CommerceStore(db).find_invoice(invoice_id));
+    if (!invoice || invoice->status != "settled" || !invoice->buyer_email ||
+        lower(*invoice->buyer_email) != lower(email))
+        return Found();
+    KEYSAT_TRY_ASSIGN(license, license_of_invoice(db, invoice_id));
+    if (!license || license->status != "active")
+        return Found();
+    KEYSAT_TRY(audit_row(db, "buyer", "license.recovered", license->id,
+                         {{"invoice_id", invoice_id}}, now));
+    return license;
+}
+
 ReconcileReport
 reconcile(db::Database& db, const crypto::SecretKey& signer,
           const std::function<Checked<ProviderStatus>(const store::InvoiceRow&)>& status_of,

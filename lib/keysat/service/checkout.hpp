@@ -121,6 +121,15 @@ reconcile(db::Database& db, const crypto::SecretKey& signer,
           const std::function<Checked<ProviderStatus>(const store::InvoiceRow&)>& status_of,
           std::int64_t now, std::int64_t max_age = 72 * 3600);
 
+// A buyer's lost key, from the invoice id and the e-mail address given at purchase (compared
+// without regard to case): the invoice's license when the invoice settled, the address matches
+// and the license is active; nullopt for every other case alike. Writes a license.recovered
+// audit row when it answers.
+Expected<std::optional<store::LicenseRow>> recover_license(db::Database& db,
+                                                           const std::string& invoice_id,
+                                                           const std::string& email,
+                                                           std::int64_t now);
+
 // The license an invoice issued, if any.
 Expected<std::optional<store::LicenseRow>> license_of_invoice(db::Database& db,
                                                               const std::string& invoice_id);
