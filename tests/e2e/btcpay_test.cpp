@@ -8,7 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include "keysat/crypto/hash.hpp"
+#include "keysat/db/database.hpp"
 #include "keysat/util/encoding.hpp"
 #include "support/btcpay_standin.hpp"
 #include "support/server_process.hpp"
@@ -247,4 +250,103 @@ TEST_CASE("the BTCPay stand-in's schema check refuses what BTCPay's documents do
     CHECK_FALSE(
         test::schema_problems(doc, schema, json{{"checkout", {{"expirationMinutes", "soon"}}}}, "r")
             .empty());
+}
+
+TEST_CASE("btcpay: 200 purchases under duplicate, reordered webhooks, a reconciler and a kill -9 "
+          "end with exactly one license per settled invoice",
+          "[e2e][serve][btcpay][slow]") {
+    test::BtcpayStandin btcpay{k_key, k_store, k_secret};
+    test::TempDir dir;
+    const std::string admin = "ksm_" + std::string(40, 'f');
+    auto env = market_env(btcpay.url(),
+                          {"KEYSAT_ADMIN_API_KEY=" + admin, "KEYSAT_TRUSTED_PROXIES=127.0.0.1",
+                           "KEYSAT_RECONCILE_INTERVAL=1"});
+    auto server =
+        std::make_unique<test::ServerProcess>(dir / "data", std::vector<std::string>{}, env);
+    auto point_btcpay = [&] {
+        btcpay.set_webhook_url("http://127.0.0.1:" + std::to_string(server->port()) +
+                               "/v1/btcpay/webhook/btcpay");
+    };
+    point_btcpay();
+    for (const auto& [path, body] : std::vector<std::pair<std::string, json>>{
+             {"/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1000}}},
+             {"/v1/admin/discount-codes",
+              {{"code", "HALF"}, {"kind", "percent"}, {"amount", 5000}}},
+             // license.issued deliveries are counted, not sent: the port is closed.
+             {"/v1/admin/webhook-endpoints",
+              {{"url", "http://127.0.0.1:9/count"}, {"events", {"license.issued"}}}}})
+        REQUIRE(server->post(path, body.dump(), admin).status == 200);
+
+    // 200 buyers at once, each from its own address (a proxy in front says which).
+    constexpr int k_buyers = 200;
+    std::vector<json> purchases(k_buyers);
+    {
+        std::vector<std::jthread> threads;
+        for (int t = 0; t < 8; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = t; i < k_buyers; i += 8) {
+                    auto r = server->request(
+                        "POST", "/v1/purchase", json{{"product", "app"}, {"code", "HALF"}}.dump(),
+                        {{"X-Forwarded-For", fmt::format("10.1.{}.{}", i / 250, i % 250 + 1)},
+                         {"Content-Type", "application/json"}});
+                    REQUIRE(r.status == 200);
+                    purchases[i] = r.body;
+                }
+            });
+    }
+    // At BTCPay: the first half settle, a quarter expire, the rest stay unpaid.
+    auto remote = [&](int i) { return purchases[i]["btcpay_invoice_id"].get<std::string>(); };
+    auto fate = [](int i) { return i < 100 ? "settled" : i < 150 ? "expired" : "pending"; };
+    for (int i = 0; i < 150; ++i)
+        (i < 100 ? btcpay.settle(remote(i), Send::none) : btcpay.expire(remote(i), Send::none));
+    // Duplicates in every order, from several threads; the server dies half way.
+    auto storm = [&](int round) {
+        std::vector<std::jthread> threads;
+        for (int t = 0; t < 6; ++t)
+            threads.emplace_back([&, t] {
+                for (int k = 0; k < 150; ++k) {
+                    int i = (k * 7 + t * 31 + round * 13) % 150;
+                    const char* type = i >= 100           ? "InvoiceExpired"
+                                       : (k + t) % 2 == 0 ? "InvoiceSettled"
+                                                          : "InvoicePaymentSettled";
+                    btcpay.send_event(remote(i), type); // a dead server: BTCPay retries later
+                }
+            });
+        return threads;
+    };
+    {
+        auto first = storm(0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        server->kill_hard();
+    }
+    server = std::make_unique<test::ServerProcess>(dir / "data", std::vector<std::string>{}, env);
+    point_btcpay();
+    { auto second = storm(1); }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500)); // a reconciler pass or two
+
+    auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
+    REQUIRE(db);
+    for (int i = 0; i < k_buyers; ++i) {
+        std::string id = purchases[i]["invoice_id"];
+        INFO("buyer " << i << " (" << fate(i) << ") invoice " << id);
+        auto status = *db->query_texts("SELECT status FROM invoices WHERE id = '" + id + "'");
+        auto licenses =
+            *db->query_int("SELECT count(*) FROM licenses WHERE invoice_id = '" + id + "'");
+        if (i < 100) {
+            CHECK(status == std::vector<std::string>{"settled"});
+            CHECK(licenses == 1);
+        } else {
+            CHECK(status == std::vector<std::string>{i < 150 ? "expired" : "new"});
+            CHECK(licenses == 0);
+        }
+    }
+    CHECK(*db->query_int("SELECT count(*) FROM licenses") == 100);
+    CHECK(*db->query_int("SELECT count(*) FROM webhook_deliveries WHERE event_type = "
+                         "'license.issued'") == 100);
+    // Uses: the settled and the unpaid hold theirs; the expired gave theirs back.
+    CHECK(*db->query_int("SELECT uses FROM discount_codes WHERE code = 'HALF'") == 150);
+    CHECK(*db->query_int("SELECT count(*) FROM discount_redemptions WHERE status = 'used'") == 100);
+    CHECK(*db->query_int("SELECT count(*) FROM discount_redemptions WHERE status = 'released'") ==
+          50);
+    CHECK(btcpay.problems() == std::vector<std::string>{});
 }
