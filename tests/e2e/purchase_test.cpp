@@ -86,7 +86,9 @@ TEST_CASE("purchase: a 100 % code and a free-license code issue at once, as the 
         CHECK(poll.body["product_id"].is_string());
     }
     // Revoked: the poll keeps the license id but no longer hands out the key.
-    auto r = s.server.post("/v1/purchase", json{{"product", "app"}, {"code", "ALLOFF"}}.dump());
+    auto r =
+        s.server.post("/v1/purchase",
+                      json{{"product", "app"}, {"policy_slug", "pro"}, {"code", "ALLOFF"}}.dump());
     REQUIRE(r.status == 200);
     std::string license_id = r.body["license_id"];
     REQUIRE(s.server.post("/v1/admin/licenses/" + license_id + "/revoke", "", s.admin).status ==
@@ -109,8 +111,13 @@ TEST_CASE("purchase: a paid purchase without a provider, bad input and refusals 
     CHECK_THAT(paid.body["message"].get<std::string>(),
                Catch::Contains("no payment provider is connected"));
     CHECK(post({{"product", "nope"}}).body["message"] == "not found: product 'nope'");
-    CHECK(post({{"product", "app"}, {"code", "WHAT"}}).body["message"] ==
+    CHECK(post({{"product", "app"}, {"policy_slug", "pro"}, {"code", "WHAT"}}).body["message"] ==
           "bad request: unknown discount code");
+    // A product sold in tiers is bought in one: its bare price would skip the tier's terms.
+    auto bare = post({{"product", "app"}, {"code", "ALLOFF"}});
+    CHECK(bare.status == 400);
+    CHECK_THAT(bare.body["message"].get<std::string>(),
+               Catch::Contains("'policy_slug' is required"));
     CHECK(post({{"policy_slug", "pro"}}).status == 400); // product is required
     CHECK(post({{"product", "app"}, {"buyer_email", "not-an-address"}}).status == 400);
     CHECK(post({{"product", "app"}, {"buyer_email", std::string(400, 'a') + "@x"}}).status == 400);
@@ -127,13 +134,15 @@ TEST_CASE("purchase: a paid purchase without a provider, bad input and refusals 
 
 TEST_CASE("redeem: free-license codes only, with Keysat's answer", "[e2e][serve][purchase]") {
     Store s;
-    auto r = s.server.post("/v1/redeem", json{{"product", "app"}, {"code", "GIFT"}}.dump());
+    auto r = s.server.post(
+        "/v1/redeem", json{{"product", "app"}, {"policy_slug", "pro"}, {"code", "GIFT"}}.dump());
     INFO(r.raw);
     REQUIRE(r.status == 200);
     for (const char* field : {"license_id", "license_key", "invoice_id", "redemption_id"})
         CHECK(r.body[field].is_string());
     CHECK(verify(s, r.body["license_key"]) == 0);
-    auto paid = s.server.post("/v1/redeem", json{{"product", "app"}, {"code", "TENOFF"}}.dump());
+    auto paid = s.server.post(
+        "/v1/redeem", json{{"product", "app"}, {"policy_slug", "pro"}, {"code", "TENOFF"}}.dump());
     CHECK(paid.status == 400);
     CHECK_THAT(paid.body["message"].get<std::string>(), Catch::Contains("requires payment"));
     CHECK(s.server.post("/v1/redeem", json{{"product", "app"}, {"code", " "}}.dump())
@@ -167,6 +176,13 @@ TEST_CASE("discount code preview: prices without consuming, reasons in Keysat's 
     CHECK(preview("code=TENOFF&product=app&policy_slug=nosuchtier")["valid"] == true);
     CHECK(s.server.get("/v1/discount-codes/preview?product=app").status == 400);
     CHECK(s.server.get("/v1/discount-codes/preview?code=X&product=nope").status == 404);
+    // Guessing codes is limited: 30 at once, then one a second.
+    int limited = 0;
+    for (int i = 0; i < 40; ++i)
+        limited +=
+            s.server.get("/v1/discount-codes/preview?code=G" + std::to_string(i) + "&product=app")
+                .status == 429;
+    CHECK(limited > 0);
     auto codes = s.server.get("/v1/admin/discount-codes", s.admin).body["codes"];
     REQUIRE(codes.size() == 3);
     for (const auto& c : codes)
@@ -177,9 +193,11 @@ TEST_CASE("recover: the key for the invoice id and the buyer's address, one answ
           "failure, limited per invoice",
           "[e2e][serve][purchase][security]") {
     Store s;
-    auto bought = s.server.post(
-        "/v1/purchase",
-        json{{"product", "app"}, {"code", "GIFT"}, {"buyer_email", "Buyer@Example.com"}}.dump());
+    auto bought = s.server.post("/v1/purchase", json{{"product", "app"},
+                                                     {"policy_slug", "pro"},
+                                                     {"code", "GIFT"},
+                                                     {"buyer_email", "Buyer@Example.com"}}
+                                                    .dump());
     REQUIRE(bought.status == 200);
     std::string invoice = bought.body["invoice_id"];
     auto recover = [&](const json& body) { return s.server.post("/v1/recover", body.dump()); };

@@ -120,9 +120,16 @@ template <typename T> std::string why(const service::Checked<T>& r) {
 TEST_CASE("checkout: the tier's price, typed and featured codes, and refusals in Keysat's words",
           "[service][checkout]") {
     Shop s;
-    auto q = service::quote(s.db, buy(std::nullopt), k_now);
+    // A product sold in tiers is bought in one (its bare price would skip the tier's terms),
+    // except when a preview asks for the bare product.
+    auto bare = buy(std::nullopt);
+    auto q = service::quote(s.db, bare, k_now);
+    REQUIRE_FALSE(q);
+    CHECK_THAT(q.error().message, Catch::Contains("'policy_slug' is required"));
+    bare.bare_product = true;
+    q = service::quote(s.db, bare, k_now);
     REQUIRE(q);
-    CHECK(q->base == 50000); // the product's price without a tier
+    CHECK(q->base == 50000);
     q = service::quote(s.db, buy(), k_now);
     REQUIRE(q);
     CHECK(q->base == 80000); // the tier's override
@@ -201,18 +208,20 @@ TEST_CASE("checkout: a final price of 0 issues at once, with no provider invoice
     CHECK(s.deliveries("code.redeemed") == 2);
     CHECK(s.count("SELECT count(*) FROM audit_log WHERE action = 'invoice.settle' AND actor_id = "
                   "'buyer'") == 2);
-    // A free product needs no code.
-    auto free_product = s.product;
-    free_product.price_amount = 0;
-    REQUIRE(store::CatalogStore(s.db).update_product(free_product));
-    auto p = service::start_purchase(s.db, &s.signer, buy(std::nullopt), {}, k_now);
+    // A free tier needs no code.
+    auto free_tier = s.pro;
+    free_tier.price_override = 0;
+    REQUIRE(store::CatalogStore(s.db).update_policy(free_tier));
+    auto p = service::start_purchase(s.db, &s.signer, buy(), {}, k_now);
     INFO(why(p));
     REQUIRE(p);
     CHECK(p->license);
-    // A verify-only server cannot issue.
-    auto none = service::start_purchase(s.db, nullptr, buy(std::nullopt), {}, k_now);
+    // A verify-only server sells nothing: it could take the money but never issue the key.
+    FakeCheckout paid;
+    auto none = service::start_purchase(s.db, nullptr, buy(), paid.fn(), k_now);
     REQUIRE_FALSE(none);
     CHECK(none.error().code == "service_unavailable");
+    CHECK(paid.calls == 0);
 }
 
 TEST_CASE("checkout: a paid purchase records the provider's checkout, a failed one releases the "

@@ -1,4 +1,5 @@
 #include "keysat/api/app.hpp"
+#include "keysat/util/json_depth.hpp"
 
 #include <algorithm>
 #include <map>
@@ -147,35 +148,8 @@ http::Response error_for_status(int status) {
     return json_response(status, {{"ok", false}, {"error", w.code}, {"message", w.message}});
 }
 
-namespace {
-// The deepest nesting of [ and { outside strings. nlohmann's parser and serializer recurse, and a
-// request of a few hundred kilobytes of brackets overflowed a worker's stack (found in review).
-std::size_t nesting_depth(std::string_view text) {
-    std::size_t depth = 0, deepest = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            deepest = std::max(deepest, ++depth);
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return deepest;
-}
-constexpr std::size_t k_max_depth = 32;
-} // namespace
-
 std::optional<json> parse_body(const http::Request& req, http::Response& error) {
-    if (nesting_depth(req.body) > k_max_depth) {
+    if (json_nesting_depth(req.body) > k_max_json_depth) {
         error = error_response("bad_request", "bad request: JSON nested deeper than 32 levels");
         return std::nullopt;
     }

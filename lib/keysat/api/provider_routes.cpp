@@ -9,6 +9,7 @@
 #include "keysat/payments/btcpay.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/util/json_depth.hpp"
 
 namespace keysat::api {
 
@@ -35,7 +36,9 @@ http::Response btcpay_webhook(const App& app, db::Database& db, const http::Requ
     if (!p.webhook_secret || p.webhook_secret->empty() ||
         !payments::btcpay_signature_ok(*p.webhook_secret, req.body, req.header("btcpay-sig")))
         return error_response("unauthorized", "unauthorized");
-    json event = json::parse(req.body, nullptr, false);
+    json event = json_nesting_depth(req.body) > k_max_json_depth
+                     ? json()
+                     : json::parse(req.body, nullptr, false);
     if (!event.is_object() || !event.contains("type") || !event["type"].is_string() ||
         !event.contains("invoiceId") || !event["invoiceId"].is_string())
         return error_response("bad_request",

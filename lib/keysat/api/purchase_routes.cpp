@@ -3,6 +3,7 @@
 // handlers read the fields, call it and shape Keysat's answers (field names and JSON types).
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include <fmt/format.h>
@@ -27,6 +28,14 @@ constexpr double k_purchase_rate = 1.0 / 6.0;
 constexpr double k_purchase_burst = 10.0;
 
 http::Response refused(const service::Refused& r) {
+    // What the provider or the database said stays in the log: it names internal hosts.
+    if (r.code == "upstream_error" || r.code == "internal_error") {
+        std::fprintf(stderr, "keysat-serve: purchase: %s\n", r.message.c_str());
+        return error_response(r.code, r.code == "upstream_error"
+                                          ? "upstream error: the payment provider is unavailable; "
+                                            "try again shortly"
+                                          : "internal error: the purchase could not be recorded");
+    }
     return error_response(r.code, r.message);
 }
 
@@ -200,6 +209,11 @@ http::Response redeem(const App& app, db::Database& db, const http::Request& req
 }
 
 http::Response preview(const App& app, db::Database& db, const http::Request& req) {
+    // The answer tells an unknown code from a known one: guessing codes is limited like buying.
+    std::string ip = client_address(req, app.trusted_proxies);
+    if (app.limiter && !app.limiter->take("preview:" + net::rate_limit_key(ip), 1.0, 30.0))
+        return error_response("rate_limited", "too many requests: code previews are "
+                                              "rate-limited; try again in a minute");
     auto code = req.query_value("code");
     auto product = req.query_value("product");
     if (!code || code->find_first_not_of(" \t") == std::string::npos)
@@ -210,6 +224,7 @@ http::Response preview(const App& app, db::Database& db, const http::Request& re
     service::PurchaseInput in;
     in.product_slug = *product;
     in.policy_slug = req.query_value("policy_slug");
+    in.bare_product = true; // a preview without a tier prices the product itself
     // The price without the code first: the base the answer shows either way.
     auto plain = service::quote(db, in, now);
     if (!plain && plain.error().code == "not_found" && in.policy_slug) {

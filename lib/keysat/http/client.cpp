@@ -32,8 +32,14 @@ class Watchdog {
               if (finished)
                   return;
               m_fired = stop.stop_requested() ? Fired::cancelled : Fired::deadline;
-              lock.unlock();
-              client.stop();
+              // stop() does nothing before the socket exists and waits while httplib holds its
+              // socket lock (connect, TLS handshake): ask again until the exchange is over.
+              do {
+                  lock.unlock();
+                  client.stop();
+                  lock.lock();
+              } while (
+                  !m_cv.wait_for(lock, std::chrono::milliseconds(50), [this] { return m_done; }));
           }) {}
     ~Watchdog() { finish(); }
     void finish() {

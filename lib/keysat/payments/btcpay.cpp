@@ -7,6 +7,7 @@
 #include "keysat/crypto/secure.hpp"
 #include "keysat/http/client.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/json_depth.hpp"
 
 namespace keysat::payments {
 
@@ -78,7 +79,9 @@ service::Checked<json> BtcpayClient::call(const std::string& method, const std::
         return upstream(fmt::format("{}: {}", what, r.error));
     if (r.status < 200 || r.status > 299)
         return upstream(fmt::format("{} answered HTTP {}", what, r.status));
-    json answer = r.truncated ? json() : json::parse(r.body, nullptr, false);
+    json answer = r.truncated || json_nesting_depth(r.body) > k_max_json_depth
+                      ? json()
+                      : json::parse(r.body, nullptr, false);
     if (!answer.is_object())
         return upstream(fmt::format("{}: the answer is not a JSON object", what));
     return answer;

@@ -67,7 +67,8 @@ std::optional<CodeProblem> code_problem(const store::DiscountCodeRow& code,
     if (!listed(ids_in(code.product_ids_json), product.id) ||
         (amount_kind && code.currency != product.currency))
         return CodeProblem{"wrong_product", "discount code does not apply to this product"};
-    if (policy != nullptr && !listed(ids_in(code.policy_ids_json), policy->id))
+    // A code for some tiers needs one of them: without a tier it would buy the product bare.
+    if (!listed(ids_in(code.policy_ids_json), policy != nullptr ? policy->id : std::string()))
         return CodeProblem{"wrong_tier", "discount code does not apply to the selected tier"};
     if (code.max_uses && code.uses >= *code.max_uses)
         return CodeProblem{"exhausted",
@@ -103,6 +104,17 @@ Checked<Quote> quote(db::Database& db, const PurchaseInput& in, std::int64_t now
                                                      "on the public buy page",
                                                      *in.policy_slug));
         q.policy = **policy;
+    } else {
+        // A product sold in tiers is bought in one: its bare price may be 0 or stale, and a
+        // license without a tier has none of a tier's terms.
+        auto tiers = catalog.list_policies(q.product.id, true);
+        if (!tiers)
+            return internal("policies");
+        if (!tiers->empty() && !in.bare_product)
+            return refuse("bad_request",
+                          fmt::format("bad request: 'policy_slug' is required: product '{}' is "
+                                      "sold in tiers ({})",
+                                      in.product_slug, tiers->front().slug));
     }
     q.base =
         q.policy && q.policy->price_override ? *q.policy->price_override : q.product.price_amount;
@@ -252,14 +264,14 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
             return std::unexpected(q.error());
         out.quote = std::move(*q);
         const Quote& quote = out.quote;
+        if (signer == nullptr) // it could take the money but never issue the key
+            return refuse("service_unavailable",
+                          "service unavailable: this server is verify-only and cannot sell "
+                          "licenses");
         if (quote.price > 0 && !create_checkout)
             return refuse("bad_request",
                           "bad request: no payment provider is connected, so buyers cannot pay "
                           "yet; the operator connects BTCPay or Zaprite first");
-        if (quote.price == 0 && signer == nullptr)
-            return refuse("service_unavailable",
-                          "service unavailable: this server is verify-only and cannot issue "
-                          "licenses");
         store::InvoiceRow& invoice = out.invoice;
         invoice.id = crypto::uuid_v4().to_string();
         invoice.product_id = quote.product.id;
@@ -310,8 +322,10 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
     auto attached = store::CommerceStore(db).attach_provider_invoice(
         out.invoice.id, checkout->provider_id, checkout->provider_invoice_id,
         checkout->checkout_url, now);
-    if (!attached || !*attached)
+    if (!attached || !*attached) {
+        (void)close_invoice(db, out.invoice.id, "invalid", "checkout", now);
         return internal("could not record the provider's invoice");
+    }
     out.invoice.provider_id = checkout->provider_id;
     out.invoice.provider_invoice_id = checkout->provider_invoice_id;
     out.invoice.checkout_url = checkout->checkout_url;

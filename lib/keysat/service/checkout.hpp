@@ -33,6 +33,7 @@ struct PurchaseInput {
     std::optional<std::string> buyer_email;
     std::optional<std::string> buyer_note;
     std::optional<std::string> redirect_url;
+    bool bare_product = false; // price the product without a tier even when it has tiers (preview)
 };
 
 // What a purchase costs, in the product's currency (sats for SAT products).
