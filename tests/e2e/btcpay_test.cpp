@@ -230,6 +230,14 @@ TEST_CASE("btcpay: half a hand-made store configuration stops the server naming 
     CHECK_THROWS_WITH(test::ServerProcess(dir / "data", {},
                                           {"BTCPAY_URL=http://127.0.0.1:9", "BTCPAY_STORE_ID=s"}),
                       Catch::Contains("btcpay_api_key is not set"));
+    // The store id goes into the API's paths.
+    test::TempDir other;
+    CHECK_THROWS_WITH(
+        test::ServerProcess(other / "data", {},
+                            {"BTCPAY_URL=http://127.0.0.1:9", "BTCPAY_API_KEY=k",
+                             "BTCPAY_STORE_ID=../../api-keys/current", "BTCPAY_WEBHOOK_SECRET=s"}),
+        Catch::Contains("btcpay_store_id: '../../api-keys/current' is not a BTCPay "
+                        "store id"));
 }
 
 TEST_CASE("the BTCPay stand-in's schema check refuses what BTCPay's documents do not allow",

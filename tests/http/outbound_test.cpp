@@ -103,7 +103,12 @@ TEST_CASE("the outbound policy refuses every loopback spelling and the other for
              {"http://[ff02::1]/", "multicast"},
              {"http://255.255.255.255/", "reserved"},
              {"http://[::127.0.0.1]/", "reserved"},
-             {"http://[64:ff9b::7f00:1]/", "reserved"}}) {
+             {"http://[64:ff9b::7f00:1]/", "reserved"},
+             {"http://[2001:0:4136:e378::1]/", "reserved"},
+             {"http://192.0.0.170/", "reserved"},
+             {"http://198.18.0.1/", "reserved"},
+             {"http://100.100.100.200/latest/meta-data/", "cloud metadata"},
+             {"http://[fd00:ec2::254]/latest/meta-data/", "cloud metadata"}}) {
         INFO(url);
         auto v = http::vet(policy, url, 2s);
         REQUIRE_FALSE(v);

@@ -297,6 +297,13 @@ const std::vector<Setter>& setters() {
          }},
         {"btcpay_store_id", "BTCPAY_STORE_ID", "id of the store configured by hand", K::text, 0, 0,
          [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             // It goes into the API's paths: BTCPay's ids are letters and digits.
+             if (v.empty() || v.size() > 64 ||
+                 v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789") != std::string::npos)
+                 return usage_error(fmt::format("btcpay_store_id: '{}' is not a BTCPay store id "
+                                                "(letters and digits)",
+                                                v.substr(0, 80)));
              c.btcpay_store_id = v;
              return {};
          }},

@@ -34,10 +34,17 @@ const std::vector<std::pair<net::Cidr, std::string_view>>& forbidden_ranges() {
         {cidr("fe80::/10"), "link-local"},
         {cidr("224.0.0.0/4"), "multicast"},
         {cidr("ff00::/8"), "multicast"},
-        {cidr("240.0.0.0/4"), "reserved"},  // and 255.255.255.255
-        {cidr("::/96"), "reserved"},        // IPv4-compatible (::127.0.0.1)
-        {cidr("64:ff9b::/96"), "reserved"}, // NAT64: may embed any IPv4 address
-        {cidr("2002::/16"), "reserved"},    // 6to4: may embed any IPv4 address
+        {cidr("240.0.0.0/4"), "reserved"},    // and 255.255.255.255
+        {cidr("::/96"), "reserved"},          // IPv4-compatible (::127.0.0.1)
+        {cidr("64:ff9b::/96"), "reserved"},   // NAT64: may embed any IPv4 address
+        {cidr("2002::/16"), "reserved"},      // 6to4: may embed any IPv4 address
+        {cidr("2001::/32"), "reserved"},      // Teredo: may embed any IPv4 address
+        {cidr("64:ff9b:1::/48"), "reserved"}, // local NAT64
+        {cidr("192.0.0.0/24"), "reserved"},   // IETF protocol assignments
+        {cidr("198.18.0.0/15"), "reserved"},  // benchmarking
+        // Cloud metadata services inside ranges allowed otherwise.
+        {cidr("100.100.100.200/32"), "cloud metadata"},
+        {cidr("fd00:ec2::254/128"), "cloud metadata"},
     };
     return k;
 }
