@@ -176,6 +176,20 @@ TEST_CASE("btcpay: notifications the invoice does not back, or that are not ours
         client.Post("/v1/btcpay/webhook/btcpay", {{"BTCPay-Sig", sig}}, junk, "application/json");
     REQUIRE(malformed);
     CHECK(malformed->status == 400);
+    // Signed but hostile: nested far past any real event, or naming a path for an invoice.
+    auto signed_post = [&](const std::string& body) {
+        auto s = "sha256=" + hex_encode(crypto::hmac_sha256(as_bytes(k_secret), as_bytes(body)));
+        return client.Post("/v1/btcpay/webhook/btcpay", {{"BTCPay-Sig", s}}, body,
+                           "application/json");
+    };
+    auto deep = signed_post(std::string(100000, '[') + std::string(100000, ']'));
+    REQUIRE(deep);
+    CHECK(deep->status == 400);
+    auto traversal = signed_post(
+        json{{"type", "InvoiceSettled"}, {"invoiceId", "../../api-keys/current"}}.dump());
+    REQUIRE(traversal);
+    CHECK(traversal->status == 200); // not an invoice of ours: nothing is asked, nothing changes
+    CHECK(m.server.get("/healthz").status == 200);
     // An invoice of the same store that keysat-serve did not make: ignored.
     httplib::Client direct(m.btcpay.url());
     auto other = direct.Post("/api/v1/stores/" + k_store + "/invoices",

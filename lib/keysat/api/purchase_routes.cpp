@@ -51,12 +51,12 @@ std::optional<std::string> email_field(Fields& f, const char* name, std::string&
     return e;
 }
 
-// Where the purchase answer's poll_url points.
-std::string poll_url(const App& app, const std::string& invoice_id) {
+// This server's public URL without a trailing slash, for the links it hands out.
+std::string public_base(const App& app) {
     std::string base = app.public_url;
     while (!base.empty() && base.back() == '/')
         base.pop_back();
-    return base + "/v1/purchase/" + invoice_id;
+    return base;
 }
 
 // Keysat's word for an invoice's status: new and processing are both still pending.
@@ -74,37 +74,19 @@ service::CreateCheckout checkout_with(const App& app, db::Database& db) {
         if (p.kind == "btcpay" && p.status == "connected")
             return [&app, p](const store::InvoiceRow& invoice, const service::Quote&) {
                 std::string redirect = invoice.redirect_url.value_or("");
-                if (redirect.empty()) {
-                    std::string base = app.public_url;
-                    while (!base.empty() && base.back() == '/')
-                        base.pop_back();
-                    redirect = base + "/thank-you?invoice_id=" + invoice.id;
-                }
+                if (redirect.empty())
+                    redirect = public_base(app) + "/thank-you?invoice_id=" + invoice.id;
                 return payments::BtcpayClient(p, *app.outbound, app.btcpay_public_url)
                     .create_invoice(invoice, redirect);
             };
     return {};
 }
 
-// Reads the purchase fields shared by /v1/purchase and /v1/redeem.
-std::optional<service::PurchaseInput> purchase_input(Fields& f, std::string& error) {
-    service::PurchaseInput in;
-    auto product = f.text("product", true, 64);
-    in.policy_slug = f.text("policy_slug", false, 64);
-    in.code = f.text("code", false, 64);
-    in.buyer_email = email_field(f, "buyer_email", error);
-    in.buyer_note = f.text("buyer_note", false, 2000);
-    if (!f.error().empty())
-        error = f.error();
-    if (!error.empty())
-        return std::nullopt;
-    in.product_slug = *product;
-    return in;
-}
-
-// The body of a request that creates an invoice, after the client's rate limit; nullopt with
-// `refused` set when limited or malformed.
-std::optional<json> buyer_body(const App& app, const http::Request& req, http::Response& refused) {
+// The buyer's request of /v1/purchase and /v1/redeem, after the client's rate limit: nullopt
+// with `refused` set when limited or malformed. `with_redirect`: the purchase's redirect_url
+// (an http(s) URL) and rail are read too.
+std::optional<service::PurchaseInput> buyer_input(const App& app, const http::Request& req,
+                                                  bool with_redirect, http::Response& refused) {
     std::string ip = client_address(req, app.trusted_proxies);
     if (app.limiter && !app.limiter->take("purchase:" + net::rate_limit_key(ip), k_purchase_rate,
                                           k_purchase_burst)) {
@@ -112,29 +94,41 @@ std::optional<json> buyer_body(const App& app, const http::Request& req, http::R
                                                  "try again in a minute");
         return std::nullopt;
     }
-    return parse_body(req, refused);
+    auto body = parse_body(req, refused);
+    if (!body)
+        return std::nullopt;
+    Fields f(*body);
+    std::string error;
+    service::PurchaseInput in;
+    auto product = f.text("product", true, 64);
+    in.policy_slug = f.text("policy_slug", false, 64);
+    in.code = f.text("code", false, 64);
+    in.buyer_email = email_field(f, "buyer_email", error);
+    in.buyer_note = f.text("buyer_note", false, 2000);
+    if (with_redirect) {
+        auto redirect = f.text("redirect_url", false, 2000);
+        (void)f.text("rail", false, 20); // lightning, onchain or card; one rail until providers
+        if (redirect && !redirect->empty()) {
+            if (!redirect->starts_with("https://") && !redirect->starts_with("http://"))
+                error = "bad request: 'redirect_url' must be an http(s) URL";
+            in.redirect_url = redirect;
+        }
+    }
+    if (!f.error().empty())
+        error = f.error();
+    if (!error.empty()) {
+        refused = error_response("bad_request", error);
+        return std::nullopt;
+    }
+    in.product_slug = *product;
+    return in;
 }
 
 http::Response purchase(const App& app, db::Database& db, const http::Request& req) {
     http::Response bad;
-    auto body = buyer_body(app, req, bad);
-    if (!body)
+    auto in = buyer_input(app, req, true, bad);
+    if (!in)
         return bad;
-    Fields f(*body);
-    std::string error;
-    auto in = purchase_input(f, error);
-    auto redirect = f.text("redirect_url", false, 2000);
-    (void)f.text("rail", false, 20); // lightning, onchain or card; one rail until providers
-    if (!f.error().empty())
-        error = f.error();
-    if (!error.empty())
-        return error_response("bad_request", error);
-    if (redirect && !redirect->empty()) {
-        if (!redirect->starts_with("https://") && !redirect->starts_with("http://"))
-            return error_response("bad_request", "bad request: 'redirect_url' must be an http(s) "
-                                                 "URL");
-        in->redirect_url = redirect;
-    }
     auto done = service::start_purchase(db, app.signer ? &*app.signer : nullptr, *in,
                                         checkout_with(app, db), app.clock->now());
     if (!done)
@@ -149,7 +143,7 @@ http::Response purchase(const App& app, db::Database& db, const http::Request& r
                 {"amount_sats", p.invoice.amount},
                 {"base_price_sats", p.invoice.base_amount},
                 {"discount_applied_sats", p.invoice.discount_amount},
-                {"poll_url", poll_url(app, p.invoice.id)}};
+                {"poll_url", public_base(app) + "/v1/purchase/" + p.invoice.id}};
     if (p.invoice.currency != "SAT")
         out["currency"] = p.invoice.currency; // amounts in cents
     if (free) {
@@ -181,14 +175,9 @@ http::Response purchase_status(db::Database& db, const std::string& id) {
 
 http::Response redeem(const App& app, db::Database& db, const http::Request& req) {
     http::Response bad;
-    auto body = buyer_body(app, req, bad);
-    if (!body)
+    auto in = buyer_input(app, req, false, bad);
+    if (!in)
         return bad;
-    Fields f(*body);
-    std::string error;
-    auto in = purchase_input(f, error);
-    if (!error.empty())
-        return error_response("bad_request", error);
     if (!in->code || in->code->find_first_not_of(" \t") == std::string::npos)
         return error_response("bad_request", "bad request: code is required");
     // The code's kind decides before anything is priced: redeem takes free-license codes only.

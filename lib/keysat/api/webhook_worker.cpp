@@ -63,6 +63,11 @@ void WebhookWorker::run(std::stop_token stop) {
     std::set<std::string> in_flight;             // delivery ids
     std::map<std::string, int> in_flight_per_endpoint;
 
+    // Deliveries in flight to an endpoint (looked up without adding an entry).
+    auto busy = [&](const std::string& endpoint_id) {
+        auto it = in_flight_per_endpoint.find(endpoint_id);
+        return it == in_flight_per_endpoint.end() ? 0 : it->second;
+    };
     auto record = [&](const Finished& f) {
         in_flight.erase(f.delivery_id);
         senders.erase(f.delivery_id); // its thread has finished: joins at once
@@ -103,8 +108,7 @@ void WebhookWorker::run(std::stop_token stop) {
             for (const auto& d : due ? *due : std::vector<store::DeliveryRow>{}) {
                 if (free == 0)
                     break;
-                if (in_flight.contains(d.id) ||
-                    in_flight_per_endpoint[d.endpoint_id] >= m_options.per_endpoint)
+                if (in_flight.contains(d.id) || busy(d.endpoint_id) >= m_options.per_endpoint)
                     continue;
                 auto endpoint = hooks.find_endpoint(d.endpoint_id);
                 if (!endpoint || !*endpoint || !(*endpoint)->active) {

@@ -99,8 +99,8 @@ BtcpayClient::create_invoice(const store::InvoiceRow& invoice,
                  {"metadata", metadata},
                  {"checkout", {{"redirectURL", redirect_url}, {"redirectAutomatically", true}}}};
     KEYSAT_TRY_ASSIGN(answer, call("POST", "/invoices", body.dump(), "create-invoice"));
-    if (!answer.is_object() || !answer.contains("id") || !answer["id"].is_string() ||
-        !answer.contains("checkoutLink") || !answer["checkoutLink"].is_string())
+    if (!answer.contains("id") || !answer["id"].is_string() || !answer.contains("checkoutLink") ||
+        !answer["checkoutLink"].is_string())
         return upstream("create-invoice: the answer has no id and checkoutLink");
     return service::Checkout{m_provider.id, answer["id"].get<std::string>(),
                              rebase_url(answer["checkoutLink"].get<std::string>(), m_public_url)};
@@ -113,7 +113,7 @@ service::Checked<RemoteStatus> BtcpayClient::invoice_status(const std::string& i
             std::string::npos)
         return upstream("get-invoice: '" + id.substr(0, 64) + "' is not an invoice id");
     KEYSAT_TRY_ASSIGN(answer, call("GET", "/invoices/" + id, "", "get-invoice"));
-    if (!answer.is_object() || !answer.contains("status") || !answer["status"].is_string())
+    if (!answer.contains("status") || !answer["status"].is_string())
         return upstream("get-invoice: the answer has no status");
     std::string status = answer["status"];
     if (status == "Settled" || status == "Complete") // Complete: BTCPay before 1.4
