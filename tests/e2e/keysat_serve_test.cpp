@@ -654,6 +654,11 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/btcpay/webhook/{slug}"},
         {"post", "/v1/btcpay/webhook"},
         {"post", "/v1/recover"},
+        {"get", "/buy/{slug}"},
+        {"post", "/buy/{slug}"},
+        {"get", "/thank-you"},
+        {"get", "/recover"},
+        {"post", "/recover"},
     };
     for (const auto& r : test::admin_routes())
         if (!r.gate) // this server has no releases directory

@@ -178,6 +178,47 @@ BtcpayStandin::BtcpayStandin(std::string api_key, std::string store_id, std::str
         }
         res.set_content(it->second.dump(), "application/json");
     });
+    // The buyer's checkout page, much reduced: the invoice's amount and a button that pays it.
+    // Paying settles the invoice, sends the signed webhook (as BTCPay does once the payment
+    // confirms) and goes back to the store's redirectURL, as BTCPay's "return to store" does.
+    m_server.Get(R"(/i/([A-Za-z0-9]+))", [this](const httplib::Request& req,
+                                                httplib::Response& res) {
+        std::lock_guard lock(m_mutex);
+        auto it = m_invoices.find(req.matches[1]);
+        if (it == m_invoices.end()) {
+            res.status = 404;
+            return;
+        }
+        const auto& inv = it->second;
+        res.set_content(
+            fmt::format("<!doctype html><html><head><title>BTCPay stand-in checkout</title></head>"
+                        "<body><h1>Pay invoice {0}</h1><p id=\"amount\">{1} {2}</p>"
+                        "<p id=\"status\">{3}</p><form method=\"post\" action=\"/i/{0}/pay\">"
+                        "<button type=\"submit\" id=\"pay\">Pay</button></form></body></html>",
+                        inv["id"].get<std::string>(), inv["amount"].get<std::string>(),
+                        inv["currency"].get<std::string>(), inv["status"].get<std::string>()),
+            "text/html");
+    });
+    m_server.Post(R"(/i/([A-Za-z0-9]+)/pay)", [this](const httplib::Request& req,
+                                                     httplib::Response& res) {
+        std::string id = req.matches[1], back;
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = m_invoices.find(id);
+            if (it == m_invoices.end()) {
+                res.status = 404;
+                return;
+            }
+            back = it->second["checkout"].value("redirectURL", "");
+        }
+        int delivered = settle(id);
+        if (delivered != 200) {
+            std::lock_guard lock(m_mutex);
+            m_problems.push_back(fmt::format("checkout of {}: the webhook got {}", id, delivered));
+        }
+        res.status = 303;
+        res.set_header("Location", back.empty() ? url() + "/i/" + id : back);
+    });
     m_port = m_server.bind_to_any_port("127.0.0.1");
     m_thread = std::thread([this] { m_server.listen_after_bind(); });
     while (!m_server.is_running())

@@ -2,6 +2,7 @@
 // The state keysat-serve's routes share, and the functions that register them.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct App {
     ValidationLog* validation_log = nullptr;
     // Where outbound requests may go; filled with the listening addresses before requests come.
     const http::OutboundPolicy* outbound = nullptr;
+    // The file names of a product's newest release (the thank-you page's download links), when
+    // the release gate serves a releases directory; unset otherwise.
+    std::function<std::vector<std::string>(const std::string& product_slug)> release_files;
 
     // This thread's connection (SQLite connections are not shared between threads).
     Expected<db::Database*> database() const;
@@ -51,6 +55,12 @@ void register_public_routes(http::Server& server, const App& app);
 void register_admin_routes(http::Server& server, const App& app);
 // POST /v1/purchase, GET /v1/purchase/:id, POST /v1/redeem, GET /v1/discount-codes/preview.
 void register_purchase_routes(http::Server& server, const App& app);
+// The answers of POST /v1/purchase and POST /v1/recover, which the buy and recover pages' forms
+// ask for too (as JSON requests built from the form).
+http::Response purchase_answer(const App& app, db::Database& db, const http::Request& req);
+http::Response recover_answer(const App& app, db::Database& db, const http::Request& req);
+// GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
+void register_page_routes(http::Server& server, const App& app);
 // POST /v1/btcpay/webhook/:provider_id and POST /v1/btcpay/webhook.
 void register_provider_routes(http::Server& server, const App& app);
 // The id of the payment provider made from the btcpay_* settings (a store configured by hand).

@@ -48,10 +48,17 @@ std::pair<std::string, std::vector<std::string>> openapi_path(const std::string&
 json openapi_document(const http::Server& server, const App& app) {
     json paths = json::object();
     for (const auto& [method, pattern] : server.routes()) {
+        if (pattern.starts_with("/assets/"))
+            continue; // the pages' stylesheet and scripts
         auto [path, params] = openapi_path(pattern);
         json op{{"responses",
                  {{"200", {{"description", "success"}}},
                   {"400", {{"description", "malformed request: {ok:false, error, message}"}}}}}};
+        // The buyer's pages answer HTML.
+        if (path.starts_with("/buy/") || path == "/thank-you" || path == "/recover")
+            op["responses"] = {{"200", {{"description", "an HTML page"},
+                                        {"content", {{"text/html", json::object()}}}}},
+                               {"404", {{"description", "an HTML page: not found"}}}};
         json parameters = json::array();
         for (const auto& p : params)
             parameters.push_back({{"name", p},

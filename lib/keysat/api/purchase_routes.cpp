@@ -124,7 +124,9 @@ std::optional<service::PurchaseInput> buyer_input(const App& app, const http::Re
     return in;
 }
 
-http::Response purchase(const App& app, db::Database& db, const http::Request& req) {
+} // namespace
+
+http::Response purchase_answer(const App& app, db::Database& db, const http::Request& req) {
     http::Response bad;
     auto in = buyer_input(app, req, true, bad);
     if (!in)
@@ -152,6 +154,8 @@ http::Response purchase(const App& app, db::Database& db, const http::Request& r
     }
     return json_response(200, out);
 }
+
+namespace {
 
 http::Response purchase_status(db::Database& db, const std::string& id) {
     auto invoice = store::CommerceStore(db).find_invoice(id);
@@ -273,9 +277,11 @@ http::Response preview(const App& app, db::Database& db, const http::Request& re
               {"message", message}});
 }
 
+} // namespace
+
 // POST /v1/recover: one answer for every failure, so that nobody learns which invoices exist
 // or which address bought them; limited per client address and per invoice.
-http::Response recover(const App& app, db::Database& db, const http::Request& req) {
+http::Response recover_answer(const App& app, db::Database& db, const http::Request& req) {
     std::string ip = client_address(req, app.trusted_proxies);
     auto limited = error_response("rate_limited", "too many requests: recovery requests are "
                                                   "rate-limited; try again in a minute");
@@ -310,15 +316,13 @@ http::Response recover(const App& app, db::Database& db, const http::Request& re
               {"entitlements", service::entitlements_of(l)}});
 }
 
-} // namespace
-
 void register_purchase_routes(http::Server& s, const App& app) {
     s.route("POST", "/v1/recover", with_database(app, [&app](db::Database& db, const auto& r) {
-                return recover(app, db, r);
+                return recover_answer(app, db, r);
             }));
 
     s.route("POST", "/v1/purchase", with_database(app, [&app](db::Database& db, const auto& r) {
-                return purchase(app, db, r);
+                return purchase_answer(app, db, r);
             }));
     s.route("GET", "/v1/purchase/([0-9a-f-]{36})",
             with_database(app, [](db::Database& db, const http::Request& r) {

@@ -323,10 +323,15 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_admin_routes(server, app);
     api::register_purchase_routes(server, app);
     api::register_provider_routes(server, app);
+    api::register_page_routes(server, app);
     KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
     if (release_gate) {
         gate::register_gate_routes(server, app, *release_gate);
         gate::register_gate_admin_routes(server, app, *release_gate);
+        if (!release_gate->tree.root().empty())
+            app.release_files = [g = release_gate.get()](const std::string& product) {
+                return g->tree.newest_builds(product);
+            };
     }
     api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));

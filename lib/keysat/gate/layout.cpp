@@ -422,6 +422,13 @@ std::vector<std::string> ReleaseTree::build_names(const std::string& dir) const 
     return names;
 }
 
+std::vector<std::string> ReleaseTree::newest_builds(std::string_view product) const {
+    auto list = versions(product);
+    if (!list || list->empty())
+        return {};
+    return build_names(std::string(product) + "/" + list->front());
+}
+
 void ReleaseTree::queue_every_build() const {
     for (const auto& product : products()) {
         for (const auto& version : versions(product).value_or(std::vector<std::string>{})) {

@@ -98,6 +98,9 @@ class ReleaseTree {
     std::uint64_t hashing_backlog() const;
     // Files whose SHA-256 is known (hashed since start).
     std::size_t hashes_known() const;
+    // The build file names of the product's newest version (no signatures, no manifest);
+    // empty when it has none.
+    std::vector<std::string> newest_builds(std::string_view product) const;
     // False only when <product>/MANIFEST.json is a JSON object with "requires_license": false.
     bool requires_license(std::string_view product) const;
 

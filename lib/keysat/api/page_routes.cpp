@@ -1,0 +1,528 @@
+// The buyer's pages: GET /buy/:slug (tiers, e-mail, discount code, then the provider's checkout),
+// POST /buy/:slug (the same form without JavaScript), GET /thank-you (the key once the invoice
+// settles), GET and POST /recover, and the stylesheet and scripts they load. Server-rendered
+// HTML; no build step, nothing from another origin. Every operator- and buyer-supplied string
+// passes through html::text (or html::script_json inside the data block) on its way out; the
+// Content-Security-Policy allows scripts only from this server and styles only from it and the
+// page's own nonce, so a string that slipped through still could not run.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "keysat/api/app.hpp"
+#include "keysat/api/html.hpp"
+#include "keysat/api/page_assets.hpp"
+#include "keysat/crypto/signing.hpp"
+#include "keysat/http/parser.hpp"
+#include "keysat/service/checkout.hpp"
+#include "keysat/service/pricing.hpp"
+#include "keysat/store/account_store.hpp"
+#include "keysat/util/encoding.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_default_brand = "#1d4ed8";
+
+// What every page shares: its title, who sells, the brand colour, where its forms may go.
+struct Frame {
+    std::string title;
+    std::string seller;
+    std::string brand = k_default_brand;
+    std::vector<std::string> form_origins; // besides this server (the providers' checkouts)
+    std::vector<std::string> scripts;      // under /assets/
+    int refresh_seconds = 0;               // without JavaScript, reload after this many seconds
+    bool no_store = false;                 // the page shows a license key
+};
+
+// Black or white text, whichever reads better on `hex` (WCAG relative luminance).
+const char* text_on(const std::string& hex) {
+    auto channel = [&](int i) {
+        double c = std::stoi(hex.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
+        return c <= 0.03928 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);
+    };
+    double l = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+    return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? "#000000" : "#ffffff";
+}
+
+http::Response page(int status, const Frame& f, const std::string& main_html) {
+    std::uint8_t raw[18];
+    crypto::random_bytes(raw);
+    std::string nonce = base64_encode(ByteView(raw, sizeof raw));
+    std::string brand = html::is_hex_colour(f.brand) ? f.brand : k_default_brand;
+    std::string form_action = "'self'";
+    for (const auto& o : f.form_origins)
+        if (!o.empty())
+            form_action += " " + o;
+
+    std::string head;
+    for (const auto& s : f.scripts)
+        head += fmt::format("<script src=\"/assets/{}\" defer></script>", html::text(s));
+    if (f.refresh_seconds > 0)
+        head += fmt::format("<noscript><meta http-equiv=\"refresh\" content=\"{}\"></noscript>",
+                            f.refresh_seconds);
+
+    http::Response r;
+    r.status = status;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = fmt::format(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>{title}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" "
+        "href=\"/assets/keysat.css\">"
+        "<style nonce=\"{nonce}\">:root{{--brand:{brand};--on-brand:{on}}}</style>{head}</head>"
+        "<body><header class=\"top\"><span class=\"seller\">{seller}</span></header>"
+        "<main>{main}</main>"
+        "<footer>Sold by {seller}. Payments go straight to the seller.</footer>"
+        "</body></html>\n",
+        fmt::arg("title", html::text(f.title)), fmt::arg("nonce", nonce), fmt::arg("brand", brand),
+        fmt::arg("on", text_on(brand)), fmt::arg("head", head),
+        fmt::arg("seller", html::text(f.seller)), fmt::arg("main", main_html));
+    r.headers = {
+        {"Content-Security-Policy",
+         fmt::format("default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{}'; "
+                     "img-src 'self' data:; connect-src 'self'; form-action {}; base-uri 'none'; "
+                     "frame-ancestors 'none'",
+                     nonce, form_action)},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"X-Frame-Options", "DENY"},
+        {"Cache-Control", f.no_store ? "no-store" : "no-cache"}};
+    return r;
+}
+
+// Where the connected providers' checkout pages are (the buy form is redirected there).
+std::vector<std::string> checkout_origins(const App& app, db::Database& db) {
+    std::vector<std::string> out;
+    auto providers = store::AccountStore(db).list_providers();
+    if (!providers)
+        return out;
+    for (const auto& p : *providers)
+        if (p.status == "connected")
+            out.push_back(html::origin_of(p.kind == "btcpay" && !app.btcpay_public_url.empty()
+                                              ? app.btcpay_public_url
+                                              : p.base_url));
+    return out;
+}
+
+Frame frame_for(const App& app, db::Database& db, std::string title) {
+    Frame f;
+    f.title = std::move(title);
+    f.seller = operator_name(app, db);
+    return f;
+}
+
+http::Response message_page(const App& app, db::Database& db, int status,
+                            const std::string& heading, const std::string& text) {
+    return page(status, frame_for(app, db, heading),
+                fmt::format("<section class=\"card\"><h1>{}</h1><p>{}</p></section>",
+                            html::text(heading), html::text(text)));
+}
+
+std::vector<std::string> strings_of(const std::string& json_text) {
+    std::vector<std::string> out;
+    for (const auto& v : json_array_or_empty(json_text))
+        if (v.is_string())
+            out.push_back(v.get<std::string>());
+    return out;
+}
+
+std::string plural(std::int64_t n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// The tier's terms in words: "1 year · 3 devices · renews every year".
+std::string terms_of(const store::PolicyRow& p) {
+    std::vector<std::string> parts;
+    if (p.is_trial && p.trial_days)
+        parts.push_back(fmt::format("{}-day free trial", *p.trial_days));
+    if (p.recurring_period)
+        parts.push_back(*p.recurring_period == "year" ? "renews every year" : "renews every month");
+    else if (!p.duration_days)
+        parts.push_back("lifetime license");
+    else if (*p.duration_days % 365 == 0)
+        parts.push_back(plural(*p.duration_days / 365, "year", "years"));
+    else
+        parts.push_back(plural(*p.duration_days, "day", "days"));
+    parts.push_back(p.max_machines == 0 ? "unlimited devices"
+                                        : plural(p.max_machines, "device", "devices"));
+    std::string out;
+    for (const auto& s : parts)
+        out += (out.empty() ? "" : " · ") + s;
+    return out;
+}
+
+std::string list_html(const std::vector<std::string>& items, const char* cls) {
+    if (items.empty())
+        return {};
+    std::string out = fmt::format("<ul class=\"{}\">", cls);
+    for (const auto& i : items)
+        out += "<li>" + html::text(i) + "</li>";
+    return out + "</ul>";
+}
+
+struct Tier {
+    store::PolicyRow policy;
+    std::int64_t base = 0;
+    std::int64_t price = 0;
+    std::optional<store::DiscountCodeRow> featured;
+};
+
+// One tier card: a radio button when there are several, the price (struck through when a
+// featured code lowers it), the terms, the bullets and the entitlements buyers may see.
+std::string tier_html(const Tier& t, const std::string& currency, bool radio, bool checked) {
+    const auto& p = t.policy;
+    std::string price_html =
+        t.price < t.base ? fmt::format("<s class=\"was\">{}</s> <strong class=\"now\">{}</strong>",
+                                       html::text(html::price(t.base, currency)),
+                                       html::text(html::price(t.price, currency)))
+                         : fmt::format("<strong class=\"now\">{}</strong>",
+                                       html::text(html::price(t.price, currency)));
+    std::string featured;
+    if (t.featured && t.price < t.base)
+        featured = fmt::format(
+            "<p class=\"featured\">Code <code>{}</code> applied{}</p>",
+            html::text(t.featured->code),
+            t.featured->description.empty() ? "" : ": " + html::text(t.featured->description));
+    auto hidden = strings_of(p.hidden_entitlements_json);
+    std::vector<std::string> visible;
+    for (const auto& e : strings_of(p.entitlements_json))
+        if (std::find(hidden.begin(), hidden.end(), e) == hidden.end())
+            visible.push_back(e);
+    std::string bullets = list_html(strings_of(p.marketing_bullets_json), "bullets");
+    std::string features = list_html(visible, "entitlements");
+    std::string body =
+        p.marketing_bullets_position == "below" ? features + bullets : bullets + features;
+    std::string id = "tier-" + html::text(p.slug);
+    std::string control =
+        radio ? fmt::format("<input type=\"radio\" name=\"policy_slug\" id=\"{}\" value=\"{}\"{}>",
+                            id, html::text(p.slug), checked ? " checked" : "")
+              : fmt::format("<input type=\"hidden\" name=\"policy_slug\" value=\"{}\">",
+                            html::text(p.slug));
+    // The label covers the whole card (CSS), so a tap anywhere on it picks the tier.
+    return fmt::format("<div class=\"tier{}\">{}<label class=\"tier-head\"{}><span "
+                       "class=\"tier-name\">{}</span>{}</label><span class=\"price\">{}</span>"
+                       "<span class=\"terms\">{}</span>{}{}{}</div>",
+                       p.highlighted ? " highlighted" : "", control,
+                       radio ? " for=\"" + id + "\"" : "", html::text(p.name),
+                       p.highlighted ? "<span class=\"badge\">Recommended</span>" : "", price_html,
+                       html::text(terms_of(p)),
+                       p.description.empty()
+                           ? ""
+                           : "<p class=\"tier-description\">" + html::text(p.description) + "</p>",
+                       featured, body);
+}
+
+struct BuyForm {
+    std::string policy_slug;
+    std::string email;
+    std::string code;
+    std::string error;
+};
+
+http::Response buy_page(const App& app, db::Database& db, const std::string& slug,
+                        const BuyForm& form, int status) {
+    store::CatalogStore catalog(db);
+    auto product = catalog.find_product_by_slug(slug);
+    if (!product)
+        return message_page(app, db, 500, "Something went wrong",
+                            "The shop could not be read. Try again in a moment.");
+    if (!*product || !(*product)->active)
+        return message_page(app, db, 404, "Product not found",
+                            "There is no product to buy at this address.");
+    const auto& prod = **product;
+    auto policies = catalog.list_policies(prod.id, true);
+    auto codes = store::CommerceStore(db).list_codes();
+    if (!policies || !codes)
+        return message_page(app, db, 500, "Something went wrong",
+                            "The shop could not be read. Try again in a moment.");
+    std::int64_t now = app.clock->now();
+    std::vector<Tier> tiers;
+    for (const auto& pol : *policies) {
+        Tier t{pol, pol.price_override.value_or(prod.price_amount), 0, std::nullopt};
+        t.price = t.base;
+        if (auto f = service::featured_discount(*codes, prod, pol, t.base, now)) {
+            t.price = f->price;
+            t.featured = f->code;
+        }
+        tiers.push_back(std::move(t));
+    }
+
+    // The tier checked at first: the one the buyer sent, else the highlighted one, else the first.
+    std::string chosen = form.policy_slug;
+    if (std::none_of(tiers.begin(), tiers.end(),
+                     [&](const Tier& t) { return t.policy.slug == chosen; })) {
+        auto h = std::find_if(tiers.begin(), tiers.end(),
+                              [](const Tier& t) { return t.policy.highlighted; });
+        chosen = h != tiers.end() ? h->policy.slug : tiers.empty() ? "" : tiers[0].policy.slug;
+    }
+
+    std::string tiers_html;
+    json data_tiers = json::array();
+    if (tiers.empty()) {
+        tiers_html = fmt::format("<p class=\"price solo\"><strong class=\"now\">{}</strong></p>",
+                                 html::text(html::price(prod.price_amount, prod.currency)));
+    } else {
+        bool radio = tiers.size() > 1;
+        tiers_html = radio ? "<fieldset class=\"tiers\"><legend>Choose a plan</legend>"
+                           : "<div class=\"tiers\">";
+        for (const auto& t : tiers) {
+            tiers_html += tier_html(t, prod.currency, radio, t.policy.slug == chosen);
+            data_tiers.push_back({{"slug", t.policy.slug}, {"base", t.base}, {"price", t.price}});
+        }
+        tiers_html += radio ? "</fieldset>" : "</div>";
+    }
+    auto chosen_tier = std::find_if(tiers.begin(), tiers.end(),
+                                    [&](const Tier& t) { return t.policy.slug == chosen; });
+    std::int64_t total = chosen_tier != tiers.end() ? chosen_tier->price : prod.price_amount;
+    json data = {{"product", prod.slug}, {"currency", prod.currency}, {"tiers", data_tiers}};
+
+    Frame f = frame_for(app, db, prod.name);
+    f.form_origins = checkout_origins(app, db);
+    f.scripts = {"buy.js"};
+    std::string error =
+        form.error.empty() ? ""
+                           : "<p class=\"error\" role=\"alert\">" + html::text(form.error) + "</p>";
+    std::string main = fmt::format(
+        "<section class=\"card\"><h1>{name}</h1>{description}"
+        "<form method=\"post\" action=\"/buy/{slug}\" id=\"buy-form\">{error}{tiers}"
+        "<label class=\"field\">E-mail <span class=\"hint\">(to recover your key later)</span>"
+        "<input type=\"email\" name=\"buyer_email\" id=\"buyer-email\" autocomplete=\"email\" "
+        "maxlength=\"320\" value=\"{email}\"></label>"
+        "<label class=\"field\">Discount code<span class=\"code-row\"><input type=\"text\" "
+        "name=\"code\" id=\"code\" autocomplete=\"off\" maxlength=\"64\" value=\"{code}\">"
+        "<button type=\"button\" id=\"apply-code\" class=\"secondary\" hidden>Apply</button>"
+        "</span></label><p id=\"code-result\" role=\"status\" aria-live=\"polite\"></p>"
+        "<p class=\"total\">Total: <strong id=\"total\">{total}</strong></p>"
+        "<button type=\"submit\" id=\"pay\">Continue to payment</button></form>"
+        "<p class=\"aside\">Lost a key you bought? <a href=\"/recover\">Recover it</a>.</p>"
+        "</section><script type=\"application/json\" id=\"buy-data\">{data}</script>",
+        fmt::arg("name", html::text(prod.name)),
+        fmt::arg("description", prod.description.empty()
+                                    ? ""
+                                    : "<p class=\"lead\">" + html::text(prod.description) + "</p>"),
+        fmt::arg("slug", html::url_component(prod.slug)), fmt::arg("error", error),
+        fmt::arg("tiers", tiers_html), fmt::arg("email", html::text(form.email)),
+        fmt::arg("code", html::text(form.code)),
+        fmt::arg("total", html::text(html::price(total, prod.currency))),
+        fmt::arg("data", html::script_json(data)));
+    return page(status, f, main);
+}
+
+// A form body (application/x-www-form-urlencoded) as a map of first values.
+std::map<std::string, std::string> form_fields(const http::Request& req) {
+    std::multimap<std::string, std::string> all;
+    http::detail::parse_query(req.body, all);
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : all)
+        out.emplace(k, v);
+    return out;
+}
+
+// The same request as JSON, for the API handler the form stands in for.
+http::Request as_json_request(const http::Request& req, const json& body) {
+    http::Request r = req;
+    r.body = body.dump();
+    r.headers["content-type"] = "application/json";
+    return r;
+}
+
+http::Response redirect(const std::string& location) {
+    http::Response r;
+    r.status = 303;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "See " + location + "\n";
+    r.headers = {{"Location", location}, {"Cache-Control", "no-store"}};
+    return r;
+}
+
+http::Response buy_submit(const App& app, db::Database& db, const http::Request& req) {
+    const std::string& slug = req.params[0];
+    auto fields = form_fields(req);
+    BuyForm form{fields["policy_slug"], fields["buyer_email"], fields["code"], ""};
+    json body = {{"product", slug}};
+    for (const char* k : {"policy_slug", "buyer_email", "code"})
+        if (!fields[k].empty())
+            body[k] = fields[k];
+    auto answer = purchase_answer(app, db, as_json_request(req, body));
+    json out = json::parse(answer.body, nullptr, false);
+    if (answer.status == 200 && out.is_object()) {
+        std::string checkout = out.value("checkout_url", "");
+        if (!checkout.empty() && html::is_safe_link(checkout))
+            return redirect(checkout);
+        return redirect("/thank-you?invoice_id=" +
+                        html::url_component(out.value("invoice_id", "")));
+    }
+    form.error =
+        out.is_object() ? out.value("message", "The purchase failed.") : "The purchase failed.";
+    return buy_page(app, db, slug, form, answer.status);
+}
+
+bool is_invoice_id(const std::string& id) {
+    return id.size() == 36 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
+           });
+}
+
+std::string key_block(const std::string& key) {
+    return fmt::format(
+        "<label class=\"field\" for=\"license-key\">Your license key</label>"
+        "<textarea id=\"license-key\" readonly rows=\"4\" spellcheck=\"false\">{}</textarea>"
+        "<button type=\"button\" id=\"copy-key\" hidden>Copy key</button>"
+        "<span id=\"copy-result\" role=\"status\" aria-live=\"polite\"></span>",
+        html::text(key));
+}
+
+http::Response thank_you(const App& app, db::Database& db, const http::Request& req) {
+    std::string id = req.query_value("invoice_id").value_or("");
+    auto not_found = [&] {
+        return message_page(app, db, 404, "Purchase not found",
+                            "This link does not name a purchase. Check the address, or recover "
+                            "your key with the invoice id and your e-mail address.");
+    };
+    if (!is_invoice_id(id))
+        return not_found();
+    auto invoice = store::CommerceStore(db).find_invoice(id);
+    auto license = service::license_of_invoice(db, id);
+    if (!invoice || !license)
+        return message_page(app, db, 500, "Something went wrong",
+                            "The purchase could not be read. Reload the page in a moment.");
+    if (!*invoice)
+        return not_found();
+    const auto& inv = **invoice;
+    auto product = store::CatalogStore(db).find_product(inv.product_id);
+    std::string product_name = product && *product ? (*product)->name : "your purchase";
+    std::string product_slug = product && *product ? (*product)->slug : "";
+
+    Frame f = frame_for(app, db, "Thank you");
+    f.scripts = {"thank-you.js"};
+    f.no_store = true;
+    std::string body;
+    const auto& lic = *license;
+    if (inv.status == "settled" && lic && lic->status == "active") {
+        std::string downloads;
+        if (app.release_files && !product_slug.empty()) {
+            auto files = app.release_files(product_slug);
+            if (!files.empty()) {
+                downloads = "<h2>Download</h2><ul class=\"downloads\">";
+                for (const auto& file : files)
+                    downloads +=
+                        fmt::format("<li><a href=\"/releases/{}/latest/{}?token={}\">{}</a></li>",
+                                    html::url_component(product_slug), html::url_component(file),
+                                    html::url_component(lic->license_key), html::text(file));
+                downloads += "</ul>";
+            }
+        }
+        body = fmt::format(
+            "<h1>Thank you!</h1><p class=\"lead\">Your license for {} is ready.</p>{}"
+            "<h2>What next</h2><ol class=\"next\"><li>Copy the key and keep it somewhere safe."
+            "</li><li>Paste it into the application when it asks for a license.</li>"
+            "<li>Lost it? <a href=\"/recover?invoice_id={}\">Recover it</a> with invoice "
+            "<code>{}</code> and your e-mail address.</li></ol>{}",
+            html::text(product_name), key_block(lic->license_key), html::url_component(inv.id),
+            html::text(inv.id), downloads);
+    } else if (inv.status == "new" || inv.status == "processing") {
+        f.refresh_seconds = 5;
+        body = fmt::format(
+            "<h1>Waiting for your payment</h1><p class=\"lead\" id=\"waiting\" role=\"status\" "
+            "aria-live=\"polite\">Your key for {} appears here as soon as the payment is "
+            "confirmed. You can keep this page open.</p><p class=\"aside\">Invoice <code>{}"
+            "</code></p>",
+            html::text(product_name), html::text(inv.id));
+    } else {
+        body = fmt::format(
+            "<h1>This purchase did not complete</h1><p class=\"lead\">The invoice {} before a "
+            "payment was confirmed, so no key was issued.</p>{}",
+            inv.status == "expired" ? "expired" : "was cancelled",
+            product_slug.empty()
+                ? ""
+                : "<p><a class=\"button\" href=\"/buy/" + html::url_component(product_slug) +
+                      "\">Start again</a></p>");
+    }
+    std::string main =
+        fmt::format("<section class=\"card\" id=\"purchase\" data-status=\"{}\">{}</section>"
+                    "<script type=\"application/json\" id=\"purchase-data\">{}</script>",
+                    html::text(inv.status == "processing" ? "new" : inv.status), body,
+                    html::script_json({{"invoice_id", inv.id}, {"status", inv.status}}));
+    return page(200, f, main);
+}
+
+http::Response recover_page(const App& app, db::Database& db, const std::string& invoice_id,
+                            const std::string& email, const std::string& outcome_html, int status) {
+    Frame f = frame_for(app, db, "Recover your license key");
+    f.scripts = {"thank-you.js"}; // the copy button
+    f.no_store = !outcome_html.empty();
+    std::string main = fmt::format(
+        "<section class=\"card\"><h1>Recover your license key</h1>{}"
+        "<p class=\"lead\">Enter the invoice id from your purchase and the e-mail address you "
+        "gave.</p><form method=\"post\" action=\"/recover\" id=\"recover-form\">"
+        "<label class=\"field\">Invoice id<input type=\"text\" name=\"invoice_id\" "
+        "id=\"invoice-id\" required maxlength=\"64\" autocomplete=\"off\" spellcheck=\"false\" "
+        "value=\"{}\"></label><label class=\"field\">E-mail<input type=\"email\" name=\"email\" "
+        "id=\"email\" required maxlength=\"320\" autocomplete=\"email\" value=\"{}\"></label>"
+        "<button type=\"submit\">Recover</button></form></section>",
+        outcome_html, html::text(invoice_id), html::text(email));
+    return page(status, f, main);
+}
+
+http::Response recover_submit(const App& app, db::Database& db, const http::Request& req) {
+    auto fields = form_fields(req);
+    json body = {{"invoice_id", fields["invoice_id"]}, {"email", fields["email"]}};
+    auto answer = recover_answer(app, db, as_json_request(req, body));
+    json out = json::parse(answer.body, nullptr, false);
+    std::string outcome;
+    if (answer.status == 200 && out.is_object() && out.contains("license_key"))
+        outcome = "<div class=\"found\">" + key_block(out.value("license_key", "")) + "</div>";
+    else if (answer.status == 429)
+        outcome = "<p class=\"error\" role=\"alert\">Too many attempts. Wait a minute and try "
+                  "again.</p>";
+    else
+        outcome = "<p class=\"error\" role=\"alert\">No settled purchase matches this invoice id "
+                  "and e-mail address.</p>";
+    return recover_page(app, db, fields["invoice_id"], fields["email"], outcome,
+                        answer.status == 200 ? 200 : answer.status);
+}
+
+http::Response asset(const PageAsset& a) {
+    http::Response r;
+    r.content_type = a.content_type;
+    r.body = a.body;
+    r.headers = {{"Cache-Control", "public, max-age=300"}, {"X-Content-Type-Options", "nosniff"}};
+    return r;
+}
+
+} // namespace
+
+void register_page_routes(http::Server& s, const App& app) {
+    const std::string slug = R"(/buy/([a-z0-9][a-z0-9_-]{0,63}))";
+    s.route("GET", slug, with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return buy_page(app, db, r.params[0], BuyForm{}, 200);
+            }));
+    s.route("POST", slug, with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return buy_submit(app, db, r);
+            }));
+    s.route("GET", "/thank-you", with_database(app, [&app](db::Database& db, const auto& r) {
+                return thank_you(app, db, r);
+            }));
+    s.route("GET", "/recover", with_database(app, [&app](db::Database& db, const auto& r) {
+                std::string id = r.query_value("invoice_id").value_or("");
+                return recover_page(app, db, id.size() <= 64 ? id : "", "", "", 200);
+            }));
+    s.route("POST", "/recover", with_database(app, [&app](db::Database& db, const auto& r) {
+                return recover_submit(app, db, r);
+            }));
+    for (const auto& a : page_assets()) {
+        std::string pattern = "/assets/";
+        for (char c : a.name)
+            pattern += c == '.' ? std::string("\\.") : std::string(1, c);
+        s.route("GET", pattern, [&a](const http::Request&) { return asset(a); });
+    }
+}
+
+} // namespace keysat::api
