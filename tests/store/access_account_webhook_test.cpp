@@ -114,17 +114,36 @@ TEST_CASE("merchants, providers, subscriptions and tier changes", "[store]") {
     test::TempDir dir;
     auto db = test::fresh_database(dir / "k.db");
     store::AccountStore accounts(db);
-    REQUIRE(accounts.create_merchant({"m1", "Acme", std::string("sales@acme.test"), 1}));
+    store::MerchantProfileRow acme;
+    acme.id = "m1";
+    acme.name = "Acme";
+    acme.support_email = "sales@acme.test";
+    acme.created_at = 1;
+    REQUIRE(accounts.create_merchant(acme));
     REQUIRE(accounts.save_provider({"pv1", "btcpay", std::string("m1"), "https://btcpay.test",
                                     std::string("store"), std::string("apikey"), std::nullopt,
-                                    std::string("whsecret"), "connected", 1, 1}));
+                                    std::string("whsecret"), "connected", 1, 1, "BTCPay"}));
     CHECK_FALSE(accounts.save_provider(
-        {"pv2", "paypal", std::nullopt, "x", {}, {}, {}, {}, "connected", 1, 1})); // unknown kind
+        {"pv2", "paypal", std::nullopt, "x", {}, {}, {}, {}, "connected", 1, 1, ""})); // unknown
+                                                                                       // kind
     CHECK(*accounts.disconnect_provider("pv1", 5));
     auto pv = *accounts.find_provider("pv1");
     CHECK(pv->status == "disconnected");
     CHECK_FALSE(pv->api_key); // credentials are forgotten
     CHECK((*accounts.list_merchants()).size() == 1);
+    // One default profile at most; a connect state is taken once, and not after 30 minutes.
+    CHECK_FALSE(*accounts.default_merchant());
+    REQUIRE(*accounts.set_default_merchant("m1"));
+    CHECK((*accounts.default_merchant())->id == "m1");
+    CHECK_FALSE(*accounts.set_default_merchant("nobody"));
+    REQUIRE(accounts.save_connect_state(
+        {"S1", "btcpay", std::string("m1"), "", "master", "master", std::nullopt, 1000}));
+    REQUIRE(accounts.save_connect_state(
+        {"S2", "btcpay", std::nullopt, "", "master", "master", std::nullopt, 1000}));
+    CHECK((*accounts.take_connect_state("S1", 1000 + 1799))->merchant_profile_id == "m1");
+    CHECK_FALSE(*accounts.take_connect_state("S1", 1000 + 1799)); // single use
+    CHECK_FALSE(*accounts.take_connect_state("S2", 1000 + 1801)); // too old
+    CHECK_FALSE(*accounts.take_connect_state("S2", 1000));        // and gone
 
     store::CatalogStore catalog(db);
     REQUIRE(catalog.create_product({"p1", "app", "App", "", 0, "SAT", "[]", true, 1, 1}));

@@ -46,7 +46,7 @@ TEST_CASE("invoices move forward only, a settled invoice stays settled", "[store
     f.invoice("i2", 200);
     REQUIRE(store::AccountStore(f.db).save_provider(
         {"prov", "btcpay", std::nullopt, "https://btcpay.test", std::nullopt, std::nullopt,
-         std::nullopt, std::nullopt, "connected", 1, 1}));
+         std::nullopt, std::nullopt, "connected", 1, 1, "BTCPay"}));
     CHECK_FALSE(f.commerce.attach_provider_invoice("i1", "unknown", "X", "https://pay/x", 101));
     REQUIRE(f.commerce.attach_provider_invoice("i1", "prov", "BTC-1", "https://pay/1", 101));
     auto by_provider = f.commerce.find_by_provider_invoice("prov", "BTC-1");

@@ -122,6 +122,104 @@ BtcpayStandin::BtcpayStandin(std::string api_key, std::string store_id, std::str
     : m_key(std::move(api_key)), m_store(std::move(store_id)), m_secret(std::move(webhook_secret)) {
     m_invoices_doc = json::parse(slurp(fixture("btcpay/swagger.template.invoices.json")));
     m_webhooks_doc = json::parse(slurp(fixture("btcpay/swagger.template.webhooks.json")));
+    m_authorization_doc = json::parse(slurp(fixture("btcpay/swagger.template.authorization.json")));
+    m_stores = {{m_store, "Stand-in Store"}};
+    // BTCPay's consent page, reduced to its two buttons. Authorize posts the new key to the
+    // redirect URL as a form (apiKey, userId, permissions[]), as BTCPay does; Cancel goes back.
+    m_server.Get("/api-keys/authorize", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+        std::lock_guard lock(m_mutex);
+        const auto& params =
+            m_authorization_doc["paths"]["/api-keys/authorize"]["get"]["parameters"];
+        for (const auto& [name, value] : req.params) {
+            bool known = false;
+            for (const auto& p : params)
+                known = known || p["name"] == name;
+            if (!known)
+                m_problems.push_back("GET /api-keys/authorize: unknown parameter " + name);
+        }
+        std::string redirect = req.get_param_value("redirect");
+        if (redirect.empty() || req.get_param_value("strict") != "true" ||
+            req.get_param_value("selectiveStores") != "true" ||
+            req.get_param_value("applicationName").empty())
+            m_problems.push_back("GET /api-keys/authorize: redirect, strict=true, "
+                                 "selectiveStores=true and applicationName are expected");
+        std::string key = fmt::format("standin-authorized-key-{}", ++m_next);
+        m_issued.push_back(key);
+        std::string hidden;
+        auto escape = [](std::string v) {
+            std::string out;
+            for (char c : v)
+                out += c == '"'   ? std::string("&quot;")
+                       : c == '&' ? std::string("&amp;")
+                       : c == '<' ? std::string("&lt;")
+                                  : std::string(1, c);
+            return out;
+        };
+        for (std::size_t i = 0; i < req.get_param_value_count("permissions"); ++i)
+            hidden += fmt::format("<input type=\"hidden\" name=\"permissions[]\" value=\"{}\">",
+                                  escape(req.get_param_value("permissions", i)));
+        res.set_content(
+            fmt::format("<!doctype html><html><head><title>BTCPay stand-in: authorize</title>"
+                        "</head><body><h1>Authorize {0}</h1><p id=\"permissions\">{1} permissions"
+                        "</p><form method=\"post\" action=\"{2}\"><input type=\"hidden\" "
+                        "name=\"apiKey\" value=\"{3}\"><input type=\"hidden\" name=\"userId\" "
+                        "value=\"standin-user\">{4}<button type=\"submit\" id=\"authorize\">"
+                        "Authorize app</button></form><a id=\"cancel\" href=\"{2}\">Cancel</a>"
+                        "</body></html>",
+                        escape(req.get_param_value("applicationName")),
+                        req.get_param_value_count("permissions"), escape(redirect), key, hidden),
+            "text/html");
+    });
+    m_server.Get("/api/v1/stores", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!authorized(req, res))
+            return;
+        std::lock_guard lock(m_mutex);
+        json list = json::array();
+        for (const auto& [id, name] : m_stores)
+            list.push_back({{"id", id}, {"name", name}, {"website", nullptr}, {"archived", false}});
+        res.set_content(list.dump(), "application/json");
+    });
+    m_server.Post(R"(/api/v1/stores/([^/]+)/webhooks)", [this](const httplib::Request& req,
+                                                               httplib::Response& res) {
+        if (!authorized(req, res))
+            return;
+        std::lock_guard lock(m_mutex);
+        json body = json::parse(req.body, nullptr, false);
+        auto schema = m_webhooks_doc["components"]["schemas"]["WebhookDataCreate"];
+        auto found = schema_problems(m_webhooks_doc, schema, body, "WebhookDataCreate");
+        if (!body.is_object() || !body.contains("url") || !body.contains("secret"))
+            found.push_back("WebhookDataCreate: url and secret expected");
+        if (!found.empty()) {
+            m_problems.insert(m_problems.end(), found.begin(), found.end());
+            res.status = 422;
+            return;
+        }
+        std::string id = fmt::format("StandInHook{}", ++m_next);
+        json hook = body;
+        hook["id"] = id;
+        hook["storeId"] = std::string(req.matches[1]);
+        m_webhooks[id] = hook;
+        m_webhook_url = body["url"];
+        m_secret = body["secret"];
+        res.set_content(hook.dump(), "application/json");
+    });
+    m_server.Delete(R"(/api/v1/stores/([^/]+)/webhooks/([^/]+))",
+                    [this](const httplib::Request& req, httplib::Response& res) {
+                        if (!authorized(req, res))
+                            return;
+                        std::lock_guard lock(m_mutex);
+                        res.status = m_webhooks.erase(req.matches[2]) ? 200 : 404;
+                    });
+    m_server.Delete("/api/v1/api-keys/current",
+                    [this](const httplib::Request& req, httplib::Response& res) {
+                        std::string key = key_of(req);
+                        if (!authorized(req, res))
+                            return;
+                        std::lock_guard lock(m_mutex);
+                        m_revoked.push_back(key);
+                        res.status = 200;
+                    });
     m_server.Post(R"(/api/v1/stores/([^/]+)/invoices)", [this](const httplib::Request& req,
                                                                httplib::Response& res) {
         if (!authorized(req, res))
@@ -239,8 +337,39 @@ void BtcpayStandin::set_webhook_url(std::string url) {
     m_webhook_url = std::move(url);
 }
 
+std::string BtcpayStandin::key_of(const httplib::Request& req) {
+    std::lock_guard lock(m_mutex);
+    std::string header = req.get_header_value("Authorization");
+    if (!header.starts_with("token "))
+        return "";
+    std::string key = header.substr(6);
+    bool known = key == m_key || std::find(m_issued.begin(), m_issued.end(), key) != m_issued.end();
+    bool revoked = std::find(m_revoked.begin(), m_revoked.end(), key) != m_revoked.end();
+    return known && !revoked ? key : "";
+}
+
+void BtcpayStandin::set_stores(std::vector<std::pair<std::string, std::string>> stores) {
+    std::lock_guard lock(m_mutex);
+    m_stores = std::move(stores);
+}
+
+std::map<std::string, json> BtcpayStandin::webhooks() {
+    std::lock_guard lock(m_mutex);
+    return m_webhooks;
+}
+
+std::vector<std::string> BtcpayStandin::issued_keys() {
+    std::lock_guard lock(m_mutex);
+    return m_issued;
+}
+
+std::vector<std::string> BtcpayStandin::revoked_keys() {
+    std::lock_guard lock(m_mutex);
+    return m_revoked;
+}
+
 bool BtcpayStandin::authorized(const httplib::Request& req, httplib::Response& res) {
-    if (req.get_header_value("Authorization") == "token " + m_key)
+    if (!key_of(req).empty())
         return true;
     std::lock_guard lock(m_mutex);
     m_problems.push_back(req.method + " " + req.path + ": bad Authorization header");
@@ -321,15 +450,15 @@ int BtcpayStandin::redeliver() {
 }
 
 int BtcpayStandin::deliver(const std::string& body, Send send) {
-    std::string target;
+    std::string target, secret;
     {
         std::lock_guard lock(m_mutex);
         m_last_delivery = body;
         target = m_webhook_url;
+        secret = send == Send::forged ? m_secret + "-wrong" : m_secret;
     }
     if (send == Send::none)
         return 0;
-    std::string secret = send == Send::forged ? m_secret + "-wrong" : m_secret;
     auto sig = "sha256=" + hex_encode(crypto::hmac_sha256(as_bytes(secret), as_bytes(body)));
     auto scheme_end = target.find("://");
     auto path_start = target.find('/', scheme_end + 3);

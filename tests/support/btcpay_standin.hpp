@@ -45,14 +45,30 @@ class BtcpayStandin {
     // Sends the last delivery again, as a redelivery.
     int redeliver();
 
+    // The connect round trip. The stores an authorized key sees (id, name): the configured store
+    // alone unless set.
+    void set_stores(std::vector<std::pair<std::string, std::string>> stores);
+    // Webhooks registered through the API, by id: {url, secret, authorizedEvents, ...}. Events go
+    // to the newest one (its URL and secret) once there is one.
+    std::map<std::string, nlohmann::json> webhooks();
+    // API keys handed out by /api-keys/authorize, and those revoked through the API.
+    std::vector<std::string> issued_keys();
+    std::vector<std::string> revoked_keys();
+
   private:
     int change(const std::string& id, const std::string& status, const std::string& event,
                Send send);
     int deliver(const std::string& body, Send send);
     bool authorized(const httplib::Request& req, httplib::Response& res);
 
+    // The key a request carries, when it is one of ours and not revoked; empty otherwise.
+    std::string key_of(const httplib::Request& req);
+
     std::string m_key, m_store, m_secret, m_webhook_url;
-    nlohmann::json m_invoices_doc, m_webhooks_doc;
+    nlohmann::json m_invoices_doc, m_webhooks_doc, m_authorization_doc;
+    std::vector<std::pair<std::string, std::string>> m_stores;
+    std::map<std::string, nlohmann::json> m_webhooks;
+    std::vector<std::string> m_issued, m_revoked;
     httplib::Server m_server;
     int m_port = 0;
     std::thread m_thread;

@@ -31,7 +31,9 @@ struct App {
     std::string audit_secret; // key of the credential HMACs in audit rows (server.secret)
     std::string operator_name = "Keysat";
     std::string public_url = "http://127.0.0.1:8080"; // where buyers reach the server
-    std::string btcpay_public_url; // where buyers' browsers reach BTCPay, when it differs
+    std::string btcpay_public_url;  // where buyers' browsers reach BTCPay, when it differs
+    std::string btcpay_url;         // where keysat-serve reaches BTCPay to connect a store
+    std::string btcpay_browser_url; // where the operator's browser does, when it differs
     std::string version = "0.1.0";
     const Clock* clock = nullptr;
     std::vector<std::string> trusted_proxies;
@@ -61,6 +63,8 @@ http::Response purchase_answer(const App& app, db::Database& db, const http::Req
 http::Response recover_answer(const App& app, db::Database& db, const http::Request& req);
 // GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
 void register_page_routes(http::Server& server, const App& app);
+// BTCPay's connect round trip, status and disconnect; the payment providers' status.
+void register_provider_admin_routes(http::Server& server, const App& app);
 // POST /v1/btcpay/webhook/:provider_id and POST /v1/btcpay/webhook.
 void register_provider_routes(http::Server& server, const App& app);
 // The id of the payment provider made from the btcpay_* settings (a store configured by hand).

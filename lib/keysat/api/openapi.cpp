@@ -56,9 +56,10 @@ json openapi_document(const http::Server& server, const App& app) {
                   {"400", {{"description", "malformed request: {ok:false, error, message}"}}}}}};
         // The buyer's pages answer HTML.
         if (path.starts_with("/buy/") || path == "/thank-you" || path == "/recover")
-            op["responses"] = {{"200", {{"description", "an HTML page"},
-                                        {"content", {{"text/html", json::object()}}}}},
-                               {"404", {{"description", "an HTML page: not found"}}}};
+            op["responses"] = {
+                {"200",
+                 {{"description", "an HTML page"}, {"content", {{"text/html", json::object()}}}}},
+                {"404", {{"description", "an HTML page: not found"}}}};
         json parameters = json::array();
         for (const auto& p : params)
             parameters.push_back({{"name", p},

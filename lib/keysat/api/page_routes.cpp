@@ -15,6 +15,7 @@
 #include "keysat/api/app.hpp"
 #include "keysat/api/html.hpp"
 #include "keysat/api/page_assets.hpp"
+#include "keysat/api/pages.hpp"
 #include "keysat/crypto/signing.hpp"
 #include "keysat/http/parser.hpp"
 #include "keysat/service/checkout.hpp"
@@ -116,13 +117,6 @@ Frame frame_for(const App& app, db::Database& db, std::string title) {
     f.title = std::move(title);
     f.seller = operator_name(app, db);
     return f;
-}
-
-http::Response message_page(const App& app, db::Database& db, int status,
-                            const std::string& heading, const std::string& text) {
-    return page(status, frame_for(app, db, heading),
-                fmt::format("<section class=\"card\"><h1>{}</h1><p>{}</p></section>",
-                            html::text(heading), html::text(text)));
 }
 
 std::vector<std::string> strings_of(const std::string& json_text) {
@@ -498,6 +492,18 @@ http::Response asset(const PageAsset& a) {
 }
 
 } // namespace
+
+http::Response html_page(const App& app, db::Database& db, int status, const std::string& title,
+                         const std::string& main_html) {
+    return page(status, frame_for(app, db, title), main_html);
+}
+
+http::Response message_page(const App& app, db::Database& db, int status,
+                            const std::string& heading, const std::string& text) {
+    return page(status, frame_for(app, db, heading),
+                fmt::format("<section class=\"card\"><h1>{}</h1><p>{}</p></section>",
+                            html::text(heading), html::text(text)));
+}
 
 void register_page_routes(http::Server& s, const App& app) {
     const std::string slug = R"(/buy/([a-z0-9][a-z0-9_-]{0,63}))";

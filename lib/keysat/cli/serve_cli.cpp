@@ -150,7 +150,9 @@ Expected<std::string> load_server_secret(const config::ServeConfig& c) {
 // the reconciler treat it as a connected one. Half a configuration is an error naming what is
 // missing.
 Expected<void> save_static_btcpay(const config::ServeConfig& c, std::int64_t now) {
-    bool any = !c.btcpay_url.empty() || !c.btcpay_api_key.empty() || !c.btcpay_store_id.empty();
+    // btcpay_url alone is where connect reaches BTCPay: no store by hand.
+    bool any =
+        !c.btcpay_api_key.empty() || !c.btcpay_store_id.empty() || !c.btcpay_webhook_secret.empty();
     if (!any)
         return {};
     for (const auto& [name, value] :
@@ -273,6 +275,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.operator_name = c.operator_name;
     app.public_url = c.public_url;
     app.btcpay_public_url = c.btcpay_public_url;
+    app.btcpay_url = c.btcpay_url;
+    app.btcpay_browser_url = c.btcpay_browser_url;
     KEYSAT_TRY(save_static_btcpay(c, clock.now()));
     app.clock = &clock;
     app.trusted_proxies = c.trusted_proxies;
@@ -323,6 +327,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_admin_routes(server, app);
     api::register_purchase_routes(server, app);
     api::register_provider_routes(server, app);
+    api::register_provider_admin_routes(server, app);
     api::register_page_routes(server, app);
     KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
     if (release_gate) {

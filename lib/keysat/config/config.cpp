@@ -271,8 +271,8 @@ const std::vector<Setter>& setters() {
              return {};
          }},
         {"btcpay_url", "BTCPAY_URL",
-         "BTCPay Server's URL as keysat-serve reaches it (a store configured by hand)", K::text, 0,
-         0,
+         "BTCPay Server's URL as keysat-serve reaches it (connect, or a store configured by hand)",
+         K::text, 0, 0,
          [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
              if (auto u = http::parse_url(v); !u)
                  return usage_error(fmt::format("btcpay_url: '{}': {}", v, u.error().message));
@@ -287,6 +287,17 @@ const std::vector<Setter>& setters() {
                  return usage_error(
                      fmt::format("btcpay_public_url: '{}': {}", v, u.error().message));
              c.btcpay_public_url = v;
+             return {};
+         }},
+        {"btcpay_browser_url", "BTCPAY_BROWSER_URL",
+         "BTCPay's URL as the operator's browser reaches it for connect, when it differs from "
+         "btcpay_url",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             if (auto u = http::parse_url(v); !u)
+                 return usage_error(
+                     fmt::format("btcpay_browser_url: '{}': {}", v, u.error().message));
+             c.btcpay_browser_url = v;
              return {};
          }},
         {"btcpay_api_key", "BTCPAY_API_KEY", "API key of the store configured by hand", K::text, 0,

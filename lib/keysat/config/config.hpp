@@ -46,8 +46,9 @@ struct ServeConfig {
     bool webhook_deny_private = false;      // refuse private ranges for outbound requests too
     std::vector<std::string> webhook_allow; // CIDR ranges outbound requests may reach regardless
     // A BTCPay store configured by hand (Keysat's older static settings), instead of connect.
-    std::string btcpay_url;        // where keysat-serve reaches BTCPay
-    std::string btcpay_public_url; // where buyers' browsers do, when it differs
+    std::string btcpay_url;         // where keysat-serve reaches BTCPay
+    std::string btcpay_public_url;  // where buyers' browsers do, when it differs
+    std::string btcpay_browser_url; // where the operator's browser does (connect), when it differs
     std::string btcpay_api_key;
     std::string btcpay_store_id;
     std::string btcpay_webhook_secret;

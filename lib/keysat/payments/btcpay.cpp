@@ -63,12 +63,12 @@ BtcpayClient::BtcpayClient(store::PaymentProviderRow provider, const http::Outbo
                            std::string public_url)
     : m_provider(std::move(provider)), m_policy(policy), m_public_url(std::move(public_url)) {}
 
-service::Checked<json> BtcpayClient::call(const std::string& method, const std::string& path,
-                                          const std::string& body, const char* what) const {
+service::Checked<std::pair<int, std::string>>
+BtcpayClient::request(const std::string& method, const std::string& path, const std::string& body,
+                      const char* what, bool allow_404) const {
     http::ClientRequest req;
     req.method = method;
-    req.url = fmt::format("{}/api/v1/stores/{}{}", trimmed_base(m_provider.base_url),
-                          m_provider.store_id.value_or(""), path);
+    req.url = trimmed_base(m_provider.base_url) + "/api/v1" + path;
     req.body = body;
     req.headers = {{"Authorization", "token " + m_provider.api_key.value_or("")}};
     req.deadline = k_deadline;
@@ -77,14 +77,98 @@ service::Checked<json> BtcpayClient::call(const std::string& method, const std::
     auto r = http::send(req);
     if (r.outcome != http::Outcome::answered)
         return upstream(fmt::format("{}: {}", what, r.error));
-    if (r.status < 200 || r.status > 299)
+    if ((r.status < 200 || r.status > 299) && !(allow_404 && r.status == 404))
         return upstream(fmt::format("{} answered HTTP {}", what, r.status));
-    json answer = r.truncated || json_nesting_depth(r.body) > k_max_json_depth
-                      ? json()
-                      : json::parse(r.body, nullptr, false);
+    if (r.truncated)
+        return upstream(fmt::format("{}: the answer is too large", what));
+    return std::pair<int, std::string>{r.status, std::move(r.body)};
+}
+
+namespace {
+
+json parse_answer(const std::string& body) {
+    return json_nesting_depth(body) > k_max_json_depth ? json() : json::parse(body, nullptr, false);
+}
+
+} // namespace
+
+service::Checked<json> BtcpayClient::call(const std::string& method, const std::string& path,
+                                          const std::string& body, const char* what) const {
+    KEYSAT_TRY_ASSIGN(r, request(method, "/stores/" + m_provider.store_id.value_or("") + path, body,
+                                 what, false));
+    json answer = parse_answer(r.second);
     if (!answer.is_object())
         return upstream(fmt::format("{}: the answer is not a JSON object", what));
     return answer;
+}
+
+service::Checked<std::vector<BtcpayClient::Store>> BtcpayClient::list_stores() const {
+    KEYSAT_TRY_ASSIGN(r, request("GET", "/stores", "", "list-stores", false));
+    json answer = parse_answer(r.second);
+    if (!answer.is_array())
+        return upstream("list-stores: the answer is not a JSON array");
+    std::vector<Store> stores;
+    for (const auto& s : answer)
+        if (s.is_object() && s.contains("id") && s["id"].is_string())
+            stores.push_back(
+                {s["id"].get<std::string>(), s.contains("name") && s["name"].is_string()
+                                                 ? s["name"].get<std::string>()
+                                                 : s["id"].get<std::string>()});
+    return stores;
+}
+
+service::Checked<std::string> BtcpayClient::create_webhook(const std::string& url,
+                                                           const std::string& secret) const {
+    json body = {
+        {"url", url},
+        {"enabled", true},
+        {"automaticRedelivery", true},
+        {"secret", secret},
+        {"authorizedEvents",
+         {{"everything", false},
+          {"specificEvents",
+           {"InvoiceSettled", "InvoicePaymentSettled", "InvoiceExpired", "InvoiceInvalid"}}}}};
+    KEYSAT_TRY_ASSIGN(answer, call("POST", "/webhooks", body.dump(), "create-webhook"));
+    if (!answer.contains("id") || !answer["id"].is_string())
+        return upstream("create-webhook: the answer has no id");
+    return answer["id"].get<std::string>();
+}
+
+service::Checked<void> BtcpayClient::delete_webhook(const std::string& webhook_id) const {
+    KEYSAT_TRY(request("DELETE",
+                       "/stores/" + m_provider.store_id.value_or("") + "/webhooks/" + webhook_id,
+                       "", "delete-webhook", true));
+    return {};
+}
+
+service::Checked<void> BtcpayClient::revoke_key() const {
+    KEYSAT_TRY(request("DELETE", "/api-keys/current", "", "revoke-api-key", true));
+    return {};
+}
+
+const std::vector<std::string> k_btcpay_permissions = {
+    "btcpay.store.canviewinvoices", "btcpay.store.cancreateinvoice",
+    "btcpay.store.canmodifyinvoices", "btcpay.store.webhooks.canmodifywebhooks",
+    "btcpay.store.canviewstoresettings"};
+
+std::string btcpay_authorize_url(const std::string& browser_base, const std::string& callback_url) {
+    auto enc = [](const std::string& s) {
+        std::string out;
+        for (unsigned char c : s) {
+            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+                out += static_cast<char>(c);
+            else
+                out += fmt::format("%{:02X}", c);
+        }
+        return out;
+    };
+    std::string url = trimmed_base(browser_base) +
+                      "/api-keys/authorize?applicationName=Keysat&applicationIdentifier=keysat"
+                      "&strict=true&selectiveStores=true&redirect=" +
+                      enc(callback_url);
+    for (const auto& p : k_btcpay_permissions)
+        url += "&permissions=" + enc(p);
+    return url;
 }
 
 service::Checked<service::Checkout>

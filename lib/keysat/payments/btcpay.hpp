@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,7 +34,29 @@ class BtcpayClient {
     // GET /api/v1/stores/{storeId}/invoices/{id}.
     service::Checked<RemoteStatus> invoice_status(const std::string& btcpay_invoice_id) const;
 
+    // The connect round trip and its undoing.
+    struct Store {
+        std::string id;
+        std::string name;
+    };
+    // GET /api/v1/stores: the stores the API key may act on.
+    service::Checked<std::vector<Store>> list_stores() const;
+    // POST /api/v1/stores/{storeId}/webhooks: our webhook URL with its secret, for the invoice
+    // events we act on (settled, payment settled, expired, invalid); the new webhook's id.
+    service::Checked<std::string> create_webhook(const std::string& url,
+                                                 const std::string& secret) const;
+    // DELETE /api/v1/stores/{storeId}/webhooks/{id}; a webhook already gone counts as deleted.
+    service::Checked<void> delete_webhook(const std::string& webhook_id) const;
+    // DELETE /api/v1/api-keys/current: revokes the key itself; one already gone counts.
+    service::Checked<void> revoke_key() const;
+
   private:
+    // A route under /api/v1 (`path`) with the API key; the answer's status and body, or an
+    // upstream error. `what` names the call in errors; a 404 is an answer when `allow_404`.
+    service::Checked<std::pair<int, std::string>> request(const std::string& method,
+                                                          const std::string& path,
+                                                          const std::string& body, const char* what,
+                                                          bool allow_404) const;
     // A store's route (`path` after /api/v1/stores/{storeId}) with the API key; the answer must
     // be a JSON object. `what` names the call in errors.
     service::Checked<nlohmann::json> call(const std::string& method, const std::string& path,
@@ -50,6 +73,14 @@ std::string btcpay_amount(std::int64_t amount, const std::string& currency);
 // raw body under the webhook secret) signs `body`; compared in constant time.
 bool btcpay_signature_ok(const std::string& secret, const std::string& body,
                          const std::string& signature);
+
+// The permissions keysat-serve asks BTCPay for: invoices (view, create, modify), webhooks, and
+// the store's settings (to list stores).
+extern const std::vector<std::string> k_btcpay_permissions;
+
+// Where the operator's browser goes to authorize keysat-serve on BTCPay (`browser_base`), and
+// comes back to (`callback_url`, which carries the state: BTCPay drops other parameters).
+std::string btcpay_authorize_url(const std::string& browser_base, const std::string& callback_url);
 
 // Replaces the scheme, host and port of `url` with those of `base` (keeping path and query).
 std::string rebase_url(const std::string& url, const std::string& base);

@@ -1,0 +1,454 @@
+// Connecting BTCPay in one click, as Keysat routes it: POST /v1/admin/btcpay/connect hands the
+// operator an authorize URL on their BTCPay with a single-use state; BTCPay posts the new API key
+// back to /v1/btcpay/authorize/callback; keysat-serve lists the key's stores (the operator picks
+// one when there are several), registers its webhook with a fresh secret and keeps the provider.
+// GET /v1/admin/btcpay/status, POST /v1/admin/btcpay/disconnect (the webhook and the key revoked,
+// best effort) and GET /v1/admin/payment-provider/status. Connect and disconnect are master-key
+// only; every change writes its audit row. Network calls happen outside transactions.
+
+#include <fmt/format.h>
+
+#include "keysat/api/admin.hpp"
+#include "keysat/api/html.hpp"
+#include "keysat/api/pages.hpp"
+#include "keysat/crypto/signing.hpp"
+#include "keysat/crypto/uuid_gen.hpp"
+#include "keysat/db/database.hpp"
+#include "keysat/http/parser.hpp"
+#include "keysat/payments/btcpay.hpp"
+#include "keysat/util/encoding.hpp"
+#include "keysat/util/net.hpp"
+
+namespace keysat::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string random_base32(std::size_t bytes) {
+    std::vector<std::uint8_t> raw(bytes);
+    crypto::random_bytes(raw);
+    return base32_encode(ByteView(raw.data(), raw.size()));
+}
+
+std::string public_base(const App& app) {
+    std::string base = app.public_url;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base;
+}
+
+// The profile a connect attaches to: the one named, else the default (made now, named after the
+// operator, when there is none yet).
+std::optional<store::MerchantProfileRow>
+profile_for(Mutation& m, const std::optional<std::string>& id, http::Response& error) {
+    store::AccountStore accounts(m.db);
+    if (id) {
+        auto found = accounts.find_merchant(*id);
+        if (!found || !*found)
+            error = found ? error_response("bad_request", fmt::format("bad request: merchant "
+                                                                      "profile {} not found",
+                                                                      *id))
+                          : error_response("internal_error", "could not read merchant profiles");
+        return found ? *found : std::nullopt;
+    }
+    auto current = accounts.default_merchant();
+    if (!current) {
+        error = error_response("internal_error", "could not read merchant profiles");
+        return std::nullopt;
+    }
+    if (*current)
+        return *current;
+    store::MerchantProfileRow fresh;
+    fresh.id = crypto::uuid_v4().to_string();
+    fresh.name = operator_name(m.app, m.db);
+    fresh.is_default = true;
+    fresh.created_at = fresh.updated_at = m.now;
+    if (!accounts.create_merchant(fresh)) {
+        error = error_response("internal_error", "could not create the default merchant profile");
+        return std::nullopt;
+    }
+    return fresh;
+}
+
+// The connected provider of `kind` on `profile_id`, if any.
+std::optional<store::PaymentProviderRow> connected_on(db::Database& db, const std::string& kind,
+                                                      const std::optional<std::string>& profile) {
+    auto list = store::AccountStore(db).list_providers();
+    if (!list)
+        return std::nullopt;
+    for (const auto& p : *list)
+        if (p.kind == kind && p.status == "connected" && p.merchant_profile_id == profile)
+            return p;
+    return std::nullopt;
+}
+
+// The BTCPay provider the status and disconnect routes speak of when none is named: the default
+// profile's, else the first connected one (a store configured by hand has no profile).
+std::optional<store::PaymentProviderRow> current_btcpay(db::Database& db) {
+    auto profile = store::AccountStore(db).default_merchant();
+    if (profile && *profile)
+        if (auto p = connected_on(db, "btcpay", (*profile)->id))
+            return p;
+    auto list = store::AccountStore(db).list_providers();
+    if (list)
+        for (const auto& p : *list)
+            if (p.kind == "btcpay" && p.status == "connected")
+                return p;
+    return std::nullopt;
+}
+
+Outcome connect_start(Mutation& m) {
+    auto profile_id = m.fields.text("merchant_profile_id", false, 64);
+    auto label = m.fields.text("label", false, 200);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    if (m.app.btcpay_url.empty())
+        return error_response("bad_request",
+                              "bad request: BTCPay's address is not configured: set btcpay_url "
+                              "(BTCPAY_URL) to the URL keysat-serve reaches BTCPay at");
+    http::Response error;
+    auto profile = profile_for(m, profile_id, error);
+    if (!profile)
+        return error;
+    if (connected_on(m.db, "btcpay", profile->id))
+        return error_response("conflict",
+                              fmt::format("conflict: merchant profile '{}' already has a BTCPay "
+                                          "provider attached. Disconnect it first",
+                                          profile->name));
+    store::ConnectStateRow state{random_base32(20), "btcpay",   profile->id,  label.value_or(""),
+                                 m.actor.kind,      m.actor.id, std::nullopt, m.now};
+    if (!store::AccountStore(m.db).save_connect_state(state))
+        return error_response("internal_error", "could not record the connect");
+    std::string browser =
+        m.app.btcpay_browser_url.empty() ? m.app.btcpay_url : m.app.btcpay_browser_url;
+    std::string callback =
+        public_base(m.app) + "/v1/btcpay/authorize/callback?state=" + state.state;
+    return Mutated{{{"authorize_url", payments::btcpay_authorize_url(browser, callback)},
+                    {"state", state.state},
+                    {"merchant_profile_id", profile->id}},
+                   "payment_provider.connect_start",
+                   profile->id,
+                   {{"kind", "btcpay"}}};
+}
+
+std::map<std::string, std::string> form_of(const http::Request& req) {
+    std::multimap<std::string, std::string> all;
+    http::detail::parse_query(req.body, all);
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : all)
+        out.emplace(k, v);
+    return out;
+}
+
+bool is_btcpay_id(const std::string& id) {
+    return !id.empty() && id.size() <= 64 &&
+           id.find_first_not_of(
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+               std::string::npos;
+}
+
+// The rest of a connect once the store is known: the webhook with a fresh secret, then the
+// provider and its audit row in one transaction.
+http::Response finish_connect(const App& app, db::Database& db, const store::ConnectStateRow& st,
+                              const std::string& api_key, const payments::BtcpayClient::Store& s,
+                              const http::Request& req) {
+    store::PaymentProviderRow p;
+    p.id = crypto::uuid_v4().to_string();
+    p.kind = "btcpay";
+    p.merchant_profile_id = st.merchant_profile_id;
+    p.base_url = app.btcpay_url;
+    p.store_id = s.id;
+    p.api_key = api_key;
+    p.webhook_secret = random_base32(32);
+    p.label = st.label.empty() ? "BTCPay — " + s.name : st.label;
+    payments::BtcpayClient client(p, *app.outbound, app.btcpay_public_url);
+    auto hook =
+        client.create_webhook(public_base(app) + "/v1/btcpay/webhook/" + p.id, *p.webhook_secret);
+    if (!hook || !is_btcpay_id(*hook)) {
+        std::fprintf(stderr, "keysat-serve: btcpay connect: %s\n",
+                     hook ? "the webhook id is not an id" : hook.error().message.c_str());
+        return message_page(
+            app, db, 502, "BTCPay connect failed",
+            "BTCPay did not register keysat-serve's webhook: " +
+                (hook ? std::string("it answered an unusable id") : hook.error().message) +
+                ". Check that the key may modify the store's webhooks, then "
+                "start again.");
+    }
+    p.webhook_id = *hook;
+    p.created_at = p.updated_at = app.clock->now();
+    auto tx = db::Transaction::begin(db);
+    Actor actor{st.actor_kind, st.actor_id, "", {}, client_address(req, app.trusted_proxies)};
+    if (!tx || !store::AccountStore(db).save_provider(p) ||
+        !audit(db, app, actor, "payment_provider.connect", p.id,
+               {{"kind", "btcpay"},
+                {"store_id", s.id},
+                {"webhook_id", *hook},
+                {"merchant_profile_id", st.merchant_profile_id.value_or("")}}) ||
+        !tx->commit()) {
+        (void)client.delete_webhook(*hook);
+        return message_page(app, db, 500, "BTCPay connect failed",
+                            "The connection could not be saved. Start again.");
+    }
+    return html_page(app, db, 200, "BTCPay connected",
+                     fmt::format("<section class=\"card\"><h1>BTCPay connected</h1><p "
+                                 "class=\"lead\" id=\"connected\">Store <strong>{}</strong> is "
+                                 "connected: buyers can pay with it now.</p><p>You can close this "
+                                 "tab.</p></section>",
+                                 html::text(s.name)));
+}
+
+// Several stores: the operator picks one; the key waits in a new single-use state.
+http::Response store_picker(const App& app, db::Database& db, store::ConnectStateRow st,
+                            const std::string& api_key,
+                            const std::vector<payments::BtcpayClient::Store>& stores) {
+    st.state = random_base32(20);
+    st.api_key = api_key;
+    st.created_at = app.clock->now();
+    if (!store::AccountStore(db).save_connect_state(st))
+        return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
+    std::string options;
+    for (std::size_t i = 0; i < stores.size(); ++i)
+        options += fmt::format(
+            "<label class=\"field\"><span><input type=\"radio\" name=\"store_id\" "
+            "value=\"{}\"{} required> {}</span></label>",
+            html::text(stores[i].id), i == 0 ? " checked" : "", html::text(stores[i].name));
+    return html_page(app, db, 200, "Pick a BTCPay store",
+                     fmt::format("<section class=\"card\"><h1>Pick a store</h1><p class=\"lead\">"
+                                 "The key you authorized sees several stores. Which one sells?</p>"
+                                 "<form method=\"post\" action=\"/v1/btcpay/authorize/store\" "
+                                 "id=\"store-form\"><input type=\"hidden\" name=\"state\" "
+                                 "value=\"{}\">{}<button type=\"submit\">Connect this store"
+                                 "</button></form></section>",
+                                 html::text(st.state), options));
+}
+
+http::Response expired_state(const App& app, db::Database& db) {
+    return message_page(app, db, 401, "This connect link has expired",
+                        "It was used already or is older than 30 minutes. Start the connect "
+                        "again from keysat-serve's admin.");
+}
+
+// Connect callbacks come from the operator's browser: limit guessing anyway.
+bool limited(const App& app, const http::Request& req) {
+    std::string ip = client_address(req, app.trusted_proxies);
+    return app.limiter && !app.limiter->take("connect:" + net::rate_limit_key(ip), 0.2, 10.0);
+}
+
+http::Response callback(const App& app, db::Database& db, const http::Request& req) {
+    if (limited(app, req))
+        return message_page(app, db, 429, "Too many attempts", "Wait a minute and try again.");
+    auto state = req.query_value("state").value_or("");
+    auto taken = store::AccountStore(db).take_connect_state(state, app.clock->now());
+    if (!taken)
+        return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
+    if (!*taken || (*taken)->api_key)
+        return expired_state(app, db);
+    auto form = form_of(req);
+    std::string api_key = form["apiKey"];
+    if (api_key.empty() || api_key.size() > 200)
+        return message_page(app, db, 400, "BTCPay connect failed",
+                            "BTCPay sent no API key. Start the connect again.");
+    store::PaymentProviderRow probe;
+    probe.base_url = app.btcpay_url;
+    probe.api_key = api_key;
+    payments::BtcpayClient client(probe, *app.outbound);
+    auto stores = client.list_stores();
+    if (!stores)
+        return message_page(app, db, 502, "BTCPay connect failed",
+                            "keysat-serve could not list the key's stores: " +
+                                stores.error().message);
+    std::erase_if(*stores, [](const auto& s) { return !is_btcpay_id(s.id); });
+    if (stores->empty())
+        return message_page(app, db, 400, "BTCPay connect failed",
+                            "The authorized API key has access to no store. Start again and "
+                            "pick a store.");
+    if (stores->size() > 1)
+        return store_picker(app, db, **taken, api_key, *stores);
+    return finish_connect(app, db, **taken, api_key, stores->front(), req);
+}
+
+http::Response pick_store(const App& app, db::Database& db, const http::Request& req) {
+    if (limited(app, req))
+        return message_page(app, db, 429, "Too many attempts", "Wait a minute and try again.");
+    auto form = form_of(req);
+    auto taken = store::AccountStore(db).take_connect_state(form["state"], app.clock->now());
+    if (!taken)
+        return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
+    if (!*taken || !(*taken)->api_key)
+        return expired_state(app, db);
+    store::PaymentProviderRow probe;
+    probe.base_url = app.btcpay_url;
+    probe.api_key = (*taken)->api_key;
+    auto stores = payments::BtcpayClient(probe, *app.outbound).list_stores();
+    if (!stores)
+        return message_page(app, db, 502, "BTCPay connect failed",
+                            "keysat-serve could not list the key's stores: " +
+                                stores.error().message);
+    for (const auto& s : *stores)
+        if (s.id == form["store_id"] && is_btcpay_id(s.id))
+            return finish_connect(app, db, **taken, *(*taken)->api_key, s, req);
+    return message_page(app, db, 400, "BTCPay connect failed",
+                        "The key does not see that store. Start again.");
+}
+
+json merchant_fields(db::Database& db, const std::optional<std::string>& id) {
+    std::optional<store::MerchantProfileRow> m;
+    if (id)
+        if (auto found = store::AccountStore(db).find_merchant(*id); found && *found)
+            m = **found;
+    return {{"merchant_profile_id", id ? json(*id) : json(nullptr)},
+            {"merchant_profile_name", m ? json(m->name) : json(nullptr)}};
+}
+
+http::Response btcpay_status(db::Database& db) {
+    auto p = current_btcpay(db);
+    if (!p)
+        return json_response(200, {{"connected", false}});
+    auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+    json out = {{"connected", true},
+                {"provider_id", p->id},
+                {"store_id", opt(p->store_id)},
+                {"webhook_id", opt(p->webhook_id)},
+                {"base_url", p->base_url},
+                {"label", p->label}};
+    out.update(merchant_fields(db, p->merchant_profile_id));
+    return json_response(200, out);
+}
+
+http::Response btcpay_disconnect(const App& app, db::Database& db, const Actor& actor,
+                                 const http::Request& req) {
+    json body = json::object();
+    if (!req.body.empty()) {
+        http::Response bad;
+        auto parsed = parse_body(req, bad);
+        if (!parsed)
+            return bad;
+        body = *parsed;
+    }
+    Fields f(body);
+    auto named = f.text("provider_id", false, 64);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    std::optional<store::PaymentProviderRow> p;
+    if (named) {
+        auto found = store::AccountStore(db).find_provider(*named);
+        if (!found)
+            return error_response("internal_error", "could not read payment providers");
+        if (*found && (*found)->kind == "btcpay" && (*found)->status == "connected")
+            p = **found;
+    } else {
+        p = current_btcpay(db);
+    }
+    if (!p)
+        return json_response(200, {{"ok", true},
+                                   {"noop", true},
+                                   {"message", "no BTCPay provider connected on the named "
+                                               "profile"}});
+    // Best effort, before anything is forgotten: BTCPay stops sending, and the key dies.
+    json warnings = json::array();
+    payments::BtcpayClient client(*p, *app.outbound);
+    if (p->webhook_id)
+        if (auto done = client.delete_webhook(*p->webhook_id); !done)
+            warnings.push_back("the webhook was not deleted: " + done.error().message);
+    if (p->id == k_static_btcpay_provider)
+        warnings.push_back("this store is configured by hand: its key was not revoked; remove "
+                           "the btcpay_* settings too, or it is connected again at the next "
+                           "start");
+    else if (auto done = client.revoke_key(); !done)
+        warnings.push_back("the API key was not revoked: " + done.error().message);
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return error_response("internal_error", "database busy");
+    auto changed = store::AccountStore(db).disconnect_provider(p->id, app.clock->now());
+    if (!changed ||
+        !audit(
+            db, app, actor, "payment_provider.disconnect", p->id,
+            {{"kind", "btcpay"}, {"store_id", p->store_id.value_or("")}, {"warnings", warnings}}) ||
+        !tx->commit())
+        return error_response("internal_error", "could not record the disconnect");
+    auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+    return json_response(200, {{"ok", true},
+                               {"noop", false},
+                               {"provider_id", p->id},
+                               {"store_id", opt(p->store_id)},
+                               {"webhook_id", opt(p->webhook_id)},
+                               {"warnings", warnings}});
+}
+
+http::Response provider_status(db::Database& db) {
+    auto accounts = store::AccountStore(db);
+    auto list = accounts.list_providers();
+    auto profile = accounts.default_merchant();
+    if (!list || !profile)
+        return error_response("internal_error", "could not read payment providers");
+    std::optional<std::string> profile_id =
+        *profile ? std::optional<std::string>((*profile)->id) : std::nullopt;
+    json providers = json::array();
+    bool btcpay = false, zaprite = false;
+    json first = nullptr;
+    for (const auto& p : *list) {
+        if (p.status != "connected")
+            continue;
+        btcpay = btcpay || p.kind == "btcpay";
+        zaprite = zaprite || p.kind == "zaprite";
+        // The default profile's providers, and those on no profile (configured by hand).
+        if (p.merchant_profile_id && p.merchant_profile_id != profile_id)
+            continue;
+        if (first.is_null())
+            first = p.kind;
+        providers.push_back({{"id", p.id},
+                             {"kind", p.kind},
+                             {"label", p.label},
+                             {"base_url", p.base_url},
+                             {"store_id", p.store_id ? json(*p.store_id) : json(nullptr)}});
+    }
+    json out = {{"btcpay_configured", btcpay},
+                {"zaprite_configured", zaprite},
+                {"preferred", first},
+                {"active", first},
+                {"providers", providers}};
+    out.update(merchant_fields(db, profile_id));
+    return json_response(200, out);
+}
+
+} // namespace
+
+void register_provider_admin_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/admin/btcpay/connect",
+            mutation(app, "", Body::optional_json, [](Mutation& m) { return connect_start(m); }));
+    s.route("GET", "/v1/admin/btcpay/status",
+            admin(app, "payment_providers:read",
+                  [](db::Database& db, const Actor&, const http::Request&) {
+                      return btcpay_status(db);
+                  }));
+    s.route("POST", "/v1/admin/btcpay/disconnect",
+            admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request& r) {
+                return btcpay_disconnect(app, db, actor, r);
+            }));
+    s.route("GET", "/v1/admin/payment-provider/status",
+            admin(app, "payment_providers:read",
+                  [](db::Database& db, const Actor&, const http::Request&) {
+                      return provider_status(db);
+                  }));
+    s.route("POST", "/v1/btcpay/authorize/callback",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return callback(app, db, r);
+            }));
+    s.route("GET", "/v1/btcpay/authorize/callback",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                // BTCPay sends the browser back here when the operator declines.
+                (void)store::AccountStore(db).take_connect_state(
+                    r.query_value("state").value_or(""), app.clock->now());
+                return message_page(app, db, 200, "BTCPay was not connected",
+                                    "The authorization was declined or failed. Start the "
+                                    "connect again from keysat-serve's admin when you are "
+                                    "ready.");
+            }));
+    s.route("POST", "/v1/btcpay/authorize/store",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return pick_store(app, db, r);
+            }));
+}
+
+} // namespace keysat::api
