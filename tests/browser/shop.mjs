@@ -10,7 +10,8 @@
 //   free     {base, product, code, email}: a code that makes the price 0; straight to the key.
 //   page     {url, name}: open one page; its heading and text.
 //   recover  {base, invoice_id, email}: the recovery form; the key or the error shown.
-//   connect  {base, admin_key}: the operator's BTCPay connect round trip; the status after it.
+//   connect  {authorize_url}: the operator's side of BTCPay's connect: BTCPay's consent page,
+//            Authorize, keysat-serve's answer.
 import { launch, runMain, shot } from './browser.mjs';
 
 const [scenario, outdir, raw] = process.argv.slice(2);
@@ -135,6 +136,21 @@ const scenarios = {
     const error = await text(page, '.error');
     check(problems);
     return { key, error };
+  },
+
+  async connect(browser) {
+    const { page, problems } = await openPage(browser);
+    await page.goto(args.authorize_url);
+    await shot(page, outdir, '1-btcpay-consent');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/v1/btcpay/authorize/callback'),
+      page.click('#authorize'),
+    ]);
+    await page.waitForSelector('#connected');
+    const connected = await text(page, '#connected');
+    await shot(page, outdir, '2-connected');
+    check(problems);
+    return { connected, title: await page.title() };
   },
 };
 

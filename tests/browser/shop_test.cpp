@@ -234,3 +234,27 @@ TEST_CASE("hostile product, tier, bullet, code and invoice strings show as text 
         CHECK(rec["injected"] == 0);
     }
 }
+
+TEST_CASE("the operator connects BTCPay in the browser: consent, callback, connected",
+          "[browser][btcpay][connect]") {
+    REQUIRE(test::browser_missing().empty());
+    test::BtcpayStandin btcpay{"unused", k_store, "unused"};
+    test::TempDir dir;
+    test::ServerProcess server{
+        dir / "data", {}, {"BTCPAY_URL=" + btcpay.url(), "KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32"}};
+    auto started = server.post("/v1/admin/btcpay/connect", "", server.admin_key());
+    REQUIRE(started.status == 200);
+    auto out = test::browser_output_dir("connect");
+    auto r = test::run_browser_script(
+        "shop.mjs",
+        {"connect", out.string(), json{{"authorize_url", started.body["authorize_url"]}}.dump()});
+    INFO("exit " << r.exit_code << "\n" << r.err << "\n" << server.log());
+    REQUIRE(r.exit_code == 0);
+    auto result = json::parse(r.out);
+    CHECK(result["title"] == "BTCPay connected");
+    CHECK(result["connected"] == "Store Stand-in Store is connected: buyers can pay with it now.");
+    auto status = server.get("/v1/admin/btcpay/status", server.admin_key());
+    CHECK(status.body["connected"] == true);
+    CHECK(btcpay.webhooks().size() == 1);
+    CHECK(btcpay.problems().empty());
+}
