@@ -187,3 +187,26 @@ TEST_CASE("pages: thank-you and recover refuse malformed invoice ids, and recove
     CHECK(wrong.raw.find("No settled purchase matches") != std::string::npos);
     CHECK(wrong.raw.find("LIC1-") == std::string::npos);
 }
+
+TEST_CASE("pages: a buy page kept for speed shows a change as soon as it is committed",
+          "[e2e][pages]") {
+    Pages p;
+    auto before = p.server.get("/buy/app");
+    REQUIRE(before.status == 200);
+    CHECK(before.raw.find("80,000 sats") != std::string::npos);
+    auto list = p.server.get("/v1/admin/policies?product_slug=app", p.admin);
+    std::string pro_id;
+    for (const auto& pol : list.body["policies"])
+        if (pol["slug"] == "pro")
+            pro_id = pol["id"];
+    REQUIRE(!pro_id.empty());
+    auto changed = p.server.request(
+        "PATCH", "/v1/admin/policies/" + pro_id, json{{"price_sats_override", 90000}}.dump(),
+        {{"Authorization", "Bearer " + p.admin}, {"Content-Type", "application/json"}});
+    REQUIRE(changed.status == 200);
+    auto after = p.server.get("/buy/app");
+    CHECK(after.raw.find("90,000 sats") != std::string::npos);
+    CHECK(after.raw.find("80,000 sats") == std::string::npos);
+    // Each answer has its own nonce, cached page or not.
+    CHECK(p.server.get("/buy/app").raw != after.raw);
+}

@@ -19,9 +19,13 @@ Expected<db::Database*> App::database() const {
     if (!slot) {
         KEYSAT_TRY_ASSIGN(db, db::Database::open(db_path, db::OpenMode::read_write));
         slot = std::make_unique<db::Database>(std::move(db));
-        // Every write through the routes' connections may change what validate caches.
-        if (row_cache)
-            slot->after_commit([cache = row_cache] { cache->invalidate(); });
+        // Every write through the routes' connections may change what validate and the pages
+        // cache.
+        slot->after_commit([cache = row_cache, commits = commits] {
+            if (cache)
+                cache->invalidate();
+            commits->fetch_add(1, std::memory_order_acq_rel);
+        });
     }
     return slot.get();
 }

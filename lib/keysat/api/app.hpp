@@ -1,6 +1,7 @@
 #pragma once
 // The state keysat-serve's routes share, and the functions that register them.
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -40,7 +41,10 @@ struct App {
     RateLimiter* limiter = nullptr; // owned by the program
     service::VerifiedKeyCache* key_cache = nullptr;
     service::ValidationCache* row_cache = nullptr; // cleared after every commit of database()
-    double validate_rate = 1.0;                    // per client per second; 0: no limit
+    // Counts the commits through database()'s connections: what a cache of rendered pages keys on.
+    std::shared_ptr<std::atomic<std::uint64_t>> commits =
+        std::make_shared<std::atomic<std::uint64_t>>(0);
+    double validate_rate = 1.0; // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
     // Where outbound requests may go; filled with the listening addresses before requests come.

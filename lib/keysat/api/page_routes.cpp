@@ -7,8 +7,11 @@
 // page's own nonce, so a string that slipped through still could not run.
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -52,10 +55,12 @@ const char* text_on(const std::string& hex) {
     return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? "#000000" : "#ffffff";
 }
 
-http::Response page(int status, const Frame& f, const std::string& main_html) {
-    std::uint8_t raw[18];
-    crypto::random_bytes(raw);
-    std::string nonce = base64_encode(ByteView(raw, sizeof raw));
+// Stands for the per-response nonce in a rendered page until with_nonce fills it in: escaped
+// text can hold neither '<' nor '"', so only the frame's own occurrences match.
+constexpr std::string_view k_nonce_mark = "<nonce>";
+
+// A page with k_nonce_mark where its nonce goes (in the CSP header and the style element).
+http::Response render(int status, const Frame& f, const std::string& main_html) {
     std::string brand = html::is_hex_colour(f.brand) ? f.brand : k_default_brand;
     std::string form_action = "'self'";
     for (const auto& o : f.form_origins)
@@ -76,27 +81,75 @@ http::Response page(int status, const Frame& f, const std::string& main_html) {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<title>{title}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" "
-        "href=\"/assets/keysat.css\">"
-        "<style nonce=\"{nonce}\">:root{{--brand:{brand};--on-brand:{on}}}</style>{head}</head>"
+        "href=\"/assets/keysat.css\"><style nonce=\"{nonce}\">:root{{--brand:{brand};"
+        "--on-brand:{on}}}</style>{head}</head>"
         "<body><header class=\"top\"><span class=\"seller\">{seller}</span></header>"
         "<main>{main}</main>"
         "<footer>Sold by {seller}. Payments go straight to the seller.</footer>"
         "</body></html>\n",
-        fmt::arg("title", html::text(f.title)), fmt::arg("nonce", nonce), fmt::arg("brand", brand),
-        fmt::arg("on", text_on(brand)), fmt::arg("head", head),
+        fmt::arg("title", html::text(f.title)), fmt::arg("nonce", k_nonce_mark),
+        fmt::arg("brand", brand), fmt::arg("on", text_on(brand)), fmt::arg("head", head),
         fmt::arg("seller", html::text(f.seller)), fmt::arg("main", main_html));
     r.headers = {
         {"Content-Security-Policy",
          fmt::format("default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{}'; "
                      "img-src 'self' data:; connect-src 'self'; form-action {}; base-uri 'none'; "
                      "frame-ancestors 'none'",
-                     nonce, form_action)},
+                     k_nonce_mark, form_action)},
         {"X-Content-Type-Options", "nosniff"},
         {"Referrer-Policy", "no-referrer"},
         {"X-Frame-Options", "DENY"},
         {"Cache-Control", f.no_store ? "no-store" : "no-cache"}};
     return r;
 }
+
+// A rendered page with a fresh nonce.
+http::Response with_nonce(http::Response r) {
+    std::uint8_t raw[18];
+    crypto::random_bytes(raw);
+    std::string nonce = base64_encode(ByteView(raw, sizeof raw));
+    std::string in_body = std::string("nonce=\"") + std::string(k_nonce_mark) + "\"";
+    if (auto at = r.body.find(in_body); at != std::string::npos)
+        r.body.replace(at, in_body.size(), "nonce=\"" + nonce + "\"");
+    for (auto& [name, value] : r.headers)
+        if (name == "Content-Security-Policy")
+            if (auto at = value.find(k_nonce_mark); at != std::string::npos)
+                value.replace(at, k_nonce_mark.size(), nonce);
+    return r;
+}
+
+http::Response page(int status, const Frame& f, const std::string& main_html) {
+    return with_nonce(render(status, f, main_html));
+}
+
+// Rendered buy pages, by product slug, while no commit happened and for at most a second (a
+// featured code may expire; another process may write). The nonce is filled in per response.
+class PageCache {
+  public:
+    std::optional<http::Response> find(const std::string& slug, std::uint64_t generation) {
+        std::lock_guard lock(m_mutex);
+        auto it = m_pages.find(slug);
+        if (it == m_pages.end() || it->second.generation != generation ||
+            std::chrono::steady_clock::now() - it->second.at > std::chrono::seconds(1))
+            return std::nullopt;
+        return it->second.page;
+    }
+    void put(const std::string& slug, std::uint64_t generation, http::Response page) {
+        std::lock_guard lock(m_mutex);
+        if (m_pages.size() >= 1000)
+            m_pages.clear();
+        m_pages[slug] = {generation, std::chrono::steady_clock::now(), std::move(page)};
+    }
+
+  private:
+    struct Entry {
+        std::uint64_t generation;
+        std::chrono::steady_clock::time_point at;
+        http::Response page;
+    };
+    std::mutex m_mutex;
+    std::unordered_map<std::string, Entry> m_pages;
+};
 
 // Where the connected providers' checkout pages are (the buy form is redirected there).
 std::vector<std::string> checkout_origins(const App& app, db::Database& db) {
@@ -306,7 +359,7 @@ http::Response buy_page(const App& app, db::Database& db, const std::string& slu
         fmt::arg("code", html::text(form.code)),
         fmt::arg("total", html::text(html::price(total, prod.currency))),
         fmt::arg("data", html::script_json(data)));
-    return page(status, f, main);
+    return render(status, f, main); // the caller fills in the nonce
 }
 
 // A form body (application/x-www-form-urlencoded) as a map of first values.
@@ -355,7 +408,7 @@ http::Response buy_submit(const App& app, db::Database& db, const http::Request&
     }
     form.error =
         out.is_object() ? out.value("message", "The purchase failed.") : "The purchase failed.";
-    return buy_page(app, db, slug, form, answer.status);
+    return with_nonce(buy_page(app, db, slug, form, answer.status));
 }
 
 bool is_invoice_id(const std::string& id) {
@@ -507,8 +560,16 @@ http::Response message_page(const App& app, db::Database& db, int status,
 
 void register_page_routes(http::Server& s, const App& app) {
     const std::string slug = R"(/buy/([a-z0-9][a-z0-9_-]{0,63}))";
-    s.route("GET", slug, with_database(app, [&app](db::Database& db, const http::Request& r) {
-                return buy_page(app, db, r.params[0], BuyForm{}, 200);
+    auto cache = std::make_shared<PageCache>();
+    s.route("GET", slug,
+            with_database(app, [&app, cache](db::Database& db, const http::Request& r) {
+                std::uint64_t generation = app.commits->load(std::memory_order_acquire);
+                if (auto cached = cache->find(r.params[0], generation))
+                    return with_nonce(std::move(*cached));
+                auto rendered = buy_page(app, db, r.params[0], BuyForm{}, 200);
+                if (rendered.status == 200)
+                    cache->put(r.params[0], generation, rendered);
+                return with_nonce(std::move(rendered));
             }));
     s.route("POST", slug, with_database(app, [&app](db::Database& db, const http::Request& r) {
                 return buy_submit(app, db, r);
