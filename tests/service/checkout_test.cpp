@@ -54,6 +54,7 @@ struct Shop {
                                     k_now,
                                     ""};
         REQUIRE(store::WebhookStore(db).create_endpoint(e));
+        // A store configured by hand (no profile): it takes paid purchases (service/providers).
         REQUIRE(db.exec("INSERT INTO payment_providers (id, kind, base_url, created_at, "
                         "updated_at) VALUES ('prov-1', 'btcpay', 'https://btcpay.example', 0, 0)"));
     }
@@ -98,8 +99,8 @@ struct FakeCheckout {
     bool fail = false;
     int calls = 0;
     service::CreateCheckout fn() {
-        return [this](const store::InvoiceRow& invoice,
-                      const service::Quote&) -> service::Checked<service::Checkout> {
+        return [this](const store::InvoiceRow& invoice, const service::Quote&,
+                      const store::PaymentProviderRow&) -> service::Checked<service::Checkout> {
             ++calls;
             if (fail)
                 return std::unexpected(service::Refused{

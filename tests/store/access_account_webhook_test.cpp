@@ -146,7 +146,8 @@ TEST_CASE("merchants, providers, subscriptions and tier changes", "[store]") {
     CHECK_FALSE(*accounts.take_connect_state("S2", 1000));        // and gone
 
     store::CatalogStore catalog(db);
-    REQUIRE(catalog.create_product({"p1", "app", "App", "", 0, "SAT", "[]", true, 1, 1}));
+    REQUIRE(
+        catalog.create_product({"p1", "app", "App", "", 0, "SAT", "[]", true, 1, 1, std::nullopt}));
     store::PolicyRow monthly;
     monthly.id = "pol1";
     monthly.product_id = "p1";

@@ -11,7 +11,8 @@ using namespace keysat;
 namespace {
 
 store::ProductRow product(const std::string& id, const std::string& slug, bool active = true) {
-    return store::ProductRow{id, slug, "Name " + slug, "", 1000, "SAT", R"(["pro"])", active, 1, 1};
+    return store::ProductRow{id, slug, "Name " + slug, "", 1000, "SAT", R"(["pro"])", active,
+                             1,  1,    std::nullopt};
 }
 
 store::PolicyRow policy(const std::string& id, const std::string& product_id,

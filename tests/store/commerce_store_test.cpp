@@ -17,7 +17,8 @@ struct Fixture {
 
     Fixture() {
         store::CatalogStore catalog(db);
-        REQUIRE(catalog.create_product({"p1", "app", "App", "", 1000, "SAT", "[]", true, 1, 1}));
+        REQUIRE(catalog.create_product(
+            {"p1", "app", "App", "", 1000, "SAT", "[]", true, 1, 1, std::nullopt}));
     }
     void invoice(const std::string& id, std::int64_t created) {
         store::InvoiceRow i;

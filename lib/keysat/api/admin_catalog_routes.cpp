@@ -10,6 +10,7 @@
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/service/catalog.hpp"
 #include "keysat/service/webhooks.hpp"
+#include "keysat/store/account_store.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/util/date.hpp"
 
@@ -50,6 +51,15 @@ std::string product_fields(const json& body, store::ProductRow& p, bool creating
     } else if (creating || currency || value) {
         return "bad request: give price_sats, or price_currency and price_value";
     }
+    if (auto it = body.find("merchant_profile_id"); it != body.end()) {
+        if (it->is_null())
+            p.merchant_profile_id.reset();
+        else if (it->is_string() && !it->get<std::string>().empty() &&
+                 it->get<std::string>().size() <= 64)
+            p.merchant_profile_id = it->get<std::string>();
+        else
+            return "bad request: 'merchant_profile_id' must be a merchant profile's id or null";
+    }
     if (slug)
         p.slug = *slug;
     if (name)
@@ -81,9 +91,21 @@ std::string product_fields(const json& body, store::ProductRow& p, bool creating
     return "";
 }
 
+// The refusal of a product naming a merchant profile that does not exist; empty when it is fine.
+std::string unknown_profile(db::Database& db, const store::ProductRow& p) {
+    if (!p.merchant_profile_id)
+        return "";
+    auto found = store::AccountStore(db).find_merchant(*p.merchant_profile_id);
+    if (found && *found)
+        return "";
+    return fmt::format("bad request: merchant profile {} not found", *p.merchant_profile_id);
+}
+
 Outcome create_product(Mutation& m) {
     store::ProductRow p;
     if (auto bad = product_fields(m.body, p, true); !bad.empty())
+        return error_response("bad_request", bad);
+    if (auto bad = unknown_profile(m.db, p); !bad.empty())
         return error_response("bad_request", bad);
     p.id = crypto::uuid_v4().to_string();
     p.created_at = p.updated_at = m.now;
@@ -115,6 +137,8 @@ Outcome change_product(Mutation& m, const std::string& action, F change, Out out
         [&](store::ProductRow& p, json& details) -> Refusal {
             std::string slug = p.slug;
             if (auto bad = change(p, details); !bad.empty())
+                return {"bad_request", bad};
+            if (auto bad = unknown_profile(m.db, p); !bad.empty())
                 return {"bad_request", bad};
             auto taken = p.slug == slug ? Expected<std::optional<store::ProductRow>>()
                                         : catalog.find_product_by_slug(p.slug);

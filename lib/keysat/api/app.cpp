@@ -41,7 +41,8 @@ json product_json(const store::ProductRow& p) {
             {"price_value", p.price_amount},
             {"active", p.active},
             {"metadata", json::object()},
-            {"merchant_profile_id", nullptr},
+            {"merchant_profile_id",
+             p.merchant_profile_id ? json(*p.merchant_profile_id) : json(nullptr)},
             {"entitlements_catalog", catalog.is_discarded() ? json(nullptr) : catalog},
             {"created_at", format_timestamp(p.created_at)},
             {"updated_at", format_timestamp(p.updated_at)}};

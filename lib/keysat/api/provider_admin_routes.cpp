@@ -16,6 +16,7 @@
 #include "keysat/db/database.hpp"
 #include "keysat/http/parser.hpp"
 #include "keysat/payments/btcpay.hpp"
+#include "keysat/payments/zaprite.hpp"
 #include "keysat/util/encoding.hpp"
 #include "keysat/util/net.hpp"
 
@@ -412,6 +413,152 @@ http::Response provider_status(db::Database& db) {
     return json_response(200, out);
 }
 
+// Zaprite: connect with an API key (checked against Zaprite before anything is kept, outside
+// the transaction), a webhook URL with a random secret in its path for the operator to paste
+// into Zaprite, status, disconnect.
+std::string zaprite_webhook_url(const App& app, const store::PaymentProviderRow& p) {
+    return public_base(app) + "/v1/zaprite/webhook/" + p.id + "/" + p.webhook_secret.value_or("");
+}
+
+std::string zaprite_base(const json& body) {
+    std::string base = body.contains("base_url") && body["base_url"].is_string()
+                           ? body["base_url"].get<std::string>()
+                           : payments::k_zaprite_default_url;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base;
+}
+
+std::optional<http::Response> zaprite_key_check(const App& app, const json& body) {
+    Fields f(body);
+    auto key = f.text("api_key", true, 500);
+    (void)f.text("base_url", false, 500);
+    if (!f.error().empty())
+        return error_response("bad_request", f.error());
+    std::string base = zaprite_base(body);
+    if (!base.starts_with("https://") && !base.starts_with("http://"))
+        return error_response("bad_request",
+                              "bad request: base_url must start with http:// or https://");
+    std::string trimmed = *key;
+    trimmed.erase(0, trimmed.find_first_not_of(" \t"));
+    trimmed.erase(trimmed.find_last_not_of(" \t") + 1);
+    if (trimmed.empty())
+        return error_response("bad_request", "bad request: api_key is required");
+    store::PaymentProviderRow probe;
+    probe.kind = "zaprite";
+    probe.base_url = base;
+    probe.api_key = trimmed;
+    if (auto ok = payments::ZapriteClient(probe, *app.outbound).check_key(); !ok)
+        return error_response("upstream_error",
+                              "upstream error: Zaprite key validation failed (key may be invalid "
+                              "or revoked): " +
+                                  ok.error().message);
+    return std::nullopt;
+}
+
+Outcome zaprite_connect(Mutation& m) {
+    auto key = m.fields.text("api_key", true, 500);
+    auto label = m.fields.text("label", false, 200);
+    auto profile_id = m.fields.text("merchant_profile_id", false, 64);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    http::Response error;
+    auto profile = profile_for(m, profile_id, error);
+    if (!profile)
+        return error;
+    if (connected_on(m.db, "zaprite", profile->id))
+        return error_response("conflict",
+                              fmt::format("conflict: merchant profile '{}' already has a Zaprite "
+                                          "provider attached. Disconnect it first",
+                                          profile->name));
+    store::PaymentProviderRow p;
+    p.id = crypto::uuid_v4().to_string();
+    p.kind = "zaprite";
+    p.merchant_profile_id = profile->id;
+    p.base_url = zaprite_base(m.body);
+    std::string trimmed = *key;
+    trimmed.erase(0, trimmed.find_first_not_of(" \t"));
+    trimmed.erase(trimmed.find_last_not_of(" \t") + 1);
+    p.api_key = trimmed;
+    p.webhook_secret = random_base32(32);
+    p.label = label.value_or("Zaprite — " + profile->name);
+    p.created_at = p.updated_at = m.now;
+    if (!store::AccountStore(m.db).save_provider(p))
+        return error_response("internal_error", "could not save the provider");
+    return Mutated{{{"ok", true},
+                    {"provider", "zaprite"},
+                    {"provider_id", p.id},
+                    {"merchant_profile_id", profile->id},
+                    {"merchant_profile_name", profile->name},
+                    {"label", p.label},
+                    {"base_url", p.base_url},
+                    {"webhook_url", zaprite_webhook_url(m.app, p)}},
+                   "payment_provider.connect",
+                   p.id,
+                   {{"kind", "zaprite"}, {"merchant_profile_id", profile->id}}};
+}
+
+std::optional<store::PaymentProviderRow> current_zaprite(db::Database& db,
+                                                         const std::optional<std::string>& named) {
+    if (named) {
+        auto found = store::AccountStore(db).find_provider(*named);
+        if (found && *found && (*found)->kind == "zaprite" && (*found)->status == "connected")
+            return **found;
+        return std::nullopt;
+    }
+    auto profile = store::AccountStore(db).default_merchant();
+    if (profile && *profile)
+        return connected_on(db, "zaprite", (*profile)->id);
+    return std::nullopt;
+}
+
+http::Response zaprite_status(const App& app, db::Database& db, const Actor& actor) {
+    auto p = current_zaprite(db, std::nullopt);
+    std::string explainer = "Paste webhook_url into Zaprite (Settings, Webhooks) for order "
+                            "events; keysat-serve reads each order back from Zaprite before it "
+                            "acts on it.";
+    if (!p)
+        return json_response(200, {{"connected", false}, {"webhook_explainer", explainer}});
+    // The URL holds the path secret: whole for the master key, which can reconnect anyway.
+    std::string url = actor.kind == "master"
+                          ? zaprite_webhook_url(app, *p)
+                          : public_base(app) + "/v1/zaprite/webhook/" + p->id + "/<secret>";
+    json out = {{"connected", true},
+                {"provider_id", p->id},
+                {"base_url", p->base_url},
+                {"label", p->label},
+                {"webhook_id", nullptr},
+                {"webhook_url", url},
+                {"webhook_explainer", explainer}};
+    out.update(merchant_fields(db, p->merchant_profile_id));
+    return json_response(200, out);
+}
+
+Outcome zaprite_disconnect(Mutation& m) {
+    auto named = m.fields.text("provider_id", false, 64);
+    if (auto bad = m.bad_fields())
+        return *bad;
+    auto p = current_zaprite(m.db, named);
+    if (!p)
+        return Mutated{{{"ok", true},
+                        {"noop", true},
+                        {"message", "no Zaprite provider connected on the default merchant "
+                                    "profile"}},
+                       "payment_provider.disconnect",
+                       "",
+                       {{"kind", "zaprite"}, {"noop", true}}};
+    if (!store::AccountStore(m.db).disconnect_provider(p->id, m.now))
+        return error_response("internal_error", "could not record the disconnect");
+    return Mutated{{{"ok", true},
+                    {"noop", false},
+                    {"provider_id", p->id},
+                    {"message", "Zaprite provider disconnected. Don't forget to delete the "
+                                "corresponding webhook on Zaprite's side at app.zaprite.com."}},
+                   "payment_provider.disconnect",
+                   p->id,
+                   {{"kind", "zaprite"}}};
+}
+
 } // namespace
 
 void register_provider_admin_routes(http::Server& s, const App& app) {
@@ -431,6 +578,16 @@ void register_provider_admin_routes(http::Server& s, const App& app) {
                   [](db::Database& db, const Actor&, const http::Request&) {
                       return provider_status(db);
                   }));
+    s.route("POST", "/v1/admin/zaprite/connect",
+            mutation(app, "", Body::json, zaprite_connect,
+                     [&app](const json& body) { return zaprite_key_check(app, body); }));
+    s.route("GET", "/v1/admin/zaprite/status",
+            admin(app, "payment_providers:read",
+                  [&app](db::Database& db, const Actor& actor, const http::Request&) {
+                      return zaprite_status(app, db, actor);
+                  }));
+    s.route("POST", "/v1/admin/zaprite/disconnect",
+            mutation(app, "", Body::optional_json, zaprite_disconnect));
     s.route("POST", "/v1/btcpay/authorize/callback",
             with_database(app, [&app](db::Database& db, const http::Request& r) {
                 return callback(app, db, r);

@@ -1,12 +1,16 @@
 // What payment providers send us: BTCPay's webhooks (POST /v1/btcpay/webhook/:provider_id, and
-// /v1/btcpay/webhook for the store configured by hand). The signature is checked on the raw
-// body, then the invoice is read back from BTCPay before anything changes: a leaked secret
-// still cannot mint licenses. The rules (settle, close) are service/checkout's.
+// /v1/btcpay/webhook for the store configured by hand) and Zaprite's (POST
+// /v1/zaprite/webhook/:provider_id/:secret). BTCPay's signature is checked on the raw body,
+// Zaprite's path secret in constant time; then the invoice is read back from the provider before
+// anything changes: a leaked secret still cannot mint licenses. The rules (settle, close) are
+// service/checkout's.
 
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
+#include "keysat/crypto/secure.hpp"
 #include "keysat/payments/btcpay.hpp"
+#include "keysat/payments/zaprite.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/json_depth.hpp"
@@ -23,6 +27,43 @@ http::Response accepted() {
     r.status = 200;
     r.content_type = "text/plain; charset=utf-8";
     return r;
+}
+
+// Reads the provider's invoice `remote_id` back and settles or closes ours as it says. An
+// invoice that is not ours, or a provider that does not answer, changes nothing (the
+// reconciler asks again later).
+http::Response act_on(const App& app, db::Database& db, const store::PaymentProviderRow& p,
+                      const std::string& remote_id) {
+    auto invoice = store::CommerceStore(db).find_by_provider_invoice(p.id, remote_id);
+    if (!invoice)
+        return error_response("internal_error", "internal error: invoices");
+    if (!*invoice)
+        return accepted(); // not ours (another app on the same store): nothing to do
+    // What the provider says now decides, not what the notification claims.
+    auto client = payments::make_provider(p, *app.outbound, app.btcpay_public_url);
+    auto remote = client ? client->status(remote_id)
+                         : std::unexpected(service::Refused{"upstream_error", "unknown kind"});
+    if (!remote)
+        return accepted();
+    std::string actor = "provider:" + p.id;
+    std::int64_t now = app.clock->now();
+    if (*remote == payments::RemoteStatus::settled) {
+        if (!app.signer)
+            return error_response("service_unavailable",
+                                  "service unavailable: this server is verify-only");
+        auto settled = service::settle_invoice(db, *app.signer, (*invoice)->id, actor, now);
+        if (!settled && settled.error().code == "internal_error")
+            return error_response("internal_error", settled.error().message); // retried
+        return accepted();
+    }
+    if (*remote == payments::RemoteStatus::expired || *remote == payments::RemoteStatus::invalid) {
+        auto closed = service::close_invoice(
+            db, (*invoice)->id, *remote == payments::RemoteStatus::expired ? "expired" : "invalid",
+            actor, now);
+        if (!closed)
+            return error_response("internal_error", closed.error().message);
+    }
+    return accepted();
 }
 
 http::Response btcpay_webhook(const App& app, db::Database& db, const http::Request& req,
@@ -47,36 +88,28 @@ http::Response btcpay_webhook(const App& app, db::Database& db, const http::Requ
     const bool settle = type == "InvoiceSettled" || type == "InvoicePaymentSettled";
     if (!settle && type != "InvoiceExpired" && type != "InvoiceInvalid")
         return accepted(); // other events change nothing
-    std::string remote_id = event["invoiceId"];
-    auto invoice = store::CommerceStore(db).find_by_provider_invoice(p.id, remote_id);
-    if (!invoice)
-        return error_response("internal_error", "internal error: invoices");
-    if (!*invoice)
-        return accepted(); // not ours (another app on the same store): nothing to do
-    // What BTCPay says now decides, not what the notification claims.
-    auto remote =
-        payments::BtcpayClient(p, *app.outbound, app.btcpay_public_url).invoice_status(remote_id);
-    if (!remote)
-        return accepted(); // BTCPay unreachable: the reconciler asks again later
-    std::string actor = "provider:" + p.id;
-    std::int64_t now = app.clock->now();
-    if (*remote == payments::RemoteStatus::settled) {
-        if (!app.signer)
-            return error_response("service_unavailable",
-                                  "service unavailable: this server is verify-only");
-        auto settled = service::settle_invoice(db, *app.signer, (*invoice)->id, actor, now);
-        if (!settled && settled.error().code == "internal_error")
-            return error_response("internal_error", settled.error().message); // BTCPay retries
-        return accepted();
-    }
-    if (*remote == payments::RemoteStatus::expired || *remote == payments::RemoteStatus::invalid) {
-        auto closed = service::close_invoice(
-            db, (*invoice)->id, *remote == payments::RemoteStatus::expired ? "expired" : "invalid",
-            actor, now);
-        if (!closed)
-            return error_response("internal_error", closed.error().message);
-    }
-    return accepted();
+    return act_on(app, db, p, event["invoiceId"]);
+}
+
+// Zaprite: the path's secret, then whatever the order says now (its payloads vary, so any event
+// that names an order makes us ask).
+http::Response zaprite_webhook(const App& app, db::Database& db, const http::Request& req) {
+    auto provider = store::AccountStore(db).find_provider(req.params[0]);
+    if (!provider)
+        return error_response("internal_error", "internal error: payment providers");
+    if (!*provider || (*provider)->kind != "zaprite" || (*provider)->status != "connected")
+        return error_response("not_found", "not found: payment provider " + req.params[0]);
+    const auto& p = **provider;
+    if (!p.webhook_secret || p.webhook_secret->empty() ||
+        !crypto::equal_ct(as_bytes(*p.webhook_secret), as_bytes(req.params[1])))
+        return error_response("unauthorized", "unauthorized");
+    json body = json_nesting_depth(req.body) > k_max_json_depth
+                    ? json()
+                    : json::parse(req.body, nullptr, false);
+    auto event = payments::read_zaprite_event(body);
+    if (!event)
+        return error_response("bad_request", "bad request: a Zaprite webhook names its order");
+    return act_on(app, db, p, event->order_id);
 }
 
 } // namespace
@@ -90,6 +123,10 @@ void register_provider_routes(http::Server& s, const App& app) {
     s.route("POST", "/v1/btcpay/webhook",
             with_database(app, [&app](db::Database& db, const http::Request& r) {
                 return btcpay_webhook(app, db, r, k_static_btcpay_provider);
+            }));
+    s.route("POST", "/v1/zaprite/webhook/([A-Za-z0-9_-]{1,64})/([A-Za-z0-9]{1,128})",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return zaprite_webhook(app, db, r);
             }));
 }
 

@@ -11,8 +11,10 @@
 #include "keysat/api/app.hpp"
 #include "keysat/api/fields.hpp"
 #include "keysat/payments/btcpay.hpp"
+#include "keysat/payments/provider.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/service/issuance.hpp"
+#include "keysat/service/providers.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/net.hpp"
@@ -64,22 +66,34 @@ std::string status_word(const std::string& status) {
     return status == "new" || status == "processing" ? "pending" : status;
 }
 
-// The checkout of a paid purchase: the first connected BTCPay store's. None connected: no
-// function, and paid purchases are refused.
+// Where the buyer goes after paying: the purchase's redirect_url, else the merchant profile's
+// post-purchase redirect ({invoice_id} filled in), else the thank-you page.
+std::string redirect_for(const App& app, db::Database& db, const store::InvoiceRow& invoice,
+                         const service::Quote& quote) {
+    if (invoice.redirect_url && !invoice.redirect_url->empty())
+        return *invoice.redirect_url;
+    auto profile = service::profile_of(db, quote.product);
+    if (profile && *profile && (*profile)->post_purchase_redirect_url &&
+        !(*profile)->post_purchase_redirect_url->empty()) {
+        std::string url = *(*profile)->post_purchase_redirect_url;
+        if (auto at = url.find("{invoice_id}"); at != std::string::npos)
+            url.replace(at, 12, invoice.id);
+        return url;
+    }
+    return public_base(app) + "/thank-you?invoice_id=" + invoice.id;
+}
+
+// The checkout of a paid purchase at the provider service::start_purchase picked.
 service::CreateCheckout checkout_with(const App& app, db::Database& db) {
-    auto providers = store::AccountStore(db).list_providers();
-    if (!providers || app.outbound == nullptr)
+    if (app.outbound == nullptr)
         return {};
-    for (const auto& p : *providers)
-        if (p.kind == "btcpay" && p.status == "connected")
-            return [&app, p](const store::InvoiceRow& invoice, const service::Quote&) {
-                std::string redirect = invoice.redirect_url.value_or("");
-                if (redirect.empty())
-                    redirect = public_base(app) + "/thank-you?invoice_id=" + invoice.id;
-                return payments::BtcpayClient(p, *app.outbound, app.btcpay_public_url)
-                    .create_invoice(invoice, redirect);
-            };
-    return {};
+    return [&app, &db](const store::InvoiceRow& invoice, const service::Quote& quote,
+                       const store::PaymentProviderRow& p) -> service::Checked<service::Checkout> {
+        auto provider = payments::make_provider(p, *app.outbound, app.btcpay_public_url);
+        if (!provider)
+            return std::unexpected(service::Refused{"internal_error", "unknown provider kind"});
+        return provider->create_checkout(invoice, redirect_for(app, db, invoice, quote));
+    };
 }
 
 // The buyer's request of /v1/purchase and /v1/redeem, after the client's rate limit: nullopt
@@ -107,7 +121,7 @@ std::optional<service::PurchaseInput> buyer_input(const App& app, const http::Re
     in.buyer_note = f.text("buyer_note", false, 2000);
     if (with_redirect) {
         auto redirect = f.text("redirect_url", false, 2000);
-        (void)f.text("rail", false, 20); // lightning, onchain or card; one rail until providers
+        in.rail = f.text("rail", false, 20).value_or("");
         if (redirect && !redirect->empty()) {
             if (!redirect->starts_with("https://") && !redirect->starts_with("http://"))
                 error = "bad request: 'redirect_url' must be an http(s) URL";

@@ -40,11 +40,13 @@ void Reconciler::run(std::stop_token stop) {
             if (stop.stop_requested()) // stopping: the rest waits for the next start
                 return std::unexpected(service::Refused{"upstream_error", "stopping"});
             auto provider = store::AccountStore(*db).find_provider(*invoice.provider_id);
-            if (!provider || !*provider || (*provider)->status != "connected" ||
-                (*provider)->kind != "btcpay")
+            auto client =
+                provider && *provider && (*provider)->status == "connected"
+                    ? payments::make_provider(**provider, *m_app.outbound, m_app.btcpay_public_url)
+                    : nullptr;
+            if (!client)
                 return std::unexpected(service::Refused{"upstream_error", "no such provider"});
-            return payments::BtcpayClient(**provider, *m_app.outbound, m_app.btcpay_public_url)
-                .invoice_status(*invoice.provider_invoice_id);
+            return client->status(*invoice.provider_invoice_id);
         };
         auto report = service::reconcile(*db, *m_app.signer, status_of, m_app.clock->now());
         if (report.settled > 0 || report.closed > 0)

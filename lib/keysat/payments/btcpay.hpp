@@ -12,14 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "keysat/http/outbound.hpp"
+#include "keysat/payments/provider.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/store/account_store.hpp"
 
 namespace keysat::payments {
 
-using RemoteStatus = service::ProviderStatus;
-
-class BtcpayClient {
+class BtcpayClient : public Provider {
   public:
     // `public_url`: where buyers' browsers reach BTCPay when keysat-serve reaches it elsewhere
     // (the checkout link's scheme, host and port are replaced by it); empty: as BTCPay says.
@@ -33,6 +32,15 @@ class BtcpayClient {
                                                        const std::string& redirect_url) const;
     // GET /api/v1/stores/{storeId}/invoices/{id}.
     service::Checked<RemoteStatus> invoice_status(const std::string& btcpay_invoice_id) const;
+
+    service::Checked<service::Checkout>
+    create_checkout(const store::InvoiceRow& invoice,
+                    const std::string& redirect_url) const override {
+        return create_invoice(invoice, redirect_url);
+    }
+    service::Checked<RemoteStatus> status(const std::string& remote_id) const override {
+        return invoice_status(remote_id);
+    }
 
     // The connect round trip and its undoing.
     struct Store {

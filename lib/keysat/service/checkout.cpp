@@ -1,4 +1,5 @@
 #include "keysat/service/checkout.hpp"
+#include "keysat/service/providers.hpp"
 
 #include <algorithm>
 
@@ -255,6 +256,7 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
                                  const PurchaseInput& in, const CreateCheckout& create_checkout,
                                  std::int64_t now) {
     Purchase out;
+    store::PaymentProviderRow provider;
     {
         auto tx = db::Transaction::begin(db);
         if (!tx)
@@ -272,6 +274,12 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
             return refuse("bad_request",
                           "bad request: no payment provider is connected, so buyers cannot pay "
                           "yet; the operator connects BTCPay or Zaprite first");
+        if (quote.price > 0) {
+            auto chosen = provider_for(db, quote.product, in.rail);
+            if (!chosen)
+                return refuse(chosen.error().code, chosen.error().message);
+            provider = std::move(*chosen);
+        }
         store::InvoiceRow& invoice = out.invoice;
         invoice.id = crypto::uuid_v4().to_string();
         invoice.product_id = quote.product.id;
@@ -314,7 +322,7 @@ Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* sign
     if (out.license)
         return out;
     // The provider's checkout, outside the transaction: it is a network call.
-    auto checkout = create_checkout(out.invoice, out.quote);
+    auto checkout = create_checkout(out.invoice, out.quote, provider);
     if (!checkout) {
         (void)close_invoice(db, out.invoice.id, "invalid", "checkout", now);
         return std::unexpected(checkout.error());

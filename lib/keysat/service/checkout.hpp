@@ -12,6 +12,7 @@
 
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
+#include "keysat/store/account_store.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/commerce_store.hpp"
 #include "keysat/store/license_store.hpp"
@@ -33,6 +34,7 @@ struct PurchaseInput {
     std::optional<std::string> buyer_email;
     std::optional<std::string> buyer_note;
     std::optional<std::string> redirect_url;
+    std::string rail;          // lightning, onchain, card; empty: the profile's first provider
     bool bare_product = false; // price the product without a tier even when it has tiers (preview)
 };
 
@@ -67,8 +69,10 @@ struct Checkout {
     std::string provider_invoice_id;
     std::string checkout_url;
 };
+// `provider`: the one that takes the purchase (service/providers.hpp's provider_for).
 using CreateCheckout =
-    std::function<Checked<Checkout>(const store::InvoiceRow& invoice, const Quote& quote)>;
+    std::function<Checked<Checkout>(const store::InvoiceRow& invoice, const Quote& quote,
+                                    const store::PaymentProviderRow& provider)>;
 
 struct Purchase {
     store::InvoiceRow invoice;
@@ -77,11 +81,13 @@ struct Purchase {
     std::optional<std::string> redemption_id;
 };
 
-// Starts a purchase: prices it, records the invoice and reserves the code's use in one
-// transaction. A price of 0 settles it and issues the license in that same transaction. Otherwise
-// `create_checkout` asks the provider (outside any transaction: a network call) and the invoice
-// records the checkout; when it fails, the invoice turns invalid and the code's use is released.
-// No `create_checkout` (no provider connected): a paid purchase is refused and nothing is kept.
+// Starts a purchase: prices it, picks the provider of a paid one (the product's merchant
+// profile and the buyer's rail: a refusal keeps nothing), records the invoice and reserves the
+// code's use in one transaction. A price of 0 settles it and issues the license in that same
+// transaction. Otherwise `create_checkout` asks the provider (outside any transaction: a network
+// call) and the invoice records the checkout; when it fails, the invoice turns invalid and the
+// code's use is released. No `create_checkout` (no provider connected): a paid purchase is refused
+// and nothing is kept.
 Checked<Purchase> start_purchase(db::Database& db, const crypto::SecretKey* signer,
                                  const PurchaseInput& in, const CreateCheckout& create_checkout,
                                  std::int64_t now);

@@ -112,6 +112,14 @@ Expected<bool> AccountStore::set_default_merchant(const std::string& id) {
 }
 
 Expected<bool> AccountStore::delete_merchant(const std::string& id) {
+    for (const char* sql : {"DELETE FROM merchant_rail_preferences WHERE merchant_profile_id = ?",
+                            "DELETE FROM provider_connect_states WHERE merchant_profile_id = ?",
+                            "UPDATE payment_providers SET merchant_profile_id = NULL WHERE "
+                            "merchant_profile_id = ?"}) {
+        KEYSAT_TRY_ASSIGN(s, m_db->prepare(sql));
+        s.bind(1, id);
+        KEYSAT_TRY(s.run());
+    }
     KEYSAT_TRY_ASSIGN(s, m_db->prepare("DELETE FROM merchant_profiles WHERE id = ?"));
     s.bind(1, id);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
@@ -133,6 +141,38 @@ Expected<std::int64_t> AccountStore::merchant_product_count(const std::string& i
     if (!n)
         return std::unexpected(n.error());
     return n->value_or(0);
+}
+
+Expected<std::vector<std::pair<std::string, std::string>>>
+AccountStore::rail_preferences(const std::string& profile_id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT rail, payment_provider_id FROM "
+                                       "merchant_rail_preferences WHERE merchant_profile_id = ? "
+                                       "ORDER BY rail"));
+    s.bind(1, profile_id);
+    return read_all<std::pair<std::string, std::string>>(s, [](const db::Statement& r) {
+        return std::pair{r.column_text(0), r.column_text(1)};
+    });
+}
+
+Expected<void> AccountStore::set_rail_preference(const std::string& profile_id,
+                                                 const std::string& rail,
+                                                 const std::string& provider_id) {
+    KEYSAT_TRY_ASSIGN(s,
+                      m_db->prepare("INSERT INTO merchant_rail_preferences (merchant_profile_id, "
+                                    "rail, payment_provider_id) VALUES (?, ?, ?) ON CONFLICT "
+                                    "(merchant_profile_id, rail) DO UPDATE SET "
+                                    "payment_provider_id = excluded.payment_provider_id"));
+    s.bind(1, profile_id).bind(2, rail).bind(3, provider_id);
+    return s.run();
+}
+
+Expected<bool> AccountStore::clear_rail_preference(const std::string& profile_id,
+                                                   const std::string& rail) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("DELETE FROM merchant_rail_preferences WHERE "
+                                       "merchant_profile_id = ? AND rail = ?"));
+    s.bind(1, profile_id).bind(2, rail);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
 }
 
 Expected<void> AccountStore::save_connect_state(const ConnectStateRow& c) {

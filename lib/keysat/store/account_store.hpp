@@ -84,12 +84,21 @@ class AccountStore {
     Expected<std::optional<MerchantProfileRow>> default_merchant();
     // Makes `id` the default profile (and no other); false when there is no such row.
     Expected<bool> set_default_merchant(const std::string& id);
-    // Deletes a profile; false when there is no such row.
+    // Deletes a profile with its rail preferences (the providers it had forget it); false when
+    // there is no such row.
     Expected<bool> delete_merchant(const std::string& id);
     // Newest first.
     Expected<std::vector<MerchantProfileRow>> list_merchants();
     // Products sold under the profile.
     Expected<std::int64_t> merchant_product_count(const std::string& id);
+
+    // A profile's rail preferences: rail -> provider id, ordered by rail.
+    Expected<std::vector<std::pair<std::string, std::string>>>
+    rail_preferences(const std::string& profile_id);
+    Expected<void> set_rail_preference(const std::string& profile_id, const std::string& rail,
+                                       const std::string& provider_id);
+    // False when there was none.
+    Expected<bool> clear_rail_preference(const std::string& profile_id, const std::string& rail);
 
     // Records a connect's state, forgetting states older than 30 minutes.
     Expected<void> save_connect_state(const ConnectStateRow& c);

@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* k_product_columns =
     "id, slug, name, description, price_amount, currency, entitlements, active, created_at, "
-    "updated_at";
+    "updated_at, merchant_profile_id";
 
 constexpr const char* k_policy_columns =
     "id, product_id, slug, name, duration_days, grace_days, max_machines, entitlements, "
@@ -21,7 +21,7 @@ constexpr const char* k_policy_columns =
 ProductRow read_product(const db::Statement& s) {
     return ProductRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
                       s.column_int(4),  s.column_text(5), s.column_text(6), s.column_int(7) != 0,
-                      s.column_int(8),  s.column_int(9)};
+                      s.column_int(8),  s.column_int(9),  opt_text(s, 10)};
 }
 
 PolicyRow read_policy(const db::Statement& s) {
@@ -66,7 +66,8 @@ void bind_product(db::Statement& s, const ProductRow& p) {
         .bind(7, p.entitlements_json)
         .bind(8, std::int64_t{p.active})
         .bind(9, p.created_at)
-        .bind(10, p.updated_at);
+        .bind(10, p.updated_at)
+        .bind(11, p.merchant_profile_id);
 }
 
 void bind_policy(db::Statement& s, const PolicyRow& p) {
@@ -110,16 +111,17 @@ Expected<void> insert_with_message(db::Statement& s, std::string_view what, std:
 
 Expected<void> CatalogStore::create_product(const ProductRow& p) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
-                             "INSERT INTO products ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             "INSERT INTO products ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              k_product_columns)));
     bind_product(s, p);
     return insert_with_message(s, "product", p.slug);
 }
 
 Expected<bool> CatalogStore::update_product(const ProductRow& p) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE products SET slug = ?2, name = ?3, description = "
-                                       "?4, price_amount = ?5, currency = ?6, entitlements = ?7, "
-                                       "active = ?8, updated_at = ?10 WHERE id = ?1"));
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare("UPDATE products SET slug = ?2, name = ?3, description = "
+                         "?4, price_amount = ?5, currency = ?6, entitlements = ?7, "
+                         "active = ?8, updated_at = ?10, merchant_profile_id = ?11 WHERE id = ?1"));
     bind_product(s, p);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;

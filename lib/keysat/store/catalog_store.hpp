@@ -21,6 +21,7 @@ struct ProductRow {
     bool active = true;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    std::optional<std::string> merchant_profile_id; // who sells it; nullopt: the default profile
 };
 
 struct PolicyRow {

@@ -29,3 +29,11 @@ CREATE UNIQUE INDEX merchant_profiles_one_default ON merchant_profiles (is_defau
 ALTER TABLE products ADD COLUMN merchant_profile_id TEXT REFERENCES merchant_profiles (id);
 
 ALTER TABLE payment_providers ADD COLUMN label TEXT NOT NULL DEFAULT '';
+
+-- Which provider takes a rail (lightning, onchain, card) for a profile when several could.
+CREATE TABLE merchant_rail_preferences (
+    merchant_profile_id TEXT NOT NULL REFERENCES merchant_profiles (id),
+    rail TEXT NOT NULL CHECK (rail IN ('lightning', 'onchain', 'card')),
+    payment_provider_id TEXT NOT NULL REFERENCES payment_providers (id),
+    PRIMARY KEY (merchant_profile_id, rail)
+) STRICT;

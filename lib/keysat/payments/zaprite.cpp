@@ -1,0 +1,145 @@
+#include "keysat/payments/zaprite.hpp"
+
+#include <fmt/format.h>
+
+#include "keysat/http/client.hpp"
+#include "keysat/payments/btcpay.hpp"
+#include "keysat/util/json_depth.hpp"
+
+namespace keysat::payments {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t k_reply_cap = 1 << 20;
+constexpr std::chrono::seconds k_deadline{15};
+
+std::unexpected<service::Refused> upstream(const std::string& what) {
+    return std::unexpected(service::Refused{"upstream_error", "upstream error: Zaprite " + what});
+}
+
+bool is_order_id(const std::string& id) {
+    return !id.empty() && id.size() <= 128 &&
+           id.find_first_not_of(
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+               std::string::npos;
+}
+
+} // namespace
+
+ZapriteClient::ZapriteClient(store::PaymentProviderRow provider, const http::OutboundPolicy& policy)
+    : m_provider(std::move(provider)), m_policy(policy) {}
+
+service::Checked<json> ZapriteClient::call(const std::string& method, const std::string& path,
+                                           const std::string& body, const char* what) const {
+    std::string base = m_provider.base_url.empty() ? k_zaprite_default_url : m_provider.base_url;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    http::ClientRequest req;
+    req.method = method;
+    req.url = base + path;
+    req.body = body;
+    req.headers = {{"Authorization", "Bearer " + m_provider.api_key.value_or("")}};
+    req.deadline = k_deadline;
+    req.max_reply_bytes = k_reply_cap;
+    req.policy = &m_policy;
+    auto r = http::send(req);
+    if (r.outcome != http::Outcome::answered)
+        return upstream(fmt::format("{}: {}", what, r.error));
+    if (r.status < 200 || r.status > 299)
+        return upstream(fmt::format("{} answered HTTP {}", what, r.status));
+    json answer = r.truncated || json_nesting_depth(r.body) > k_max_json_depth
+                      ? json()
+                      : json::parse(r.body, nullptr, false);
+    if (!answer.is_object() && !answer.is_array())
+        return upstream(fmt::format("{}: the answer is not JSON", what));
+    return answer;
+}
+
+service::Checked<service::Checkout>
+ZapriteClient::create_order(const store::InvoiceRow& invoice,
+                            const std::string& redirect_url) const {
+    json body = {{"amount", invoice.amount},
+                 {"currency", invoice.currency == "SAT" ? "BTC" : invoice.currency},
+                 {"externalUniqId", invoice.id},
+                 {"redirectUrl", redirect_url},
+                 {"label", "Keysat order " + invoice.id},
+                 {"metadata", {{"productId", invoice.product_id}, {"orderId", invoice.id}}}};
+    if (invoice.buyer_email)
+        body["customerData"] = {{"email", *invoice.buyer_email}};
+    KEYSAT_TRY_ASSIGN(answer, call("POST", "/v1/orders", body.dump(), "create-order"));
+    if (!answer.is_object() || !answer.contains("id") || !answer["id"].is_string() ||
+        !answer.contains("checkoutUrl") || !answer["checkoutUrl"].is_string())
+        return upstream("create-order: the answer has no id and checkoutUrl");
+    return service::Checkout{m_provider.id, answer["id"].get<std::string>(),
+                             answer["checkoutUrl"].get<std::string>()};
+}
+
+service::Checked<RemoteStatus> ZapriteClient::order_status(const std::string& id) const {
+    if (!is_order_id(id))
+        return upstream("get-order: '" + id.substr(0, 64) + "' is not an order id");
+    KEYSAT_TRY_ASSIGN(answer, call("GET", "/v1/orders/" + id, "", "get-order"));
+    if (!answer.is_object() || !answer.contains("status") || !answer["status"].is_string())
+        return upstream("get-order: the answer has no status");
+    std::string status = answer["status"];
+    if (status == "PAID" || status == "OVERPAID" || status == "COMPLETE")
+        return RemoteStatus::settled;
+    if (status == "PENDING" || status == "PROCESSING" || status == "UNDERPAID")
+        return RemoteStatus::pending;
+    if (status == "EXPIRED")
+        return RemoteStatus::expired;
+    return RemoteStatus::invalid;
+}
+
+service::Checked<void> ZapriteClient::check_key() const {
+    KEYSAT_TRY(call("GET", "/v1/orders?limit=1", "", "key check"));
+    return {};
+}
+
+std::optional<ZapriteEvent> read_zaprite_event(const json& body) {
+    if (!body.is_object())
+        return std::nullopt;
+    ZapriteEvent out;
+    for (const char* k : {"event", "eventType", "type", "name"})
+        if (auto it = body.find(k); it != body.end() && it->is_string() && !it->empty()) {
+            out.event = it->get<std::string>();
+            break;
+        }
+    // A non-empty string at the end of `path` through objects only; nothing throws.
+    auto string_at = [&](std::initializer_list<const char*> path) -> std::optional<std::string> {
+        const json* at = &body;
+        for (const char* k : path) {
+            if (!at->is_object())
+                return std::nullopt;
+            auto it = at->find(k);
+            if (it == at->end())
+                return std::nullopt;
+            at = &*it;
+        }
+        if (!at->is_string() || at->get<std::string>().empty())
+            return std::nullopt;
+        return at->get<std::string>();
+    };
+    for (auto path :
+         {std::initializer_list<const char*>{"data", "id"},
+          std::initializer_list<const char*>{"data", "object", "id"},
+          std::initializer_list<const char*>{"orderId"}, std::initializer_list<const char*>{"id"}})
+        if (auto id = string_at(path)) {
+            out.order_id = *id;
+            return out;
+        }
+    return std::nullopt;
+}
+
+std::unique_ptr<Provider> make_provider(const store::PaymentProviderRow& row,
+                                        const http::OutboundPolicy& policy,
+                                        const std::string& btcpay_public_url) {
+    if (row.kind == "btcpay")
+        return std::make_unique<BtcpayClient>(row, policy, btcpay_public_url);
+    if (row.kind == "zaprite")
+        return std::make_unique<ZapriteClient>(row, policy);
+    return nullptr;
+}
+
+} // namespace keysat::payments

@@ -1,0 +1,58 @@
+#pragma once
+// Zaprite's API (cards, Lightning, on-chain), as keysat-serve calls it: create an order, read it
+// back, check an API key. Bearer authentication; every request goes through the outbound client
+// (its policy, deadline and reply cap); the key is never logged nor put in an error. Zaprite does
+// not sign webhooks: ours carry a random secret in their path, and the order is always read back
+// before anything changes.
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "keysat/payments/provider.hpp"
+
+namespace keysat::payments {
+
+inline constexpr const char* k_zaprite_default_url = "https://api.zaprite.com";
+
+class ZapriteClient : public Provider {
+  public:
+    ZapriteClient(store::PaymentProviderRow provider, const http::OutboundPolicy& policy);
+
+    // POST /v1/orders: the amount in the smallest unit (sats for SAT, as currency BTC; cents for
+    // USD and EUR), our invoice id as externalUniqId, the buyer's e-mail when given.
+    service::Checked<service::Checkout> create_order(const store::InvoiceRow& invoice,
+                                                     const std::string& redirect_url) const;
+    // GET /v1/orders/{id}: PAID, OVERPAID and COMPLETE are settled; PENDING, PROCESSING and
+    // UNDERPAID pending; EXPIRED expired; anything else invalid (as Keysat reads it).
+    service::Checked<RemoteStatus> order_status(const std::string& order_id) const;
+    // GET /v1/orders?limit=1: whether the key works.
+    service::Checked<void> check_key() const;
+
+    service::Checked<service::Checkout>
+    create_checkout(const store::InvoiceRow& invoice,
+                    const std::string& redirect_url) const override {
+        return create_order(invoice, redirect_url);
+    }
+    service::Checked<RemoteStatus> status(const std::string& remote_id) const override {
+        return order_status(remote_id);
+    }
+
+  private:
+    service::Checked<nlohmann::json> call(const std::string& method, const std::string& path,
+                                          const std::string& body, const char* what) const;
+    store::PaymentProviderRow m_provider;
+    const http::OutboundPolicy& m_policy;
+};
+
+// What a Zaprite webhook names, read leniently (its payloads vary): the event, from the first
+// string among event, eventType, type and name; the order id, from data.id, data.object.id,
+// orderId or id. nullopt when no order id is found.
+struct ZapriteEvent {
+    std::string event;
+    std::string order_id;
+};
+std::optional<ZapriteEvent> read_zaprite_event(const nlohmann::json& body);
+
+} // namespace keysat::payments
