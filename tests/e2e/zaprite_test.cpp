@@ -1,0 +1,171 @@
+// Card payments through Zaprite: keysat-serve against the Zaprite stand-in on loopback. Connect
+// with an API key (checked first), orders in the product's currency, webhooks with a path secret
+// read leniently and always checked against the order itself, disconnect.
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "support/server_process.hpp"
+#include "support/support.hpp"
+#include "support/zaprite_standin.hpp"
+
+using namespace keysat;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_key = "zaprite-standin-key";
+
+struct CardShop {
+    test::ZapriteStandin zaprite{k_key};
+    test::TempDir dir;
+    test::ServerProcess server{dir / "data", {}, {"KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32"}};
+    std::string admin = server.admin_key();
+    std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+
+    json ok(const std::string& path, const json& body) {
+        auto r = server.post(path, body.dump(), admin);
+        INFO(path << ": " << r.raw);
+        REQUIRE(r.status == 200);
+        return r.body;
+    }
+    json connect() {
+        return ok("/v1/admin/zaprite/connect",
+                  {{"api_key", " " + k_key + " "}, {"base_url", zaprite.url() + "/"}});
+    }
+    void catalog() {
+        ok("/v1/admin/products",
+           {{"slug", "app"}, {"name", "App"}, {"price_currency", "USD"}, {"price_value", 1250}});
+    }
+    json buy(const std::string& rail = "card") {
+        auto r = server.post(
+            "/v1/purchase",
+            json{{"product", "app"}, {"buyer_email", "card@example.com"}, {"rail", rail}}.dump());
+        INFO(r.raw);
+        REQUIRE(r.status == 200);
+        return r.body;
+    }
+    json poll(const json& purchase) {
+        return server.get("/v1/purchase/" + purchase["invoice_id"].get<std::string>()).body;
+    }
+};
+
+} // namespace
+
+TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite says is paid",
+          "[e2e][serve][zaprite]") {
+    CardShop s;
+    auto c = s.connect();
+    std::string provider = c["provider_id"];
+    std::smatch m;
+    std::string hook = c["webhook_url"];
+    REQUIRE(std::regex_match(
+        hook, m, std::regex(s.base + "/v1/zaprite/webhook/" + provider + "/([A-Z2-7]{52})")));
+    CHECK(c["base_url"] == s.zaprite.url());
+    CHECK(c["provider"] == "zaprite");
+    CHECK(c["label"].get<std::string>().starts_with("Zaprite — "));
+    auto status = s.server.get("/v1/admin/zaprite/status", s.admin).body;
+    CHECK(status["connected"] == true);
+    CHECK(status["webhook_url"] == hook);
+
+    s.catalog();
+    auto p = s.buy();
+    auto orders = s.zaprite.orders();
+    REQUIRE(orders.size() == 1);
+    const auto& order = orders.begin()->second;
+    CHECK(order["amount"] == 1250);
+    CHECK(order["currency"] == "USD");
+    CHECK(order["externalUniqId"] == p["invoice_id"]);
+    CHECK(order["customerData"]["email"] == "card@example.com");
+    CHECK(order["redirectUrl"] ==
+          s.base + "/thank-you?invoice_id=" + p["invoice_id"].get<std::string>());
+    CHECK(p["checkout_url"] == order["checkoutUrl"]);
+    std::string id = order["id"];
+
+    // A notification while the order is still pending changes nothing.
+    CHECK(s.zaprite.send(hook, {{"eventType", "order.paid"}, {"data", {{"id", id}}}}) == 200);
+    CHECK(s.poll(p)["status"] == "pending");
+    // Wrong secret, unknown provider, no order named: refused, nothing changes.
+    s.zaprite.set_status(id, "PAID");
+    CHECK(s.zaprite.send(s.base + "/v1/zaprite/webhook/" + provider + "/AAAA", {{"orderId", id}}) ==
+          401);
+    CHECK(s.zaprite.send(s.base + "/v1/zaprite/webhook/nobody/" + m[1].str(), {{"orderId", id}}) ==
+          404);
+    CHECK(s.zaprite.send(hook, {{"event", "order.paid"}}) == 400);
+    CHECK(s.poll(p)["status"] == "pending");
+    // Each payload shape Zaprite uses; the first settles, the rest change nothing.
+    for (const json& body : {json{{"event", "order.paid"}, {"orderId", id}},
+                             json{{"type", "order.paid"}, {"data", {{"object", {{"id", id}}}}}},
+                             json{{"name", "x"}, {"id", id}}})
+        CHECK(s.zaprite.send(hook, body) == 200);
+    auto settled = s.poll(p);
+    CHECK(settled["status"] == "settled");
+    REQUIRE(settled["license_key"].is_string());
+    auto licenses = s.server.get("/v1/admin/licenses", s.admin).body["licenses"];
+    CHECK(licenses.size() == 1);
+
+    // An order Zaprite expired closes the invoice.
+    auto late = s.buy();
+    std::string late_id;
+    for (const auto& [oid, o] : s.zaprite.orders())
+        if (o["externalUniqId"] == late["invoice_id"])
+            late_id = oid;
+    s.zaprite.set_status(late_id, "EXPIRED");
+    CHECK(s.zaprite.send(hook, {{"data", {{"id", late_id}}}}) == 200);
+    CHECK(s.poll(late)["status"] == "expired");
+
+    // An unknown rail is refused by name.
+    auto bogus = s.server.post("/v1/purchase", json{{"product", "app"}, {"rail", "paypal"}}.dump());
+    CHECK(bogus.status == 400);
+    CHECK(bogus.body["message"] ==
+          "bad request: unknown rail 'paypal'; accepted: lightning, onchain, card");
+    CHECK(s.zaprite.problems().empty());
+    CHECK(s.server.log().find(k_key) == std::string::npos);
+
+    // Disconnect: nothing takes card payments any more.
+    auto off = s.ok("/v1/admin/zaprite/disconnect", json::object());
+    CHECK(off["noop"] == false);
+    CHECK(s.server.get("/v1/admin/zaprite/status", s.admin).body["connected"] == false);
+    CHECK(s.server.post("/v1/purchase", json{{"product", "app"}}.dump()).status == 400);
+    CHECK(s.zaprite.send(hook, {{"orderId", id}}) == 404);
+}
+
+TEST_CASE("zaprite: a bad key, a bad base URL or another role connect nothing",
+          "[e2e][serve][zaprite][security]") {
+    CardShop s;
+    auto wrong = s.server.post(
+        "/v1/admin/zaprite/connect",
+        json{{"api_key", "not-the-key"}, {"base_url", s.zaprite.url()}}.dump(), s.admin);
+    CHECK(wrong.status == 502);
+    CHECK(wrong.body["message"].get<std::string>().find("Zaprite key validation failed") !=
+          std::string::npos);
+    CHECK(wrong.raw.find("not-the-key") == std::string::npos);
+    auto ftp = s.server.post("/v1/admin/zaprite/connect",
+                             json{{"api_key", k_key}, {"base_url", "ftp://x"}}.dump(), s.admin);
+    CHECK(ftp.status == 400);
+    auto blank =
+        s.server.post("/v1/admin/zaprite/connect",
+                      json{{"api_key", "  "}, {"base_url", s.zaprite.url()}}.dump(), s.admin);
+    CHECK(blank.status == 400);
+    CHECK(s.server.get("/v1/admin/zaprite/status", s.admin).body["connected"] == false);
+    auto reader = s.ok("/v1/admin/api-keys", {{"label", "r"}, {"role", "full-admin"}});
+    std::string token = reader["token"];
+    CHECK(s.server
+              .post("/v1/admin/zaprite/connect",
+                    json{{"api_key", k_key}, {"base_url", s.zaprite.url()}}.dump(), token)
+              .status == 403);
+    s.connect();
+    // A scoped key sees the status, not the webhook URL's secret.
+    auto seen = s.server.get("/v1/admin/zaprite/status", token).body;
+    CHECK(seen["connected"] == true);
+    CHECK(seen["webhook_url"].get<std::string>().ends_with("/<secret>"));
+    CHECK(s.server.post("/v1/admin/zaprite/disconnect", "", token).status == 403);
+    // One Zaprite provider per profile.
+    CHECK(s.server
+              .post("/v1/admin/zaprite/connect",
+                    json{{"api_key", k_key}, {"base_url", s.zaprite.url()}}.dump(), s.admin)
+              .status == 409);
+}
