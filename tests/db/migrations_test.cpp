@@ -252,3 +252,23 @@ TEST_CASE("the database path: --db, then KEYSAT_DB_PATH, then var/keysat.db", "[
     ::unsetenv("KEYSAT_DB_PATH");
     CHECK(resolve_db_path("") == "var/keysat.db");
 }
+
+TEST_CASE("version 6 keeps a profile's contact as its support address and adds no default",
+          "[db]") {
+    test::TempDir dir;
+    auto db = database_at(dir, 5);
+    REQUIRE(migrate_up(db, up_options()));
+    CHECK(*db.query_texts("SELECT support_email || '|' || is_default || '|' || updated_at FROM "
+                          "merchant_profiles") ==
+          std::vector<std::string>{"sales@acme.test|0|1700000000"});
+    // Existing providers get an empty label; products no profile.
+    CHECK(*db.query_texts("SELECT '[' || label || ']' FROM payment_providers") ==
+          std::vector<std::string>{"[]"});
+    CHECK(*db.query_int("SELECT count(*) FROM products WHERE merchant_profile_id IS NOT NULL") ==
+          0);
+    // At most one default profile.
+    REQUIRE(db.exec("UPDATE merchant_profiles SET is_default = 1"));
+    REQUIRE(db.exec("INSERT INTO merchant_profiles (id, name, created_at, is_default) VALUES "
+                    "('m2', 'Two', 1, 0)"));
+    CHECK_FALSE(db.exec("UPDATE merchant_profiles SET is_default = 1 WHERE id = 'm2'"));
+}

@@ -85,6 +85,8 @@ std::string concrete(const std::string& openapi_path) {
     std::string p = openapi_path;
     for (auto pos = p.find("{id}"); pos != std::string::npos; pos = p.find("{id}"))
         p.replace(pos, 4, k_absent_id);
+    for (auto pos = p.find("{slug}"); pos != std::string::npos; pos = p.find("{slug}"))
+        p.replace(pos, 6, "lightning"); // a rail
     return p;
 }
 

@@ -30,6 +30,13 @@ Expected<db::Database*> App::database() const {
     return slot.get();
 }
 
+std::string public_base(const App& app) {
+    std::string base = app.public_url;
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
+    return base;
+}
+
 json product_json(const store::ProductRow& p) {
     json catalog = json::parse(p.entitlements_json, nullptr, false);
     return {{"id", p.id},

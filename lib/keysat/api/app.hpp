@@ -67,6 +67,8 @@ http::Response purchase_answer(const App& app, db::Database& db, const http::Req
 http::Response recover_answer(const App& app, db::Database& db, const http::Request& req);
 // GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
 void register_page_routes(http::Server& server, const App& app);
+// /v1/admin/merchant-profiles...: profiles, the default one, rail preferences.
+void register_merchant_routes(http::Server& server, const App& app);
 // BTCPay's connect round trip, status and disconnect; the payment providers' status.
 void register_provider_admin_routes(http::Server& server, const App& app);
 // POST /v1/btcpay/webhook/:provider_id and POST /v1/btcpay/webhook.
@@ -102,6 +104,9 @@ nlohmann::json storefront_policy_json(const store::ProductRow& product,
 
 // A JSON array stored as text, or [] when the text is not one.
 nlohmann::json json_array_or_empty(const std::string& text);
+
+// This server's public URL without a trailing slash, for the links it hands out.
+std::string public_base(const App& app);
 
 // The operator name buyers see: the settings row when an operator set one, else configuration.
 std::string operator_name(const App& app, db::Database& db);

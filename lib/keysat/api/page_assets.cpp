@@ -50,6 +50,11 @@ button:disabled{opacity:.6;cursor:wait}
 #code-result.ok{color:#065f46}
 #code-result.bad,.error{color:#b91c1c}
 .total{font-size:1.125rem;margin:1rem 0 0}
+fieldset.rails{border:0;padding:0;margin:1rem 0 0;display:flex;flex-wrap:wrap;gap:.5rem}
+fieldset.rails legend{width:100%}
+.rail{display:flex;align-items:center;gap:.5rem;border:2px solid #d1d5db;border-radius:.5rem;padding:.5rem .75rem;min-height:2.75rem;cursor:pointer}
+.rail:has(input:checked){border-color:var(--brand)}
+.rail input{accent-color:var(--brand)}
 code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 #copy-key{margin-top:.5rem}
 #copy-result{margin-left:.75rem}

@@ -21,8 +21,10 @@
 #include "keysat/api/pages.hpp"
 #include "keysat/crypto/signing.hpp"
 #include "keysat/http/parser.hpp"
+#include "keysat/payments/zaprite.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/service/pricing.hpp"
+#include "keysat/service/providers.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/encoding.hpp"
 
@@ -43,6 +45,7 @@ struct Frame {
     std::vector<std::string> scripts;      // under /assets/
     int refresh_seconds = 0;               // without JavaScript, reload after this many seconds
     bool no_store = false;                 // the page shows a license key
+    std::string support_href;              // the seller's support page or mailto: address
 };
 
 // Black or white text, whichever reads better on `hex` (WCAG relative luminance).
@@ -85,11 +88,14 @@ http::Response render(int status, const Frame& f, const std::string& main_html) 
         "--on-brand:{on}}}</style>{head}</head>"
         "<body><header class=\"top\"><span class=\"seller\">{seller}</span></header>"
         "<main>{main}</main>"
-        "<footer>Sold by {seller}. Payments go straight to the seller.</footer>"
+        "<footer>Sold by {seller}. Payments go straight to the seller.{support}</footer>"
         "</body></html>\n",
         fmt::arg("title", html::text(f.title)), fmt::arg("nonce", k_nonce_mark),
         fmt::arg("brand", brand), fmt::arg("on", text_on(brand)), fmt::arg("head", head),
-        fmt::arg("seller", html::text(f.seller)), fmt::arg("main", main_html));
+        fmt::arg("seller", html::text(f.seller)), fmt::arg("main", main_html),
+        fmt::arg("support", f.support_href.empty()
+                                ? std::string()
+                                : " <a href=\"" + html::text(f.support_href) + "\">Support</a>"));
     r.headers = {
         {"Content-Security-Policy",
          fmt::format("default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{}'; "
@@ -157,18 +163,38 @@ std::vector<std::string> checkout_origins(const App& app, db::Database& db) {
     auto providers = store::AccountStore(db).list_providers();
     if (!providers)
         return out;
-    for (const auto& p : *providers)
-        if (p.status == "connected")
-            out.push_back(html::origin_of(p.kind == "btcpay" && !app.btcpay_public_url.empty()
-                                              ? app.btcpay_public_url
-                                              : p.base_url));
+    for (const auto& p : *providers) {
+        if (p.status != "connected")
+            continue;
+        out.push_back(html::origin_of(p.kind == "btcpay" && !app.btcpay_public_url.empty()
+                                          ? app.btcpay_public_url
+                                          : p.base_url));
+        // Zaprite's API and its hosted checkout live on different hosts.
+        if (p.kind == "zaprite" && html::origin_of(p.base_url) == payments::k_zaprite_default_url)
+            out.push_back("https://app.zaprite.com");
+    }
     return out;
 }
 
-Frame frame_for(const App& app, db::Database& db, std::string title) {
+// The frame of a page about `product` (nullptr: the default profile's): the merchant profile's
+// name, brand colour and support contact, else the operator's name.
+Frame frame_for(const App& app, db::Database& db, std::string title,
+                const store::ProductRow* product = nullptr) {
     Frame f;
     f.title = std::move(title);
     f.seller = operator_name(app, db);
+    auto profile =
+        product ? service::profile_of(db, *product) : store::AccountStore(db).default_merchant();
+    if (profile && *profile) {
+        const auto& m = **profile;
+        f.seller = m.name;
+        if (m.brand_color && html::is_hex_colour(*m.brand_color))
+            f.brand = *m.brand_color;
+        if (m.support_url && html::is_safe_link(*m.support_url))
+            f.support_href = *m.support_url;
+        else if (m.support_email)
+            f.support_href = "mailto:" + *m.support_email;
+    }
     return f;
 }
 
@@ -271,7 +297,32 @@ struct BuyForm {
     std::string email;
     std::string code;
     std::string error;
+    std::string rail;
 };
+
+// "Pay with" choices when the seller's providers serve more than one rail.
+std::string rails_html(db::Database& db, const store::ProductRow& product,
+                       const std::string& chosen) {
+    auto profile = service::profile_of(db, product);
+    if (!profile)
+        return {};
+    auto providers = service::providers_of(db, *profile);
+    if (!providers)
+        return {};
+    auto rails = service::rails_served(*providers);
+    if (rails.size() < 2)
+        return {};
+    static const std::map<std::string, std::string> k_words = {
+        {"lightning", "Bitcoin (Lightning)"}, {"onchain", "Bitcoin (on-chain)"}, {"card", "Card"}};
+    std::string out = "<fieldset class=\"rails\"><legend>Pay with</legend>";
+    for (const auto& r : rails)
+        out +=
+            fmt::format("<label class=\"rail\"><input type=\"radio\" name=\"rail\" "
+                        "value=\"{0}\"{1}> {2}</label>",
+                        r, r == chosen || (chosen.empty() && r == rails.front()) ? " checked" : "",
+                        html::text(k_words.at(r)));
+    return out + "</fieldset>";
+}
 
 http::Response buy_page(const App& app, db::Database& db, const std::string& slug,
                         const BuyForm& form, int status) {
@@ -330,7 +381,7 @@ http::Response buy_page(const App& app, db::Database& db, const std::string& slu
     std::int64_t total = chosen_tier != tiers.end() ? chosen_tier->price : prod.price_amount;
     json data = {{"product", prod.slug}, {"currency", prod.currency}, {"tiers", data_tiers}};
 
-    Frame f = frame_for(app, db, prod.name);
+    Frame f = frame_for(app, db, prod.name, &prod);
     f.form_origins = checkout_origins(app, db);
     f.scripts = {"buy.js"};
     std::string error =
@@ -346,7 +397,7 @@ http::Response buy_page(const App& app, db::Database& db, const std::string& slu
         "name=\"code\" id=\"code\" autocomplete=\"off\" maxlength=\"64\" value=\"{code}\">"
         "<button type=\"button\" id=\"apply-code\" class=\"secondary\" hidden>Apply</button>"
         "</span></label><p id=\"code-result\" role=\"status\" aria-live=\"polite\"></p>"
-        "<p class=\"total\">Total: <strong id=\"total\">{total}</strong></p>"
+        "{rails}<p class=\"total\">Total: <strong id=\"total\">{total}</strong></p>"
         "<button type=\"submit\" id=\"pay\">Continue to payment</button></form>"
         "<p class=\"aside\">Lost a key you bought? <a href=\"/recover\">Recover it</a>.</p>"
         "</section><script type=\"application/json\" id=\"buy-data\">{data}</script>",
@@ -356,7 +407,7 @@ http::Response buy_page(const App& app, db::Database& db, const std::string& slu
                                     : "<p class=\"lead\">" + html::text(prod.description) + "</p>"),
         fmt::arg("slug", html::url_component(prod.slug)), fmt::arg("error", error),
         fmt::arg("tiers", tiers_html), fmt::arg("email", html::text(form.email)),
-        fmt::arg("code", html::text(form.code)),
+        fmt::arg("rails", rails_html(db, prod, form.rail)), fmt::arg("code", html::text(form.code)),
         fmt::arg("total", html::text(html::price(total, prod.currency))),
         fmt::arg("data", html::script_json(data)));
     return render(status, f, main); // the caller fills in the nonce
@@ -392,9 +443,9 @@ http::Response redirect(const std::string& location) {
 http::Response buy_submit(const App& app, db::Database& db, const http::Request& req) {
     const std::string& slug = req.params[0];
     auto fields = form_fields(req);
-    BuyForm form{fields["policy_slug"], fields["buyer_email"], fields["code"], ""};
+    BuyForm form{fields["policy_slug"], fields["buyer_email"], fields["code"], "", fields["rail"]};
     json body = {{"product", slug}};
-    for (const char* k : {"policy_slug", "buyer_email", "code"})
+    for (const char* k : {"policy_slug", "buyer_email", "code", "rail"})
         if (!fields[k].empty())
             body[k] = fields[k];
     auto answer = purchase_answer(app, db, as_json_request(req, body));
@@ -447,7 +498,7 @@ http::Response thank_you(const App& app, db::Database& db, const http::Request& 
     std::string product_name = product && *product ? (*product)->name : "your purchase";
     std::string product_slug = product && *product ? (*product)->slug : "";
 
-    Frame f = frame_for(app, db, "Thank you");
+    Frame f = frame_for(app, db, "Thank you", product && *product ? &**product : nullptr);
     f.scripts = {"thank-you.js"};
     f.no_store = true;
     std::string body;

@@ -32,11 +32,11 @@ std::string random_base32(std::size_t bytes) {
     return base32_encode(ByteView(raw.data(), raw.size()));
 }
 
-std::string public_base(const App& app) {
-    std::string base = app.public_url;
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    return base;
+// An API key as pasted: without the spaces around it.
+std::string trimmed_key(std::string key) {
+    key.erase(0, key.find_first_not_of(" \t"));
+    key.erase(key.find_last_not_of(" \t") + 1);
+    return key;
 }
 
 // The profile a connect attaches to: the one named, else the default (made now, named after the
@@ -439,9 +439,7 @@ std::optional<http::Response> zaprite_key_check(const App& app, const json& body
     if (!base.starts_with("https://") && !base.starts_with("http://"))
         return error_response("bad_request",
                               "bad request: base_url must start with http:// or https://");
-    std::string trimmed = *key;
-    trimmed.erase(0, trimmed.find_first_not_of(" \t"));
-    trimmed.erase(trimmed.find_last_not_of(" \t") + 1);
+    std::string trimmed = trimmed_key(*key);
     if (trimmed.empty())
         return error_response("bad_request", "bad request: api_key is required");
     store::PaymentProviderRow probe;
@@ -476,10 +474,7 @@ Outcome zaprite_connect(Mutation& m) {
     p.kind = "zaprite";
     p.merchant_profile_id = profile->id;
     p.base_url = zaprite_base(m.body);
-    std::string trimmed = *key;
-    trimmed.erase(0, trimmed.find_first_not_of(" \t"));
-    trimmed.erase(trimmed.find_last_not_of(" \t") + 1);
-    p.api_key = trimmed;
+    p.api_key = trimmed_key(*key);
     p.webhook_secret = random_base32(32);
     p.label = label.value_or("Zaprite — " + profile->name);
     p.created_at = p.updated_at = m.now;

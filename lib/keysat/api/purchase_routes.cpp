@@ -53,14 +53,6 @@ std::optional<std::string> email_field(Fields& f, const char* name, std::string&
     return e;
 }
 
-// This server's public URL without a trailing slash, for the links it hands out.
-std::string public_base(const App& app) {
-    std::string base = app.public_url;
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    return base;
-}
-
 // Keysat's word for an invoice's status: new and processing are both still pending.
 std::string status_word(const std::string& status) {
     return status == "new" || status == "processing" ? "pending" : status;

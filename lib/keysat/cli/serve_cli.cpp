@@ -328,6 +328,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_purchase_routes(server, app);
     api::register_provider_routes(server, app);
     api::register_provider_admin_routes(server, app);
+    api::register_merchant_routes(server, app);
     api::register_page_routes(server, app);
     KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
     if (release_gate) {
