@@ -38,6 +38,12 @@ TEST_CASE("html::is_safe_link takes absolute http(s) URLs only", "[pages][securi
     CHECK(html::origin_of("https://pay.example.com:8443/i/x?y#z") ==
           "https://pay.example.com:8443");
     CHECK(html::origin_of("javascript:alert(1)").empty());
+    // Never a user or password (it would go to every buyer in the CSP), nor anything that could
+    // end a CSP source.
+    CHECK(html::origin_of("https://user:pw@btcpay.lan:23000/x") == "https://btcpay.lan:23000");
+    CHECK(html::origin_of("https://x;sandbox").empty());
+    CHECK(html::origin_of("https://x,y/").empty());
+    CHECK(html::origin_of("http://[::1]:8080/i") == "http://[::1]:8080");
 }
 
 TEST_CASE("html::url_component, is_hex_colour and price", "[pages]") {

@@ -219,9 +219,12 @@ TEST_CASE("btcpay connect: forged, declined and unauthorized attempts connect no
     CHECK(declined.status == 200);
     CHECK(declined.raw.find("BTCPay was not connected") != std::string::npos);
     CHECK(o.callback(started["state"], o.consent(started["authorize_url"])).status == 401);
-    // A callback without a key, and one whose key BTCPay does not know.
+    // A callback without a key, one that is not a key (it would reach a request header), and
+    // one whose key BTCPay does not know.
     started = o.connect();
     CHECK(o.callback(started["state"], "").status == 400);
+    started = o.connect();
+    CHECK(o.callback(started["state"], "abc%0D%0AX-Injected:%20y").status == 400);
     started = o.connect();
     auto unknown = o.callback(started["state"], key);
     CHECK(unknown.status == 502);

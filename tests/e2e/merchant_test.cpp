@@ -47,6 +47,15 @@ TEST_CASE("merchant profiles: fields, products, the buy page, redirects, rails, 
         INFO(bad.dump());
         CHECK(s.send("POST", "/v1/admin/merchant-profiles", bad).status == 400);
     }
+    // Where buyers go after paying (with their invoice id) is the master key's decision.
+    auto made = s.ok("POST", "/v1/admin/api-keys", {{"label", "m"}, {"role", "full-admin"}});
+    auto scoped = s.server.request(
+        "POST", "/v1/admin/merchant-profiles",
+        json{{"name", "B"}, {"post_purchase_redirect_url", "https://evil.example/{invoice_id}"}}
+            .dump(),
+        {{"Authorization", "Bearer " + made["token"].get<std::string>()},
+         {"Content-Type", "application/json"}});
+    CHECK(scoped.status == 403);
     auto acme =
         s.ok("POST", "/v1/admin/merchant-profiles",
              {{"name", "Acme <Tools>"},

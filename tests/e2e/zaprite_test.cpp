@@ -85,8 +85,12 @@ TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite sa
     CHECK(p["checkout_url"] == order["checkoutUrl"]);
     std::string id = order["id"];
 
-    // A notification while the order is still pending changes nothing.
+    // A notification while the order is still pending changes nothing, nor does a status we
+    // do not know (closing the invoice would refuse a payment that completes later).
     CHECK(s.zaprite.send(hook, {{"eventType", "order.paid"}, {"data", {{"id", id}}}}) == 200);
+    CHECK(s.poll(p)["status"] == "pending");
+    s.zaprite.set_status(id, "SOMETHING_NEW\n");
+    CHECK(s.zaprite.send(hook, {{"orderId", id}}) == 200);
     CHECK(s.poll(p)["status"] == "pending");
     // Wrong secret, unknown provider, no order named: refused, nothing changes.
     s.zaprite.set_status(id, "PAID");
@@ -124,6 +128,10 @@ TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite sa
           "bad request: unknown rail 'paypal'; accepted: lightning, onchain, card");
     CHECK(s.zaprite.problems().empty());
     CHECK(s.server.log().find(k_key) == std::string::npos);
+    // The path's secret never reaches the request log.
+    CHECK(s.server.log_contains("/v1/zaprite/webhook/" + provider + "/<secret>"));
+    CHECK(s.server.log().find(m[1].str()) == std::string::npos);
+    CHECK(s.server.log().find("SOMETHING_NEW?") != std::string::npos);
 
     // Disconnect: nothing takes card payments any more.
     auto off = s.ok("/v1/admin/zaprite/disconnect", json::object());

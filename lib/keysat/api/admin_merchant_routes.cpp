@@ -109,7 +109,19 @@ std::string profile_fields(const json& body, store::MerchantProfileRow& m, bool 
     return "";
 }
 
+// Where buyers go after paying, with their invoice id (which shows their key): the master key's
+// decision alone, not a scoped key's.
+std::optional<http::Response> redirect_needs_master(const Mutation& m) {
+    if (m.body.contains("post_purchase_redirect_url") &&
+        !m.body["post_purchase_redirect_url"].is_null() && m.actor.kind != "master")
+        return error_response("forbidden", "forbidden: only the master key sets "
+                                           "post_purchase_redirect_url");
+    return std::nullopt;
+}
+
 Outcome create_profile(Mutation& m) {
+    if (auto refused = redirect_needs_master(m))
+        return *refused;
     store::MerchantProfileRow p;
     if (auto bad = profile_fields(m.body, p, true); !bad.empty())
         return error_response("bad_request", bad);
@@ -259,6 +271,8 @@ void register_merchant_routes(http::Server& s, const App& app) {
                 if (!*found) // Keysat answers 400 here
                     return error_response("bad_request",
                                           "bad request: merchant profile " + id + " not found");
+                if (auto refused = redirect_needs_master(m))
+                    return *refused;
                 auto p = **found;
                 if (auto bad = profile_fields(m.body, p, false); !bad.empty())
                     return error_response("bad_request", bad);

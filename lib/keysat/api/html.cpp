@@ -82,9 +82,20 @@ bool is_safe_link(std::string_view url) {
 std::string origin_of(std::string_view url) {
     if (!is_safe_link(url))
         return {};
-    auto start = url.find("//") + 2;
-    auto end = url.find_first_of("/?#", start);
-    return std::string(url.substr(0, end));
+    auto scheme_end = url.find("//") + 2;
+    auto end = url.find_first_of("/?#", scheme_end);
+    std::string_view authority = url.substr(
+        scheme_end, end == std::string_view::npos ? std::string_view::npos : end - scheme_end);
+    // Never a user or password, and only what a host and port are made of.
+    if (auto at = authority.rfind('@'); at != std::string_view::npos)
+        authority = authority.substr(at + 1);
+    if (authority.empty())
+        return {};
+    for (char c : authority)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
+            c != '[' && c != ']')
+            return {};
+    return std::string(url.substr(0, scheme_end)) + std::string(authority);
 }
 
 bool is_hex_colour(std::string_view colour) {

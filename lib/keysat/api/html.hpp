@@ -25,7 +25,8 @@ std::string url_component(std::string_view s);
 // characters, whitespace, quotes or angle brackets (javascript:, data: and relative URLs are not).
 bool is_safe_link(std::string_view url);
 
-// The origin (scheme://host[:port]) of an http(s) URL, or empty.
+// The origin (scheme://host[:port]) of an http(s) URL, without any user or password; empty when
+// the host holds anything but letters, digits, '.', '-', ':' and brackets.
 std::string origin_of(std::string_view url);
 
 // Whether `colour` is a brand colour we render: #rrggbb.

@@ -426,7 +426,7 @@ std::map<std::string, std::string> form_fields(const http::Request& req) {
 // The same request as JSON, for the API handler the form stands in for.
 http::Request as_json_request(const http::Request& req, const json& body) {
     http::Request r = req;
-    r.body = body.dump();
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace); // a form may hold bad UTF-8
     r.headers["content-type"] = "application/json";
     return r;
 }

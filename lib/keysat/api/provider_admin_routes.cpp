@@ -169,12 +169,11 @@ http::Response finish_connect(const App& app, db::Database& db, const store::Con
     if (!hook || !is_btcpay_id(*hook)) {
         std::fprintf(stderr, "keysat-serve: btcpay connect: %s\n",
                      hook ? "the webhook id is not an id" : hook.error().message.c_str());
-        return message_page(
-            app, db, 502, "BTCPay connect failed",
-            "BTCPay did not register keysat-serve's webhook: " +
-                (hook ? std::string("it answered an unusable id") : hook.error().message) +
-                ". Check that the key may modify the store's webhooks, then "
-                "start again.");
+        (void)client.revoke_key();
+        return message_page(app, db, 502, "BTCPay connect failed",
+                            "BTCPay did not register keysat-serve's webhook (the log says why). "
+                            "Check that the key may modify the store's webhooks, then start "
+                            "again.");
     }
     p.webhook_id = *hook;
     p.created_at = p.updated_at = app.clock->now();
@@ -188,6 +187,7 @@ http::Response finish_connect(const App& app, db::Database& db, const store::Con
                 {"merchant_profile_id", st.merchant_profile_id.value_or("")}}) ||
         !tx->commit()) {
         (void)client.delete_webhook(*hook);
+        (void)client.revoke_key();
         return message_page(app, db, 500, "BTCPay connect failed",
                             "The connection could not be saved. Start again.");
     }
@@ -247,23 +247,34 @@ http::Response callback(const App& app, db::Database& db, const http::Request& r
         return expired_state(app, db);
     auto form = form_of(req);
     std::string api_key = form["apiKey"];
-    if (api_key.empty() || api_key.size() > 200)
+    // BTCPay's keys are letters and digits; anything else could reach a request header.
+    if (api_key.empty() || api_key.size() > 128 ||
+        api_key.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+            std::string::npos)
         return message_page(app, db, 400, "BTCPay connect failed",
-                            "BTCPay sent no API key. Start the connect again.");
+                            "BTCPay sent no usable API key. Start the connect again.");
+    if (app.outbound == nullptr)
+        return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
     store::PaymentProviderRow probe;
     probe.base_url = app.btcpay_url;
     probe.api_key = api_key;
     payments::BtcpayClient client(probe, *app.outbound);
     auto stores = client.list_stores();
-    if (!stores)
+    if (!stores) {
+        std::fprintf(stderr, "keysat-serve: btcpay connect: %s\n", stores.error().message.c_str());
+        (void)client.revoke_key();
         return message_page(app, db, 502, "BTCPay connect failed",
-                            "keysat-serve could not list the key's stores: " +
-                                stores.error().message);
+                            "keysat-serve could not list the key's stores at BTCPay (its log "
+                            "says why). Start the connect again.");
+    }
     std::erase_if(*stores, [](const auto& s) { return !is_btcpay_id(s.id); });
-    if (stores->empty())
+    if (stores->empty()) {
+        (void)client.revoke_key();
         return message_page(app, db, 400, "BTCPay connect failed",
                             "The authorized API key has access to no store. Start again and "
                             "pick a store.");
+    }
     if (stores->size() > 1)
         return store_picker(app, db, **taken, api_key, *stores);
     return finish_connect(app, db, **taken, api_key, stores->front(), req);
@@ -281,14 +292,21 @@ http::Response pick_store(const App& app, db::Database& db, const http::Request&
     store::PaymentProviderRow probe;
     probe.base_url = app.btcpay_url;
     probe.api_key = (*taken)->api_key;
-    auto stores = payments::BtcpayClient(probe, *app.outbound).list_stores();
-    if (!stores)
+    if (app.outbound == nullptr)
+        return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
+    payments::BtcpayClient client(probe, *app.outbound);
+    auto stores = client.list_stores();
+    if (!stores) {
+        std::fprintf(stderr, "keysat-serve: btcpay connect: %s\n", stores.error().message.c_str());
+        (void)client.revoke_key();
         return message_page(app, db, 502, "BTCPay connect failed",
-                            "keysat-serve could not list the key's stores: " +
-                                stores.error().message);
+                            "keysat-serve could not list the key's stores at BTCPay (its log "
+                            "says why). Start the connect again.");
+    }
     for (const auto& s : *stores)
         if (s.id == form["store_id"] && is_btcpay_id(s.id))
             return finish_connect(app, db, **taken, *(*taken)->api_key, s, req);
+    (void)client.revoke_key();
     return message_page(app, db, 400, "BTCPay connect failed",
                         "The key does not see that store. Start again.");
 }
@@ -442,6 +460,12 @@ std::optional<http::Response> zaprite_key_check(const App& app, const json& body
     std::string trimmed = trimmed_key(*key);
     if (trimmed.empty())
         return error_response("bad_request", "bad request: api_key is required");
+    for (unsigned char c : trimmed)
+        if (c < 0x21 || c > 0x7e)
+            return error_response("bad_request",
+                                  "bad request: api_key holds a space or a control character");
+    if (app.outbound == nullptr)
+        return error_response("internal_error", "internal error: no outbound policy");
     store::PaymentProviderRow probe;
     probe.kind = "zaprite";
     probe.base_url = base;

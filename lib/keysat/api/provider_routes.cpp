@@ -40,7 +40,8 @@ http::Response act_on(const App& app, db::Database& db, const store::PaymentProv
     if (!*invoice)
         return accepted(); // not ours (another app on the same store): nothing to do
     // What the provider says now decides, not what the notification claims.
-    auto client = payments::make_provider(p, *app.outbound, app.btcpay_public_url);
+    auto client =
+        app.outbound ? payments::make_provider(p, *app.outbound, app.btcpay_public_url) : nullptr;
     auto remote = client ? client->status(remote_id)
                          : std::unexpected(service::Refused{"upstream_error", "unknown kind"});
     if (!remote)
@@ -126,7 +127,10 @@ void register_provider_routes(http::Server& s, const App& app) {
             }));
     s.route("POST", "/v1/zaprite/webhook/([A-Za-z0-9_-]{1,64})/([A-Za-z0-9]{1,128})",
             with_database(app, [&app](db::Database& db, const http::Request& r) {
-                return zaprite_webhook(app, db, r);
+                auto answer = zaprite_webhook(app, db, r);
+                // The path's last segment is the secret: the log shows the route without it.
+                answer.log_path = "/v1/zaprite/webhook/" + r.params[0] + "/<secret>";
+                return answer;
             }));
 }
 

@@ -159,9 +159,10 @@ void Server::Impl::answer(Connection* c, Request& req, const detail::Head& head)
         }
     }
     bool keep_alive = head.keep_alive && !stopping && ++c->served < options.keep_alive_max;
+    std::string log_path = std::move(res.log_path);
     queue(c, req, res, keep_alive, head_only, head.http10);
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    log.append(log_line(options.log_json, req, res.status, ms));
+    log.append(log_line(options.log_json, req, res.status, ms, log_path));
 }
 
 void Server::Impl::refuse(Connection* c, int status) {

@@ -125,15 +125,17 @@ bool framing_header(const std::string& name) {
 
 } // namespace
 
-std::string detail::log_line(bool json, const Request& req, int status, double ms) {
+std::string detail::log_line(bool json, const Request& req, int status, double ms,
+                             std::string_view path) {
     // The path only: query strings can hold tokens and must never reach a log.
+    std::string shown(path.empty() ? std::string_view(req.path) : path);
     if (json)
         return fmt::format(R"({{"method":"{}","path":"{}","status":{},"ms":{:.2f},"remote":"{}"}})"
                            "\n",
-                           loggable(req.method, true), loggable(req.path, true), status, ms,
+                           loggable(req.method, true), loggable(shown, true), status, ms,
                            req.remote_addr);
     return fmt::format("{} {} {} {:.2f}ms {}\n", loggable(req.method, false),
-                       loggable(req.path, false), status, ms, req.remote_addr);
+                       loggable(shown, false), status, ms, req.remote_addr);
 }
 
 void Server::Impl::queue(Connection* c, const Request& req, Response& res, bool keep_alive,

@@ -59,6 +59,9 @@ struct Response {
     // Accept-Ranges, answers If-None-Match (or an If-Modified-Since echoing Last-Modified) with 304
     // and a single-range Range (honouring If-Range) with 206 or 416, and sends no body for HEAD.
     std::shared_ptr<FileBody> file;
+    // When set, the request log shows this instead of the request's path (a path that holds a
+    // secret, such as Zaprite's webhook URL).
+    std::string log_path;
 };
 
 using Handler = std::function<Response(const Request&)>;

@@ -93,7 +93,9 @@ struct Connection {
 };
 
 // One request log line: method, path (never the query), status, time, remote address.
-std::string log_line(bool json, const Request& req, int status, double ms);
+// `path`: what the log shows for the request's path (empty: the path itself).
+std::string log_line(bool json, const Request& req, int status, double ms,
+                     std::string_view path = {});
 
 // The request log: lines are appended to a buffer and written to stderr by one thread every
 // 50 ms, so that requests neither make a write() each nor queue on stderr's lock.

@@ -1,5 +1,8 @@
 #include "keysat/payments/zaprite.hpp"
 
+#include <cctype>
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "keysat/http/client.hpp"
@@ -89,7 +92,17 @@ service::Checked<RemoteStatus> ZapriteClient::order_status(const std::string& id
         return RemoteStatus::pending;
     if (status == "EXPIRED")
         return RemoteStatus::expired;
-    return RemoteStatus::invalid;
+    if (status == "CANCELED" || status == "CANCELLED" || status == "INVALID")
+        return RemoteStatus::invalid;
+    // A status we do not know (a new one, a refund state) changes nothing: closing the invoice
+    // would refuse a payment that completes later.
+    std::string shown = status.substr(0, 40);
+    for (auto& c : shown)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+            c = '?'; // nothing of Zaprite's may forge a log line
+    std::fprintf(stderr, "keysat-serve: zaprite: order %s has status '%s', left pending\n",
+                 id.c_str(), shown.c_str());
+    return RemoteStatus::pending;
 }
 
 service::Checked<void> ZapriteClient::check_key() const {

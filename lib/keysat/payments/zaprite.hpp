@@ -24,8 +24,9 @@ class ZapriteClient : public Provider {
     // USD and EUR), our invoice id as externalUniqId, the buyer's e-mail when given.
     service::Checked<service::Checkout> create_order(const store::InvoiceRow& invoice,
                                                      const std::string& redirect_url) const;
-    // GET /v1/orders/{id}: PAID, OVERPAID and COMPLETE are settled; PENDING, PROCESSING and
-    // UNDERPAID pending; EXPIRED expired; anything else invalid (as Keysat reads it).
+    // GET /v1/orders/{id}: PAID, OVERPAID and COMPLETE are settled; EXPIRED expired; CANCELED
+    // and INVALID invalid; PENDING, PROCESSING, UNDERPAID and anything unknown pending (Keysat
+    // closed unknown ones, which lost a later payment).
     service::Checked<RemoteStatus> order_status(const std::string& order_id) const;
     // GET /v1/orders?limit=1: whether the key works.
     service::Checked<void> check_key() const;

@@ -29,6 +29,9 @@ CREATE UNIQUE INDEX merchant_profiles_one_default ON merchant_profiles (is_defau
 ALTER TABLE products ADD COLUMN merchant_profile_id TEXT REFERENCES merchant_profiles (id);
 
 ALTER TABLE payment_providers ADD COLUMN label TEXT NOT NULL DEFAULT '';
+-- One connected provider of each kind per profile (two connects racing cannot both win).
+CREATE UNIQUE INDEX payment_providers_one_per_profile ON payment_providers (merchant_profile_id, kind)
+    WHERE status = 'connected' AND merchant_profile_id IS NOT NULL;
 
 -- Which provider takes a rail (lightning, onchain, card) for a profile when several could.
 CREATE TABLE merchant_rail_preferences (
