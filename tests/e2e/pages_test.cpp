@@ -152,6 +152,11 @@ TEST_CASE("pages: the buy form works without JavaScript, and its errors come bac
     CHECK(paid.status != 303);
     CHECK(paid.raw.find("role=\"alert\"") != std::string::npos);
 
+    // Bytes that are not UTF-8 are a bad code, not a server error.
+    auto bytes = p.form("/buy/app", "policy_slug=lite&code=%FF%FE");
+    CHECK(bytes.status == 400);
+    CHECK(bytes.raw.find("role=\"alert\"") != std::string::npos);
+
     CHECK(p.server.get("/buy/nothing-here").status == 404);
     CHECK(p.server.get("/buy/nothing-here").raw.find("<h1>Product not found</h1>") !=
           std::string::npos);

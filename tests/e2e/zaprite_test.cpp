@@ -121,6 +121,8 @@ TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite sa
     CHECK(s.zaprite.send(hook, {{"data", {{"id", late_id}}}}) == 200);
     CHECK(s.poll(late)["status"] == "expired");
 
+    // Disconnecting with an order still open says so (nothing will settle it here).
+    s.buy();
     // An unknown rail is refused by name.
     auto bogus = s.server.post("/v1/purchase", json{{"product", "app"}, {"rail", "paypal"}}.dump());
     CHECK(bogus.status == 400);
@@ -136,6 +138,8 @@ TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite sa
     // Disconnect: nothing takes card payments any more.
     auto off = s.ok("/v1/admin/zaprite/disconnect", json::object());
     CHECK(off["noop"] == false);
+    REQUIRE(off["warnings"].size() == 1);
+    CHECK(off["warnings"][0].get<std::string>().starts_with("1 invoice(s) still pending"));
     CHECK(s.server.get("/v1/admin/zaprite/status", s.admin).body["connected"] == false);
     CHECK(s.server.post("/v1/purchase", json{{"product", "app"}}.dump()).status == 400);
     CHECK(s.zaprite.send(hook, {{"orderId", id}}) == 404);

@@ -6,6 +6,8 @@
 // best effort) and GET /v1/admin/payment-provider/status. Connect and disconnect are master-key
 // only; every change writes its audit row. Network calls happen outside transactions.
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "keysat/api/admin.hpp"
@@ -335,6 +337,22 @@ http::Response btcpay_status(db::Database& db) {
     return json_response(200, out);
 }
 
+// A warning for the invoices still waiting at a provider being disconnected: nothing will tell
+// keysat-serve when they are paid.
+std::optional<std::string> pending_warning(db::Database& db, const std::string& provider_id) {
+    auto pending = store::CommerceStore(db).pending_since(0);
+    if (!pending)
+        return std::nullopt;
+    auto n = std::count_if(pending->begin(), pending->end(), [&](const store::InvoiceRow& i) {
+        return i.provider_id == provider_id;
+    });
+    if (n == 0)
+        return std::nullopt;
+    return fmt::format("{} invoice(s) still pending at this provider will not settle here any "
+                       "more; if they are paid, issue their licenses by hand",
+                       n);
+}
+
 http::Response btcpay_disconnect(const App& app, db::Database& db, const Actor& actor,
                                  const http::Request& req) {
     json body = json::object();
@@ -370,6 +388,8 @@ http::Response btcpay_disconnect(const App& app, db::Database& db, const Actor& 
     if (p->webhook_id)
         if (auto done = client.delete_webhook(*p->webhook_id); !done)
             warnings.push_back("the webhook was not deleted: " + done.error().message);
+    if (auto w = pending_warning(db, p->id))
+        warnings.push_back(*w);
     if (p->id == k_static_btcpay_provider)
         warnings.push_back("this store is configured by hand: its key was not revoked; remove "
                            "the btcpay_* settings too, or it is connected again at the next "
@@ -566,11 +586,13 @@ Outcome zaprite_disconnect(Mutation& m) {
                        "payment_provider.disconnect",
                        "",
                        {{"kind", "zaprite"}, {"noop", true}}};
+    auto warning = pending_warning(m.db, p->id);
     if (!store::AccountStore(m.db).disconnect_provider(p->id, m.now))
         return error_response("internal_error", "could not record the disconnect");
     return Mutated{{{"ok", true},
                     {"noop", false},
                     {"provider_id", p->id},
+                    {"warnings", warning ? json::array({*warning}) : json::array()},
                     {"message", "Zaprite provider disconnected. Don't forget to delete the "
                                 "corresponding webhook on Zaprite's side at app.zaprite.com."}},
                    "payment_provider.disconnect",
