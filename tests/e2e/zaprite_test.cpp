@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "keysat/payments/zaprite.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
 #include "support/zaprite_standin.hpp"
@@ -99,6 +100,15 @@ TEST_CASE("zaprite: connect with a key, sell in USD, settle only what Zaprite sa
     CHECK(s.zaprite.send(s.base + "/v1/zaprite/webhook/nobody/" + m[1].str(), {{"orderId", id}}) ==
           404);
     CHECK(s.zaprite.send(hook, {{"event", "order.paid"}}) == 400);
+    // Nested 100,000 deep, or not JSON at all: refused before anything is asked of Zaprite.
+    std::string hook_path = hook.substr(s.base.size());
+    auto deep =
+        s.server.request("POST", hook_path, std::string(100000, '[') + std::string(100000, ']'),
+                         {{"Content-Type", "application/json"}});
+    CHECK(deep.status == 400);
+    CHECK(s.server.request("POST", hook_path, "{\"orderId\":", {}).status == 400);
+    // An order id that would change the API path is never asked for.
+    CHECK(s.zaprite.send(hook, {{"orderId", "../../v1/orders"}}) == 200);
     CHECK(s.poll(p)["status"] == "pending");
     // Each payload shape Zaprite uses; the first settles, the rest change nothing.
     for (const json& body : {json{{"event", "order.paid"}, {"orderId", id}},
@@ -180,4 +190,24 @@ TEST_CASE("zaprite: a bad key, a bad base URL or another role connect nothing",
               .post("/v1/admin/zaprite/connect",
                     json{{"api_key", k_key}, {"base_url", s.zaprite.url()}}.dump(), s.admin)
               .status == 409);
+}
+
+TEST_CASE("zaprite: webhook payloads are read leniently and nothing in them throws",
+          "[zaprite][security]") {
+    using payments::read_zaprite_event;
+    CHECK(read_zaprite_event({{"eventType", "order.paid"}, {"data", {{"id", "o1"}}}})->order_id ==
+          "o1");
+    CHECK(read_zaprite_event({{"data", {{"object", {{"id", "o2"}}}}}})->order_id == "o2");
+    CHECK(read_zaprite_event({{"orderId", "o3"}, {"event", "x"}})->event == "x");
+    // Wrong shapes anywhere on the way: nothing found, nothing thrown.
+    for (const json& body :
+         {json::array({1, 2}), json("o4"), json{{"data", "o5"}}, json{{"data", {{"object", 7}}}},
+          json{{"data", {{"id", 5}}}}, json{{"orderId", ""}}, json{{"id", nullptr}},
+          json{{"data", json::array({{{"id", "o6"}}})}}})
+        CHECK_FALSE(read_zaprite_event(body));
+    CHECK(payments::is_provider_id("StandIn000000000000001"));
+    for (const char* bad : {"", "../x", "a/b", "a?b", "a%2Fb", "a b"})
+        CHECK_FALSE(payments::is_provider_id(bad));
+    CHECK_FALSE(payments::is_provider_id(std::string(65, 'a')));
+    CHECK(payments::is_provider_id(std::string(128, 'a'), 128));
 }

@@ -27,6 +27,7 @@
 #include "keysat/service/providers.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/uuid.hpp"
 
 namespace keysat::api {
 
@@ -413,16 +414,6 @@ http::Response buy_page(const App& app, db::Database& db, const std::string& slu
     return render(status, f, main); // the caller fills in the nonce
 }
 
-// A form body (application/x-www-form-urlencoded) as a map of first values.
-std::map<std::string, std::string> form_fields(const http::Request& req) {
-    std::multimap<std::string, std::string> all;
-    http::detail::parse_query(req.body, all);
-    std::map<std::string, std::string> out;
-    for (const auto& [k, v] : all)
-        out.emplace(k, v);
-    return out;
-}
-
 // The same request as JSON, for the API handler the form stands in for.
 http::Request as_json_request(const http::Request& req, const json& body) {
     http::Request r = req;
@@ -462,10 +453,10 @@ http::Response buy_submit(const App& app, db::Database& db, const http::Request&
     return with_nonce(buy_page(app, db, slug, form, answer.status));
 }
 
+// Our invoice ids are UUIDs in their canonical lower-case form.
 bool is_invoice_id(const std::string& id) {
-    return id.size() == 36 && std::all_of(id.begin(), id.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
-           });
+    auto uuid = Uuid::parse(id);
+    return uuid && uuid->to_string() == id;
 }
 
 std::string key_block(const std::string& key) {
@@ -596,6 +587,15 @@ http::Response asset(const PageAsset& a) {
 }
 
 } // namespace
+
+std::map<std::string, std::string> form_fields(const http::Request& req) {
+    std::multimap<std::string, std::string> all;
+    http::detail::parse_query(req.body, all);
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : all)
+        out.emplace(k, v);
+    return out;
+}
 
 http::Response html_page(const App& app, db::Database& db, int status, const std::string& title,
                          const std::string& main_html) {

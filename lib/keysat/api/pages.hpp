@@ -3,11 +3,15 @@
 // Policy and headers, the seller's name and colour. For routes outside page_routes.cpp that
 // answer a browser (BTCPay's connect callback).
 
+#include <map>
 #include <string>
 
 #include "keysat/api/app.hpp"
 
 namespace keysat::api {
+
+// A form body (application/x-www-form-urlencoded) as a map of each name's first value.
+std::map<std::string, std::string> form_fields(const http::Request& req);
 
 // A page whose <main> is `main_html` (already escaped by the caller), titled `title`.
 http::Response html_page(const App& app, db::Database& db, int status, const std::string& title,

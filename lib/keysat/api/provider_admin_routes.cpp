@@ -86,6 +86,23 @@ std::optional<store::PaymentProviderRow> connected_on(db::Database& db, const st
     return std::nullopt;
 }
 
+// The profile a new provider of `kind` attaches to (see profile_for), refused with 409 when it
+// has a connected one of that kind already.
+std::optional<store::MerchantProfileRow> free_profile_for(Mutation& m, const std::string& kind,
+                                                          const char* kind_name,
+                                                          const std::optional<std::string>& id,
+                                                          http::Response& error) {
+    auto profile = profile_for(m, id, error);
+    if (profile && connected_on(m.db, kind, profile->id)) {
+        error = error_response("conflict",
+                               fmt::format("conflict: merchant profile '{}' already has a {} "
+                                           "provider attached. Disconnect it first",
+                                           profile->name, kind_name));
+        return std::nullopt;
+    }
+    return profile;
+}
+
 // The BTCPay provider the status and disconnect routes speak of when none is named: the default
 // profile's, else the first connected one (a store configured by hand has no profile).
 std::optional<store::PaymentProviderRow> current_btcpay(db::Database& db) {
@@ -111,14 +128,9 @@ Outcome connect_start(Mutation& m) {
                               "bad request: BTCPay's address is not configured: set btcpay_url "
                               "(BTCPAY_URL) to the URL keysat-serve reaches BTCPay at");
     http::Response error;
-    auto profile = profile_for(m, profile_id, error);
+    auto profile = free_profile_for(m, "btcpay", "BTCPay", profile_id, error);
     if (!profile)
         return error;
-    if (connected_on(m.db, "btcpay", profile->id))
-        return error_response("conflict",
-                              fmt::format("conflict: merchant profile '{}' already has a BTCPay "
-                                          "provider attached. Disconnect it first",
-                                          profile->name));
     store::ConnectStateRow state{random_base32(20), "btcpay",   profile->id,  label.value_or(""),
                                  m.actor.kind,      m.actor.id, std::nullopt, m.now};
     if (!store::AccountStore(m.db).save_connect_state(state))
@@ -133,22 +145,6 @@ Outcome connect_start(Mutation& m) {
                    "payment_provider.connect_start",
                    profile->id,
                    {{"kind", "btcpay"}}};
-}
-
-std::map<std::string, std::string> form_of(const http::Request& req) {
-    std::multimap<std::string, std::string> all;
-    http::detail::parse_query(req.body, all);
-    std::map<std::string, std::string> out;
-    for (const auto& [k, v] : all)
-        out.emplace(k, v);
-    return out;
-}
-
-bool is_btcpay_id(const std::string& id) {
-    return !id.empty() && id.size() <= 64 &&
-           id.find_first_not_of(
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-               std::string::npos;
 }
 
 // The rest of a connect once the store is known: the webhook with a fresh secret, then the
@@ -168,7 +164,7 @@ http::Response finish_connect(const App& app, db::Database& db, const store::Con
     payments::BtcpayClient client(p, *app.outbound, app.btcpay_public_url);
     auto hook =
         client.create_webhook(public_base(app) + "/v1/btcpay/webhook/" + p.id, *p.webhook_secret);
-    if (!hook || !is_btcpay_id(*hook)) {
+    if (!hook || !payments::is_provider_id(*hook)) {
         std::fprintf(stderr, "keysat-serve: btcpay connect: %s\n",
                      hook ? "the webhook id is not an id" : hook.error().message.c_str());
         (void)client.revoke_key();
@@ -247,7 +243,7 @@ http::Response callback(const App& app, db::Database& db, const http::Request& r
         return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
     if (!*taken || (*taken)->api_key)
         return expired_state(app, db);
-    auto form = form_of(req);
+    auto form = form_fields(req);
     std::string api_key = form["apiKey"];
     // BTCPay's keys are letters and digits; anything else could reach a request header.
     if (api_key.empty() || api_key.size() > 128 ||
@@ -270,7 +266,7 @@ http::Response callback(const App& app, db::Database& db, const http::Request& r
                             "keysat-serve could not list the key's stores at BTCPay (its log "
                             "says why). Start the connect again.");
     }
-    std::erase_if(*stores, [](const auto& s) { return !is_btcpay_id(s.id); });
+    std::erase_if(*stores, [](const auto& s) { return !payments::is_provider_id(s.id); });
     if (stores->empty()) {
         (void)client.revoke_key();
         return message_page(app, db, 400, "BTCPay connect failed",
@@ -285,7 +281,7 @@ http::Response callback(const App& app, db::Database& db, const http::Request& r
 http::Response pick_store(const App& app, db::Database& db, const http::Request& req) {
     if (limited(app, req))
         return message_page(app, db, 429, "Too many attempts", "Wait a minute and try again.");
-    auto form = form_of(req);
+    auto form = form_fields(req);
     auto taken = store::AccountStore(db).take_connect_state(form["state"], app.clock->now());
     if (!taken)
         return message_page(app, db, 500, "BTCPay connect failed", "Start again.");
@@ -306,7 +302,7 @@ http::Response pick_store(const App& app, db::Database& db, const http::Request&
                             "says why). Start the connect again.");
     }
     for (const auto& s : *stores)
-        if (s.id == form["store_id"] && is_btcpay_id(s.id))
+        if (s.id == form["store_id"] && payments::is_provider_id(s.id))
             return finish_connect(app, db, **taken, *(*taken)->api_key, s, req);
     (void)client.revoke_key();
     return message_page(app, db, 400, "BTCPay connect failed",
@@ -505,14 +501,9 @@ Outcome zaprite_connect(Mutation& m) {
     if (auto bad = m.bad_fields())
         return *bad;
     http::Response error;
-    auto profile = profile_for(m, profile_id, error);
+    auto profile = free_profile_for(m, "zaprite", "Zaprite", profile_id, error);
     if (!profile)
         return error;
-    if (connected_on(m.db, "zaprite", profile->id))
-        return error_response("conflict",
-                              fmt::format("conflict: merchant profile '{}' already has a Zaprite "
-                                          "provider attached. Disconnect it first",
-                                          profile->name));
     store::PaymentProviderRow p;
     p.id = crypto::uuid_v4().to_string();
     p.kind = "zaprite";

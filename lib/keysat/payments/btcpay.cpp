@@ -15,18 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-// BTCPay's largest answer we read is one invoice: well under this.
-constexpr std::size_t k_reply_cap = 1 << 20;
-constexpr std::chrono::seconds k_deadline{15};
-
 std::unexpected<service::Refused> upstream(const std::string& what) {
-    return std::unexpected(service::Refused{"upstream_error", "upstream error: BTCPay " + what});
-}
-
-std::string trimmed_base(std::string base) {
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    return base;
+    return std::unexpected(upstream_error("BTCPay", what));
 }
 
 } // namespace
@@ -63,40 +53,19 @@ BtcpayClient::BtcpayClient(store::PaymentProviderRow provider, const http::Outbo
                            std::string public_url)
     : m_provider(std::move(provider)), m_policy(policy), m_public_url(std::move(public_url)) {}
 
-service::Checked<std::pair<int, std::string>>
-BtcpayClient::request(const std::string& method, const std::string& path, const std::string& body,
-                      const char* what, bool allow_404) const {
-    http::ClientRequest req;
-    req.method = method;
-    req.url = trimmed_base(m_provider.base_url) + "/api/v1" + path;
-    req.body = body;
-    req.headers = {{"Authorization", "token " + m_provider.api_key.value_or("")}};
-    req.deadline = k_deadline;
-    req.max_reply_bytes = k_reply_cap;
-    req.policy = &m_policy;
-    auto r = http::send(req);
-    if (r.outcome != http::Outcome::answered)
-        return upstream(fmt::format("{}: {}", what, r.error));
-    if ((r.status < 200 || r.status > 299) && !(allow_404 && r.status == 404))
-        return upstream(fmt::format("{} answered HTTP {}", what, r.status));
-    if (r.truncated)
-        return upstream(fmt::format("{}: the answer is too large", what));
-    return std::pair<int, std::string>{r.status, std::move(r.body)};
+service::Checked<Answer> BtcpayClient::request(const std::string& method, const std::string& path,
+                                               const std::string& body, const char* what,
+                                               bool allow_404) const {
+    return exchange("BTCPay", m_policy, method,
+                    trimmed_base(m_provider.base_url) + "/api/v1" + path, body,
+                    "token " + m_provider.api_key.value_or(""), what, allow_404);
 }
-
-namespace {
-
-json parse_answer(const std::string& body) {
-    return json_nesting_depth(body) > k_max_json_depth ? json() : json::parse(body, nullptr, false);
-}
-
-} // namespace
 
 service::Checked<json> BtcpayClient::call(const std::string& method, const std::string& path,
                                           const std::string& body, const char* what) const {
     KEYSAT_TRY_ASSIGN(r, request(method, "/stores/" + m_provider.store_id.value_or("") + path, body,
                                  what, false));
-    json answer = parse_answer(r.second);
+    json answer = answer_json(r.body);
     if (!answer.is_object())
         return upstream(fmt::format("{}: the answer is not a JSON object", what));
     return answer;
@@ -104,7 +73,7 @@ service::Checked<json> BtcpayClient::call(const std::string& method, const std::
 
 service::Checked<std::vector<BtcpayClient::Store>> BtcpayClient::list_stores() const {
     KEYSAT_TRY_ASSIGN(r, request("GET", "/stores", "", "list-stores", false));
-    json answer = parse_answer(r.second);
+    json answer = answer_json(r.body);
     if (!answer.is_array())
         return upstream("list-stores: the answer is not a JSON array");
     std::vector<Store> stores;
@@ -192,9 +161,7 @@ BtcpayClient::create_invoice(const store::InvoiceRow& invoice,
 
 service::Checked<RemoteStatus> BtcpayClient::invoice_status(const std::string& id) const {
     // BTCPay's invoice ids are letters and digits: anything else would change the path.
-    if (id.empty() || id.size() > 64 ||
-        id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-            std::string::npos)
+    if (!is_provider_id(id))
         return upstream("get-invoice: '" + id.substr(0, 64) + "' is not an invoice id");
     KEYSAT_TRY_ASSIGN(answer, call("GET", "/invoices/" + id, "", "get-invoice"));
     if (!answer.contains("status") || !answer["status"].is_string())

@@ -61,10 +61,9 @@ class BtcpayClient : public Provider {
   private:
     // A route under /api/v1 (`path`) with the API key; the answer's status and body, or an
     // upstream error. `what` names the call in errors; a 404 is an answer when `allow_404`.
-    service::Checked<std::pair<int, std::string>> request(const std::string& method,
-                                                          const std::string& path,
-                                                          const std::string& body, const char* what,
-                                                          bool allow_404) const;
+    service::Checked<Answer> request(const std::string& method, const std::string& path,
+                                     const std::string& body, const char* what,
+                                     bool allow_404) const;
     // A store's route (`path` after /api/v1/stores/{storeId}) with the API key; the answer must
     // be a JSON object. `what` names the call in errors.
     service::Checked<nlohmann::json> call(const std::string& method, const std::string& path,

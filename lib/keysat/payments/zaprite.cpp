@@ -15,18 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t k_reply_cap = 1 << 20;
-constexpr std::chrono::seconds k_deadline{15};
-
 std::unexpected<service::Refused> upstream(const std::string& what) {
-    return std::unexpected(service::Refused{"upstream_error", "upstream error: Zaprite " + what});
-}
-
-bool is_order_id(const std::string& id) {
-    return !id.empty() && id.size() <= 128 &&
-           id.find_first_not_of(
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-               std::string::npos;
+    return std::unexpected(upstream_error("Zaprite", what));
 }
 
 } // namespace
@@ -36,25 +26,12 @@ ZapriteClient::ZapriteClient(store::PaymentProviderRow provider, const http::Out
 
 service::Checked<json> ZapriteClient::call(const std::string& method, const std::string& path,
                                            const std::string& body, const char* what) const {
-    std::string base = m_provider.base_url.empty() ? k_zaprite_default_url : m_provider.base_url;
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    http::ClientRequest req;
-    req.method = method;
-    req.url = base + path;
-    req.body = body;
-    req.headers = {{"Authorization", "Bearer " + m_provider.api_key.value_or("")}};
-    req.deadline = k_deadline;
-    req.max_reply_bytes = k_reply_cap;
-    req.policy = &m_policy;
-    auto r = http::send(req);
-    if (r.outcome != http::Outcome::answered)
-        return upstream(fmt::format("{}: {}", what, r.error));
-    if (r.status < 200 || r.status > 299)
-        return upstream(fmt::format("{} answered HTTP {}", what, r.status));
-    json answer = r.truncated || json_nesting_depth(r.body) > k_max_json_depth
-                      ? json()
-                      : json::parse(r.body, nullptr, false);
+    KEYSAT_TRY_ASSIGN(r, exchange("Zaprite", m_policy, method,
+                                  trimmed_base(m_provider.base_url.empty() ? k_zaprite_default_url
+                                                                           : m_provider.base_url) +
+                                      path,
+                                  body, "Bearer " + m_provider.api_key.value_or(""), what));
+    json answer = answer_json(r.body);
     if (!answer.is_object() && !answer.is_array())
         return upstream(fmt::format("{}: the answer is not JSON", what));
     return answer;
@@ -80,7 +57,7 @@ ZapriteClient::create_order(const store::InvoiceRow& invoice,
 }
 
 service::Checked<RemoteStatus> ZapriteClient::order_status(const std::string& id) const {
-    if (!is_order_id(id))
+    if (!is_provider_id(id, 128))
         return upstream("get-order: '" + id.substr(0, 64) + "' is not an order id");
     KEYSAT_TRY_ASSIGN(answer, call("GET", "/v1/orders/" + id, "", "get-order"));
     if (!answer.is_object() || !answer.contains("status") || !answer["status"].is_string())
@@ -143,16 +120,6 @@ std::optional<ZapriteEvent> read_zaprite_event(const json& body) {
             return out;
         }
     return std::nullopt;
-}
-
-std::unique_ptr<Provider> make_provider(const store::PaymentProviderRow& row,
-                                        const http::OutboundPolicy& policy,
-                                        const std::string& btcpay_public_url) {
-    if (row.kind == "btcpay")
-        return std::make_unique<BtcpayClient>(row, policy, btcpay_public_url);
-    if (row.kind == "zaprite")
-        return std::make_unique<ZapriteClient>(row, policy);
-    return nullptr;
 }
 
 } // namespace keysat::payments
