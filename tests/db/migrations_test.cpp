@@ -272,3 +272,29 @@ TEST_CASE("version 6 keeps a profile's contact as its support address and adds n
                     "('m2', 'Two', 1, 0)"));
     CHECK_FALSE(db.exec("UPDATE merchant_profiles SET is_default = 1 WHERE id = 'm2'"));
 }
+
+TEST_CASE("version 7 carries subscriptions over with their plan and gives periods in days",
+          "[db]") {
+    test::TempDir dir;
+    auto db = database_at(dir, 6);
+    REQUIRE(db.exec("UPDATE policies SET recurring_period = 'year' WHERE slug = 'pro-yearly'"));
+    REQUIRE(migrate_up(db, up_options()));
+    // The stored subscription keeps its id, license, status and period end, and gains its
+    // product, period, price as listed and grace from its policy.
+    CHECK(
+        *db.query_texts(
+            "SELECT id || '|' || license_id || '|' || status || '|' || current_period_end || "
+            "'|' || period_days || '|' || listed_currency || '|' || listed_value || '|' || "
+            "grace_days || '|' || product_id || '|' || consecutive_failures FROM subscriptions") ==
+        std::vector<std::string>{"13131313-0000-4000-8000-000000000007|aaaaaaaa-bbbb-cccc-dddd-"
+                                 "eeeeeeeeeeee|active|1731536000|365|SAT|50000|7|6f46a4f6-0d2f-"
+                                 "4a28-b6aa-3e8fbf6f28f0|0"});
+    CHECK(*db.query_texts("SELECT slug || '=' || coalesce(renewal_period_days, 'none') FROM "
+                          "policies ORDER BY slug") ==
+          std::vector<std::string>{"legacy=none", "pro-yearly=365"});
+    // Existing invoices are purchases; a trialing status is accepted now.
+    CHECK(*db.query_int("SELECT count(*) FROM invoices WHERE purpose <> 'purchase'") == 0);
+    REQUIRE(db.exec("UPDATE subscriptions SET status = 'trialing'"));
+    CHECK_FALSE(db.exec("UPDATE subscriptions SET status = 'paused'"));
+    CHECK(*db.query_int("SELECT count(*) FROM tier_changes WHERE status <> 'applied'") == 0);
+}

@@ -3,7 +3,9 @@
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/store/catalog_store.hpp"
+#include "keysat/store/commerce_store.hpp"
 #include "keysat/store/license_store.hpp"
+#include "keysat/store/subscription_store.hpp"
 #include "keysat/store/webhook_store.hpp"
 #include "support/db_support.hpp"
 #include "support/support.hpp"
@@ -161,13 +163,75 @@ TEST_CASE("merchants, providers, subscriptions and tier changes", "[store]") {
     lic.license_key = "LIC1-S";
     lic.signing_key_id = "0011223344556677";
     REQUIRE((*store::LicenseStore::open(db)).insert(lic, 1));
-    REQUIRE(accounts.create_subscription({"s1", "lic1", "pol1", "active", 1000, 1, 1}));
-    CHECK((*accounts.ended_before(999)).empty());
-    auto ended = *accounts.ended_before(1001);
-    REQUIRE(ended.size() == 1);
-    CHECK(*accounts.update_subscription("s1", "lapsed", 1000, 1002));
-    CHECK((*accounts.ended_before(2000)).empty());
-    CHECK((*accounts.find_subscription_by_license("lic1"))->status == "lapsed");
-    REQUIRE(accounts.record_tier_change({"t1", "lic1", std::nullopt, "pol1", std::nullopt, 5}));
-    CHECK((*accounts.tier_changes("lic1")).size() == 1);
+    store::SubscriptionStore subs(db);
+    store::SubscriptionRow plan;
+    plan.id = "s1";
+    plan.license_id = "lic1";
+    plan.policy_id = "pol1";
+    plan.product_id = "p1";
+    plan.status = "active";
+    plan.grace_days = 7;
+    plan.current_period_end = 1000000;
+    REQUIRE(subs.create(plan));
+    // Due for an invoice from `lead` before the end; ended at the end; out of grace 7 days later.
+    CHECK((*subs.due_for_invoice(999999, 1, 10)).empty());
+    CHECK((*subs.due_for_invoice(1000000, 1, 10)).size() == 1);
+    CHECK((*subs.ended(999999, 10)).empty());
+    CHECK((*subs.ended(1000000, 10)).size() == 1);
+    CHECK((*subs.out_of_grace(2000000, 10)).empty()); // active, not past due
+    // A save names the status it read: a second writer that read the same row loses.
+    plan.status = "past_due";
+    CHECK(*subs.save(plan, "active"));
+    CHECK_FALSE(*subs.save(plan, "active"));
+    CHECK((*subs.ended(2000000, 10)).empty());
+    CHECK((*subs.out_of_grace(1000000 + 7 * 86400 - 1, 10)).empty());
+    CHECK((*subs.out_of_grace(1000000 + 7 * 86400, 10)).size() == 1);
+    // An open or settled renewal invoice of the period takes the plan off the due list, and a
+    // second one for the same period is refused by the database.
+    store::CommerceStore commerce(db);
+    store::InvoiceRow renewal;
+    renewal.id = "inv-r1";
+    renewal.product_id = "p1";
+    renewal.purpose = "renewal";
+    renewal.license_id = "lic1";
+    renewal.period_end = 1000000;
+    REQUIRE(commerce.create_invoice(renewal));
+    CHECK((*subs.due_for_invoice(2000000, 1, 10)).empty());
+    renewal.id = "inv-r2";
+    CHECK_FALSE(commerce.create_invoice(renewal));
+    REQUIRE(*commerce.transition("inv-r1", "expired", 5));
+    CHECK((*subs.due_for_invoice(2000000, 1, 10)).size() == 1); // expired: a new one may open
+    REQUIRE(commerce.create_invoice(renewal));
+    CHECK((*commerce.invoices_of_license("lic1")).size() == 2);
+    // Failures back off: the fifth stops the worker asking.
+    REQUIRE(*commerce.transition("inv-r2", "invalid", 6));
+    plan.consecutive_failures = 1;
+    plan.last_renewal_attempt_at = 100;
+    REQUIRE(*subs.save(plan, "past_due"));
+    CHECK((*subs.due_for_invoice(2000000, 399, 10)).empty());
+    CHECK((*subs.due_for_invoice(2000000, 400, 10)).size() == 1);
+    plan.consecutive_failures = store::k_max_renewal_failures;
+    REQUIRE(*subs.save(plan, "past_due"));
+    CHECK((*subs.due_for_invoice(2000000, 1000000, 10)).empty());
+    CHECK((*subs.find_by_license("lic1"))->status == "past_due");
+    CHECK((*subs.list(std::string("past_due"), std::nullopt, 10)).size() == 1);
+    CHECK((*subs.list(std::string("active"), std::nullopt, 10)).empty());
+    CHECK((*subs.list(std::nullopt, std::string("other"), 10)).empty());
+
+    store::TierChangeRow change;
+    change.id = "t1";
+    change.license_id = "lic1";
+    change.to_policy_id = "pol1";
+    change.direction = "downgrade";
+    change.status = "pending";
+    change.created_at = 5;
+    REQUIRE(subs.record_tier_change(change));
+    CHECK((*subs.pending_downgrade("lic1"))->id == "t1");
+    CHECK(*subs.finish_tier_change("t1", "applied", 9));
+    CHECK_FALSE(*subs.finish_tier_change("t1", "cancelled", 9)); // only from pending
+    CHECK_FALSE(*subs.pending_downgrade("lic1"));
+    auto changes = *subs.tier_changes("lic1");
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].status == "applied");
+    CHECK(changes[0].effective_at == 9);
 }

@@ -131,7 +131,17 @@ TEST_CASE("license status changes follow their rules", "[store]") {
     CHECK(*licenses->revoke("a", "refund", 5));
     CHECK_FALSE(*licenses->revoke("a", "twice", 6));
     CHECK_FALSE(*licenses->unsuspend("a", 7));
-    CHECK_FALSE(*licenses->change_policy("a", "x", std::nullopt, "[]", 0, 8));
+    auto revoked = *licenses->find("a");
+    revoked->expires_at = 99;
+    CHECK_FALSE(*licenses->reissue(*revoked, 8)); // a revoked license keeps its terms
+    auto other = *licenses->find("b");
+    other->expires_at = 99;
+    other->license_key = "LIC1-new";
+    other->grace_days = 3;
+    CHECK(*licenses->reissue(*other, 8));
+    CHECK((*licenses->find("b"))->expires_at == 99);
+    CHECK((*licenses->find("b"))->license_key == "LIC1-new");
+    CHECK((*licenses->find("b"))->grace_days == 3);
     auto found = *licenses->search(std::string("buyer@example.com"), std::nullopt, 10);
     REQUIRE(found.size() == 2);
     CHECK(found[0].id == "b"); // newest first

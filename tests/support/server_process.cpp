@@ -110,7 +110,13 @@ void ServerProcess::signal(int sig) const {
 HttpResult ServerProcess::request(const std::string& method, const std::string& path,
                                   const std::string& body,
                                   const std::map<std::string, std::string>& headers) const {
-    httplib::Client client("127.0.0.1", m_port);
+    return http_request(m_port, method, path, body, headers);
+}
+
+HttpResult http_request(int port, const std::string& method, const std::string& path,
+                        const std::string& body,
+                        const std::map<std::string, std::string>& headers) {
+    httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(5);
     client.set_read_timeout(10);
     httplib::Headers h(headers.begin(), headers.end());

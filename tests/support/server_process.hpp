@@ -19,6 +19,11 @@ struct HttpResult {
     std::map<std::string, std::string> headers;
 };
 
+// One HTTP request to 127.0.0.1:`port` (a new connection); throws when no answer comes.
+HttpResult http_request(int port, const std::string& method, const std::string& path,
+                        const std::string& body,
+                        const std::map<std::string, std::string>& headers = {});
+
 class ServerProcess {
   public:
     // Starts keysat-serve with `args` (after --bind 127.0.0.1:0 and --data-dir DIR) and `env`;

@@ -160,7 +160,7 @@ json policy_json(const store::PolicyRow& p) {
             {"max_machines", p.max_machines},
             {"is_trial", p.is_trial},
             {"trial_days", p.trial_days.value_or(0)},
-            {"is_recurring", p.recurring_period.has_value()},
+            {"is_recurring", p.renewal_period_days.has_value()},
             {"recurring_period", p.recurring_period ? json(*p.recurring_period) : json(nullptr)},
             {"renewal_period_days", renewal_period_days(p)},
             {"grace_period_days", p.grace_period_days},
@@ -214,7 +214,7 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
     auto tier_rank = f.integer("tier_rank", 0, 1000);
     auto is_recurring = f.boolean("is_recurring");
     auto period = f.text("recurring_period", false, 8);
-    auto period_days = f.integer("renewal_period_days", 0, 366 * 5);
+    auto period_days = f.integer("renewal_period_days", 1, 1830);
     auto is_public = f.boolean("is_public");
     auto grace_period = f.integer("grace_period_days", 0, 90);
     // Keysat's admin tools put the buy page's words in `metadata`; ours may send them on top.
@@ -292,25 +292,27 @@ std::string policy_fields(const json& body, store::PolicyRow& p, const store::Pr
         p.marketing_bullets_position = *position;
     if (metadata)
         p.metadata_json = metadata->dump();
-    if (period) {
-        if (*period != "month" && *period != "year")
-            return "bad request: 'recurring_period' must be month or year";
-        p.recurring_period = *period;
-    } else if (is_recurring && !*is_recurring) {
-        p.recurring_period.reset();
-    } else if (is_recurring || period_days) {
-        // Keysat's form: is_recurring with renewal_period_days; we bill by month or year.
-        std::int64_t d = period_days.value_or(0);
-        if (d >= 28 && d <= 31)
-            p.recurring_period = "month";
-        else if (d == 365 || d == 366)
-            p.recurring_period = "year";
-        else
-            return "bad request: 'renewal_period_days' must be a month (28-31) or a year "
-                   "(365-366) when 'is_recurring' is true";
+    // The period is a number of days (Keysat's renewal_period_days, 1 to 1830); recurring_period
+    // (month, year) is our shorthand for 30 and 365 and stays as the label of those lengths.
+    if (period && *period != "month" && *period != "year")
+        return "bad request: 'recurring_period' must be month or year";
+    if (is_recurring && !*is_recurring) {
+        p.renewal_period_days.reset();
+    } else if (period_days) {
+        p.renewal_period_days = *period_days;
+    } else if (period) {
+        p.renewal_period_days = *period == "year" ? 365 : 30;
+    } else if (is_recurring && !p.renewal_period_days) {
+        return "bad request: 'renewal_period_days' (1-1830) is required when 'is_recurring' is "
+               "true";
     }
-    if (p.recurring_period && p.trial_days &&
-        *p.trial_days > (p.recurring_period == "year" ? 365 : 28))
+    p.recurring_period.reset();
+    if (p.renewal_period_days && *p.renewal_period_days >= 28 && *p.renewal_period_days <= 31)
+        p.recurring_period = "month";
+    else if (p.renewal_period_days &&
+             (*p.renewal_period_days == 365 || *p.renewal_period_days == 366))
+        p.recurring_period = "year";
+    if (p.renewal_period_days && p.trial_days && *p.trial_days > *p.renewal_period_days)
         return "bad request: 'trial_days' cannot exceed the renewal period";
     return "";
 }

@@ -56,7 +56,7 @@ json product_json(const store::ProductRow& p) {
 }
 
 std::int64_t renewal_period_days(const store::PolicyRow& p) {
-    return !p.recurring_period ? 0 : *p.recurring_period == "year" ? 365 : 30;
+    return p.renewal_period_days.value_or(0);
 }
 
 json policy_metadata(const store::PolicyRow& p) {
@@ -105,7 +105,7 @@ json storefront_policy_json(const store::ProductRow& product, const store::Polic
             {"marketing_bullets_position", pol.marketing_bullets_position},
             {"hidden_entitlements", json_array_or_empty(pol.hidden_entitlements_json)},
             {"highlighted", pol.highlighted},
-            {"is_recurring", pol.recurring_period.has_value()},
+            {"is_recurring", pol.renewal_period_days.has_value()},
             {"renewal_period_days", renewal_period_days(pol)},
             {"trial_days", pol.trial_days.value_or(0)},
             {"tier_rank", pol.tier_rank},

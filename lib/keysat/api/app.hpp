@@ -17,6 +17,7 @@
 #include "keysat/http/outbound.hpp"
 #include "keysat/http/server.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/checkout.hpp"
 #include "keysat/service/validation.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/commerce_store.hpp"
@@ -65,6 +66,16 @@ void register_purchase_routes(http::Server& server, const App& app);
 // ask for too (as JSON requests built from the form).
 http::Response purchase_answer(const App& app, db::Database& db, const http::Request& req);
 http::Response recover_answer(const App& app, db::Database& db, const http::Request& req);
+// The answer to a refused purchase, renewal or tier change: the refusal's code and message, but
+// what a provider or the database said stays in the log (it names internal hosts).
+http::Response refused(const service::Refused& r);
+// The provider checkout of a paid invoice (purchase, renewal, tier change) at the provider the
+// service picked; the buyer comes back to the invoice's redirect, the profile's, or the thank-you
+// page. Empty when outbound requests are not set up.
+service::CreateCheckout checkout_with(const App& app, db::Database& db);
+// POST /v1/subscriptions/cancel and /renew, POST /v1/upgrade-quote and /v1/upgrade (the key as
+// proof); the admin's subscriptions and change-tier routes.
+void register_subscription_routes(http::Server& server, const App& app);
 // GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
 void register_page_routes(http::Server& server, const App& app);
 // /v1/admin/merchant-profiles...: profiles, the default one, rail preferences.

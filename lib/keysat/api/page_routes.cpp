@@ -25,6 +25,7 @@
 #include "keysat/service/checkout.hpp"
 #include "keysat/service/pricing.hpp"
 #include "keysat/service/providers.hpp"
+#include "keysat/service/subscriptions.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/encoding.hpp"
 #include "keysat/util/uuid.hpp"
@@ -211,13 +212,31 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
     return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// "every month", "every year", "every 14 days".
+std::string period_words(std::int64_t days) {
+    if (days == 30)
+        return "every month";
+    if (days == 365)
+        return "every year";
+    return days == 1 ? "every day" : fmt::format("every {} days", days);
+}
+
+// "/ month", "/ year", "/ 14 days": what follows a recurring price.
+std::string per_period(std::int64_t days) {
+    if (days == 30)
+        return " / month";
+    if (days == 365)
+        return " / year";
+    return days == 1 ? " / day" : fmt::format(" / {} days", days);
+}
+
 // The tier's terms in words: "1 year · 3 devices · renews every year".
 std::string terms_of(const store::PolicyRow& p) {
     std::vector<std::string> parts;
-    if (p.is_trial && p.trial_days)
+    if (p.trial_days && *p.trial_days > 0 && (p.is_trial || p.renewal_period_days))
         parts.push_back(fmt::format("{}-day free trial", *p.trial_days));
-    if (p.recurring_period)
-        parts.push_back(*p.recurring_period == "year" ? "renews every year" : "renews every month");
+    if (p.renewal_period_days)
+        parts.push_back("renews " + period_words(*p.renewal_period_days));
     else if (!p.duration_days)
         parts.push_back("lifetime license");
     else if (*p.duration_days % 365 == 0)
@@ -252,12 +271,15 @@ struct Tier {
 // featured code lowers it), the terms, the bullets and the entitlements buyers may see.
 std::string tier_html(const Tier& t, const std::string& currency, bool radio, bool checked) {
     const auto& p = t.policy;
+    std::string per = p.renewal_period_days ? per_period(*p.renewal_period_days) : "";
     std::string price_html =
         t.price < t.base ? fmt::format("<s class=\"was\">{}</s> <strong class=\"now\">{}</strong>",
                                        html::text(html::price(t.base, currency)),
                                        html::text(html::price(t.price, currency)))
                          : fmt::format("<strong class=\"now\">{}</strong>",
                                        html::text(html::price(t.price, currency)));
+    if (!per.empty())
+        price_html += "<span class=\"per\">" + html::text(per) + "</span>";
     std::string featured;
     if (t.featured && t.price < t.base)
         featured = fmt::format(
@@ -478,7 +500,9 @@ http::Response thank_you(const App& app, db::Database& db, const http::Request& 
     if (!is_invoice_id(id))
         return not_found();
     auto invoice = store::CommerceStore(db).find_invoice(id);
-    auto license = service::license_of_invoice(db, id);
+    auto license = invoice && *invoice && (*invoice)->status == "settled"
+                       ? service::license_for_invoice(db, **invoice)
+                       : Expected<std::optional<store::LicenseRow>>(std::nullopt);
     if (!invoice || !license)
         return message_page(app, db, 500, "Something went wrong",
                             "The purchase could not be read. Reload the page in a moment.");

@@ -15,6 +15,7 @@
 #include "keysat/service/checkout.hpp"
 #include "keysat/service/issuance.hpp"
 #include "keysat/service/providers.hpp"
+#include "keysat/service/subscriptions.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/net.hpp"
@@ -29,6 +30,8 @@ namespace {
 constexpr double k_purchase_rate = 1.0 / 6.0;
 constexpr double k_purchase_burst = 10.0;
 
+} // namespace
+
 http::Response refused(const service::Refused& r) {
     // What the provider or the database said stays in the log: it names internal hosts.
     if (r.code == "upstream_error" || r.code == "internal_error") {
@@ -40,6 +43,8 @@ http::Response refused(const service::Refused& r) {
     }
     return error_response(r.code, r.message);
 }
+
+namespace {
 
 // A buyer's e-mail address: nullopt when absent or empty; an error when it is not one.
 std::optional<std::string> email_field(Fields& f, const char* name, std::string& error) {
@@ -75,7 +80,8 @@ std::string redirect_for(const App& app, db::Database& db, const store::InvoiceR
     return public_base(app) + "/thank-you?invoice_id=" + invoice.id;
 }
 
-// The checkout of a paid purchase at the provider service::start_purchase picked.
+} // namespace
+
 service::CreateCheckout checkout_with(const App& app, db::Database& db) {
     if (app.outbound == nullptr)
         return {};
@@ -87,6 +93,8 @@ service::CreateCheckout checkout_with(const App& app, db::Database& db) {
         return provider->create_checkout(invoice, redirect_for(app, db, invoice, quote));
     };
 }
+
+namespace {
 
 // The buyer's request of /v1/purchase and /v1/redeem, after the client's rate limit: nullopt
 // with `refused` set when limited or malformed. `with_redirect`: the purchase's redirect_url
@@ -169,7 +177,11 @@ http::Response purchase_status(db::Database& db, const std::string& id) {
         return error_response("internal_error", "internal error: invoices");
     if (!*invoice)
         return error_response("not_found", fmt::format("not found: invoice '{}'", id));
-    auto license = service::license_of_invoice(db, id);
+    // A renewal's or tier change's license exists before it is paid: only a settled invoice
+    // answers with the key (the renewed or changed one).
+    auto license = (*invoice)->status == "settled"
+                       ? service::license_for_invoice(db, **invoice)
+                       : Expected<std::optional<store::LicenseRow>>(std::nullopt);
     if (!license)
         return error_response("internal_error", "internal error: licenses");
     const auto& l = *license;

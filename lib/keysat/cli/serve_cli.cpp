@@ -13,6 +13,7 @@
 
 #include "keysat/api/app.hpp"
 #include "keysat/api/reconciler.hpp"
+#include "keysat/api/renewal_worker.hpp"
 #include "keysat/api/webhook_worker.hpp"
 #include "keysat/cli/common.hpp"
 #include "keysat/config/config.hpp"
@@ -263,14 +264,71 @@ Expected<int> run_serve(const ServeOptions& o) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    KEYSAT_TRY_ASSIGN(c, load_config(o));
     SystemClock clock;
+    KEYSAT_TRY_ASSIGN(serving, Serving::open(o, clock));
+    Serving& s = *serving;
+
+    // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
+    // SIGHUP reloads the release gate's revocation list. (Blocked at the start of run_serve,
+    // before any thread exists, so every thread inherits the mask.)
+    std::atomic<bool> finished = false;
+    std::jthread waiter([&s, &finished, signals] {
+        int sig = 0;
+        while (sigwait(&signals, &sig) == 0 && sig == SIGHUP && !finished)
+            s.reload_revocations();
+        std::cerr << "keysat-serve: stopping\n";
+        // A signal that arrived during start-up is taken here before the server runs, and
+        // stop() does nothing until it does: keep asking until run() has returned.
+        while (!finished) {
+            s.stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    std::cerr << fmt::format("keysat-serve: {} listening on {} ({})\n",
+                             s.app().signer ? "signing" : "verify-only", s.address(),
+                             s.app().db_path.string());
+    s.run();
+    finished = true;
+    // run() also returns if the listener fails; wake the waiter so the program can exit.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    return k_exit_ok;
+}
+
+} // namespace
+
+// Everything a running keysat-serve holds, in the order it is built (and torn down in
+// reverse): the workers stop before the server and the state they share.
+struct Serving::Parts {
+    config::ServeConfig c;
+    api::RateLimiter limiter;
+    service::VerifiedKeyCache key_cache;
+    std::optional<service::ValidationCache> row_cache;
+    std::unique_ptr<api::ValidationLog> validation_log;
+    http::OutboundPolicy outbound;
+    api::App app;
+    std::unique_ptr<http::Server> server;
+    std::unique_ptr<gate::Gate> gate;
+    int port = 0;
+    std::unique_ptr<api::WebhookWorker> webhooks;
+    std::unique_ptr<api::Reconciler> reconciler;
+    std::unique_ptr<api::RenewalWorker> renewals;
+    std::atomic<bool> finished = false;
+};
+
+Serving::Serving(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
+Serving::~Serving() = default;
+
+Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Clock& clock) {
+    KEYSAT_TRY_ASSIGN(config, load_config(o));
+    auto parts = std::make_unique<Serving::Parts>();
+    parts->c = std::move(config);
+    const config::ServeConfig& c = parts->c;
+    api::App& app = parts->app;
     std::error_code ec;
     fs::create_directories(c.data_dir, ec);
     fs::permissions(c.data_dir, fs::perms::owner_all, ec);
     KEYSAT_TRY_ASSIGN(wal, prepare_database(c, clock.now()));
     KEYSAT_TRY_ASSIGN(signer, load_signer(c));
-    api::App app;
     app.db_path = c.db_path;
     app.operator_name = c.operator_name;
     app.public_url = c.public_url;
@@ -282,11 +340,9 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.trusted_proxies = c.trusted_proxies;
     app.validate_rate = c.validate_rate;
     app.validate_burst = c.validate_burst;
-    api::RateLimiter limiter;
-    app.limiter = &limiter;
-    service::VerifiedKeyCache key_cache;
-    app.key_cache = &key_cache;
-    std::optional<service::ValidationCache> row_cache;
+    app.limiter = &parts->limiter;
+    app.key_cache = &parts->key_cache;
+    auto& row_cache = parts->row_cache;
     // The cache is cleared by SQLite's WAL hook, which only fires in WAL mode (some network
     // file systems refuse it): without WAL, no cache rather than one cleared only by its TTL.
     if (!wal && c.cache_ttl_ms > 0)
@@ -295,8 +351,8 @@ Expected<int> run_serve(const ServeOptions& o) {
         row_cache.emplace(std::chrono::milliseconds(c.cache_ttl_ms));
         app.row_cache = &*row_cache;
     }
-    api::ValidationLog validation_log(c.db_path);
-    app.validation_log = &validation_log;
+    parts->validation_log = std::make_unique<api::ValidationLog>(c.db_path);
+    app.validation_log = parts->validation_log.get();
     KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));
     app.keyring = std::move(ring);
     app.signer = std::move(signer);
@@ -304,7 +360,7 @@ Expected<int> run_serve(const ServeOptions& o) {
     app.master_key_sha256 = master;
     KEYSAT_TRY_ASSIGN(audit_secret, load_server_secret(c));
     app.audit_secret = std::move(audit_secret);
-    http::OutboundPolicy outbound;
+    http::OutboundPolicy& outbound = parts->outbound;
     outbound.deny_private = c.webhook_deny_private;
     for (const auto& range : c.webhook_allow)
         outbound.allow.push_back(*net::parse_cidr(range)); // checked with the configuration
@@ -322,7 +378,8 @@ Expected<int> run_serve(const ServeOptions& o) {
     options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
     options.log_json = c.log_format == "json";
     options.error_body = api::error_for_status;
-    http::Server server(options);
+    parts->server = std::make_unique<http::Server>(options);
+    http::Server& server = *parts->server;
     api::register_public_routes(server, app);
     api::register_admin_routes(server, app);
     api::register_purchase_routes(server, app);
@@ -330,7 +387,10 @@ Expected<int> run_serve(const ServeOptions& o) {
     api::register_provider_admin_routes(server, app);
     api::register_merchant_routes(server, app);
     api::register_page_routes(server, app);
-    KEYSAT_TRY_ASSIGN(release_gate, make_gate(c));
+    api::register_subscription_routes(server, app);
+    KEYSAT_TRY_ASSIGN(made_gate, make_gate(c));
+    parts->gate = std::move(made_gate);
+    auto& release_gate = parts->gate;
     if (release_gate) {
         gate::register_gate_routes(server, app, *release_gate);
         gate::register_gate_admin_routes(server, app, *release_gate);
@@ -345,40 +405,47 @@ Expected<int> run_serve(const ServeOptions& o) {
     // The default public URL names the port the kernel chose for --bind HOST:0.
     if (c.bind_port == 0 && app.public_url == fmt::format("http://{}:0", c.bind_host))
         app.public_url = fmt::format("http://{}:{}", c.bind_host, port);
-    api::WebhookWorker webhooks({.db_path = c.db_path,
-                                 .senders = c.webhook_senders,
-                                 .timeout_s = c.webhook_timeout_s,
-                                 .unit_ms = c.webhook_retry_unit_ms,
-                                 .policy = &outbound});
-    api::Reconciler reconciler(app, c.reconcile_interval_s);
-
-    // SIGTERM and SIGINT go to one thread that stops the server; requests in flight finish.
-    // SIGHUP reloads the release gate's revocation list. (Blocked at the start of run_serve,
-    // before any thread exists, so every thread inherits the mask.)
-    std::atomic<bool> finished = false;
-    std::jthread waiter([&server, &finished, signals, g = release_gate.get()] {
-        int sig = 0;
-        while (sigwait(&signals, &sig) == 0 && sig == SIGHUP && !finished)
-            reload_revocations(g);
-        std::cerr << "keysat-serve: stopping\n";
-        // A signal that arrived during start-up is taken here before the server runs, and
-        // stop() does nothing until it does: keep asking until run() has returned.
-        while (!finished) {
-            server.stop();
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    });
-    std::cerr << fmt::format("keysat-serve: {} listening on http://{}:{} ({})\n",
-                             app.signer ? "signing" : "verify-only", c.bind_host, port,
-                             c.db_path.string());
-    server.run();
-    finished = true;
-    // run() also returns if the listener fails; wake the waiter so the program can exit.
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    return k_exit_ok;
+    parts->port = port;
+    parts->webhooks = std::make_unique<api::WebhookWorker>(
+        api::WebhookWorkerOptions{.db_path = c.db_path,
+                                  .senders = c.webhook_senders,
+                                  .timeout_s = c.webhook_timeout_s,
+                                  .unit_ms = c.webhook_retry_unit_ms,
+                                  .policy = &outbound});
+    parts->reconciler = std::make_unique<api::Reconciler>(app, c.reconcile_interval_s);
+    parts->renewals =
+        std::make_unique<api::RenewalWorker>(app, c.renewal_interval_s, c.renewal_lead_days);
+    return std::unique_ptr<Serving>(new Serving(std::move(parts)));
 }
 
-} // namespace
+int Serving::port() const {
+    return m_parts->port;
+}
+
+std::string Serving::address() const {
+    return fmt::format("http://{}:{}", m_parts->c.bind_host, m_parts->port);
+}
+
+const api::App& Serving::app() const {
+    return m_parts->app;
+}
+
+void Serving::run() {
+    m_parts->server->run();
+    m_parts->finished = true;
+}
+
+bool Serving::finished() const {
+    return m_parts->finished;
+}
+
+void Serving::stop() {
+    m_parts->server->stop();
+}
+
+void Serving::reload_revocations() {
+    cli::reload_revocations(m_parts->gate.get());
+}
 
 std::unique_ptr<CLI::App> make_serve_app(ServeOptions& o) {
     auto app = std::make_unique<CLI::App>(

@@ -324,6 +324,22 @@ const std::vector<Setter>& setters() {
              c.btcpay_webhook_secret = v;
              return {};
          }},
+        {"renewal_interval", "KEYSAT_RENEWAL_INTERVAL",
+         "seconds between passes of the renewal worker (renewal invoices, past-due and lapsed "
+         "subscriptions)",
+         K::integer, 1, 3600,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.renewal_interval_s = static_cast<int>(n);
+             return {};
+         }},
+        {"renewal_lead_days", "KEYSAT_RENEWAL_LEAD_DAYS",
+         "days before a subscription period's end that its renewal invoice opens and the buyer is "
+         "told (subscription.renewal_pending)",
+         K::integer, 0, 60,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.renewal_lead_days = static_cast<int>(n);
+             return {};
+         }},
         {"reconcile_interval", "KEYSAT_RECONCILE_INTERVAL",
          "seconds between checks of pending invoices with their provider (a lost webhook still "
          "settles)",

@@ -53,6 +53,8 @@ struct ServeConfig {
     std::string btcpay_store_id;
     std::string btcpay_webhook_secret;
     int reconcile_interval_s = 60; // how often pending invoices are checked with the provider
+    int renewal_interval_s = 60;   // how often the renewal worker looks for due subscriptions
+    int renewal_lead_days = 7;     // how long before a period's end its renewal invoice opens
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).

@@ -9,6 +9,8 @@
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/service/issuance.hpp"
 #include "keysat/service/pricing.hpp"
+#include "keysat/service/subscriptions.hpp"
+#include "keysat/service/tier_changes.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 
@@ -40,22 +42,13 @@ bool listed(const std::vector<std::string>& ids, const std::string& id) {
     return ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-std::string normalized_code(std::string code) {
-    auto not_space = [](unsigned char c) { return !std::isspace(c); };
-    code.erase(code.begin(), std::find_if(code.begin(), code.end(), not_space));
-    code.erase(std::find_if(code.rbegin(), code.rend(), not_space).base(), code.end());
-    std::transform(code.begin(), code.end(), code.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return code;
-}
+} // namespace
 
 Expected<void> audit_row(db::Database& db, const std::string& actor, const std::string& action,
                          const std::string& target, const json& details, std::int64_t now) {
     return store::AccessStore(db).append_audit(
         {0, now, "system", actor, std::nullopt, action, target, std::nullopt, details.dump()});
 }
-
-} // namespace
 
 std::optional<CodeProblem> code_problem(const store::DiscountCodeRow& code,
                                         const store::ProductRow& product,
@@ -75,6 +68,19 @@ std::optional<CodeProblem> code_problem(const store::DiscountCodeRow& code,
         return CodeProblem{"exhausted",
                            "discount code is invalid, expired, or has no remaining uses"};
     return std::nullopt;
+}
+
+Checked<store::DiscountCodeRow> typed_code(db::Database& db, const std::string& text,
+                                           const store::ProductRow& product,
+                                           const store::PolicyRow* policy, std::int64_t now) {
+    auto code = store::CommerceStore(db).find_code(normalized_code(text));
+    if (!code)
+        return internal("discount codes");
+    if (!*code)
+        return refuse("bad_request", "bad request: unknown discount code");
+    if (auto problem = code_problem(**code, product, policy, now))
+        return refuse("bad_request", "bad request: " + problem->message);
+    return **code;
 }
 
 Checked<Quote> quote(db::Database& db, const PurchaseInput& in, std::int64_t now) {
@@ -120,16 +126,23 @@ Checked<Quote> quote(db::Database& db, const PurchaseInput& in, std::int64_t now
     q.base =
         q.policy && q.policy->price_override ? *q.policy->price_override : q.product.price_amount;
     store::CommerceStore commerce(db);
-    std::string typed = in.code ? normalized_code(*in.code) : std::string();
-    if (!typed.empty()) {
-        auto code = commerce.find_code(typed);
+    bool trial = q.policy && q.policy->renewal_period_days && q.policy->trial_days &&
+                 *q.policy->trial_days > 0;
+    if (trial) {
+        // A free trial starts without payment, so there is nothing for a code to take off.
+        if (in.code && !normalized_code(*in.code).empty())
+            return refuse("bad_request",
+                          fmt::format("bad request: tier '{}' starts with a {}-day free trial; "
+                                      "discount codes apply to paid purchases",
+                                      q.policy->slug, *q.policy->trial_days));
+        q.trial_days = *q.policy->trial_days;
+        return q; // price 0: the trial is issued at once
+    }
+    if (in.code && !normalized_code(*in.code).empty()) {
+        auto code = typed_code(db, *in.code, q.product, q.policy ? &*q.policy : nullptr, now);
         if (!code)
-            return internal("discount codes");
-        if (!*code)
-            return refuse("bad_request", "bad request: unknown discount code");
-        if (auto problem = code_problem(**code, q.product, q.policy ? &*q.policy : nullptr, now))
-            return refuse("bad_request", "bad request: " + problem->message);
-        q.code = **code;
+            return std::unexpected(code.error());
+        q.code = std::move(*code);
     } else if (q.policy) {
         // The featured code of the tier applies itself when the buyer types none.
         auto codes = commerce.list_codes();
@@ -171,7 +184,7 @@ Checked<Settlement> settle_invoice(db::Database& db, const crypto::SecretKey& si
         return refuse("not_found", fmt::format("not found: invoice '{}'", invoice_id));
     const store::InvoiceRow& invoice = **found;
     if (invoice.status == "settled") {
-        auto existing = license_of_invoice(db, invoice_id);
+        auto existing = license_for_invoice(db, invoice);
         if (!existing)
             return internal("licenses");
         if (*existing)
@@ -185,29 +198,46 @@ Checked<Settlement> settle_invoice(db::Database& db, const crypto::SecretKey& si
     if (!moved || !*moved)
         return internal("could not settle invoice " + invoice_id);
 
-    store::CatalogStore catalog(db);
-    auto product = catalog.find_product(invoice.product_id);
-    if (!product || !*product)
-        return internal("the invoice's product cannot be read");
-    IssueRequest request;
-    request.product = **product;
-    if (invoice.policy_id) {
-        auto policy = catalog.find_policy(*invoice.policy_id);
-        if (!policy || !*policy)
-            return internal("the invoice's policy cannot be read");
-        request.policy = **policy;
+    Expected<store::LicenseRow> license = invalid("unknown invoice purpose " + invoice.purpose);
+    if (invoice.purpose == "renewal") {
+        license = apply_renewal(db, signer, invoice, now);
+    } else if (invoice.purpose == "upgrade") {
+        license = apply_paid_tier_change(db, signer, invoice, now);
+    } else {
+        store::CatalogStore catalog(db);
+        auto product = catalog.find_product(invoice.product_id);
+        if (!product || !*product)
+            return internal("the invoice's product cannot be read");
+        IssueRequest request;
+        request.product = **product;
+        if (invoice.policy_id) {
+            auto policy = catalog.find_policy(*invoice.policy_id);
+            if (!policy || !*policy)
+                return internal("the invoice's policy cannot be read");
+            request.policy = **policy;
+        }
+        request.buyer_email = invoice.buyer_email;
+        request.invoice_id = invoice.id;
+        // A recurring tier's license runs to the plan's period end, with the plan's grace.
+        std::optional<PlanStart> plan;
+        if (request.policy)
+            plan = plan_start(*request.policy, now);
+        if (plan) {
+            request.expires_at = plan->period_end;
+            request.grace_days = request.policy->grace_period_days;
+        }
+        license = issue_and_record(db, signer, request, now);
+        if (license && plan &&
+            !start_subscription(db, *license, request.product, *request.policy, *plan,
+                                invoice.provider_id, now))
+            return internal("could not start the subscription");
     }
-    request.buyer_email = invoice.buyer_email;
-    request.invoice_id = invoice.id;
-    auto license = issue_and_record(db, signer, request, now);
     if (!license)
         return internal("could not issue the license: " + license.error().message);
 
-    json settled = {{"invoice_id", invoice.id},
-                    {"product_id", invoice.product_id},
-                    {"amount", invoice.amount},
-                    {"currency", invoice.currency},
-                    {"license_id", license->id}};
+    json settled = {{"invoice_id", invoice.id},         {"purpose", invoice.purpose},
+                    {"product_id", invoice.product_id}, {"amount", invoice.amount},
+                    {"currency", invoice.currency},     {"license_id", license->id}};
     if (invoice.policy_id)
         settled["policy_id"] = *invoice.policy_id;
     if (!emit_event(db, "invoice.settled", settled, now))
@@ -354,7 +384,7 @@ Expected<std::optional<store::LicenseRow>> recover_license(db::Database& db,
     if (!invoice || invoice->status != "settled" || !invoice->buyer_email ||
         lower(*invoice->buyer_email) != lower(email))
         return Found();
-    KEYSAT_TRY_ASSIGN(license, license_of_invoice(db, invoice_id));
+    KEYSAT_TRY_ASSIGN(license, license_for_invoice(db, *invoice));
     if (!license || license->status != "active")
         return Found();
     KEYSAT_TRY(audit_row(db, "buyer", "license.recovered", license->id,

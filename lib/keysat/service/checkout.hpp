@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
 #include "keysat/store/account_store.hpp"
@@ -46,6 +48,9 @@ struct Quote {
     std::int64_t base = 0;                      // the policy's override, else the product's
     std::int64_t discount = 0;
     std::int64_t price = 0; // base - discount; 0 issues at once, with no provider invoice
+    // A recurring tier with a free trial: the purchase costs nothing now (price 0, no code) and
+    // its plan starts trialing; `base` is what the first renewal bills.
+    std::int64_t trial_days = 0;
 };
 
 // Why a code does not apply, as the preview route words it (unknown_code, disabled, expired,
@@ -57,6 +62,12 @@ struct CodeProblem {
 std::optional<CodeProblem> code_problem(const store::DiscountCodeRow& code,
                                         const store::ProductRow& product,
                                         const store::PolicyRow* policy, std::int64_t now);
+
+// The code a buyer typed (any case, surrounding space ignored), when it applies to `policy` of
+// `product` now; refused (bad_request) with the reason otherwise.
+Checked<store::DiscountCodeRow> typed_code(db::Database& db, const std::string& text,
+                                           const store::ProductRow& product,
+                                           const store::PolicyRow* policy, std::int64_t now);
 
 // Prices a purchase without changing anything (the preview, and the first step of a purchase).
 // A product or policy that cannot be sold, or a typed code that does not apply, is refused.
@@ -109,6 +120,12 @@ Checked<Settlement> settle_invoice(db::Database& db, const crypto::SecretKey& si
 // it changed (false: it was settled or closed before).
 Checked<bool> close_invoice(db::Database& db, const std::string& invoice_id,
                             const std::string& status, const std::string& actor, std::int64_t now);
+
+// Appends an audit row by the system (`actor`: buyer, reconciler, renewal-worker,
+// provider:<id>), in the caller's transaction.
+Expected<void> audit_row(db::Database& db, const std::string& actor, const std::string& action,
+                         const std::string& target, const nlohmann::json& details,
+                         std::int64_t now);
 
 // An invoice's state at its payment provider.
 enum class ProviderStatus { pending, settled, expired, invalid };

@@ -85,4 +85,31 @@ Expected<store::LicenseRow> issue_and_record(db::Database& db, const crypto::Sec
     return row;
 }
 
+Expected<store::LicenseRow> reissue_license(db::Database& db, const crypto::SecretKey& signer,
+                                            store::LicenseRow row, std::int64_t now) {
+    if (!row.fingerprint_sha256) {
+        issuing::LicenseRequest lr;
+        auto product_id = Uuid::parse(row.product_id);
+        auto license_id = Uuid::parse(row.id);
+        if (!product_id || !license_id)
+            return usage_error("license " + row.id + " has no UUID product or id to sign");
+        lr.product_id = *product_id;
+        lr.license_id = *license_id;
+        lr.issued_at = now;
+        lr.expires_at = row.expires_at.value_or(0);
+        lr.entitlements = entitlements_of(row);
+        lr.trial = row.is_trial;
+        KEYSAT_TRY_ASSIGN(key, issuing::issue_license(signer, lr));
+        row.license_key = std::move(key);
+        row.signing_key_id = crypto::key_id_text(signer.key_id());
+        KEYSAT_TRY(
+            store::SigningKeyStore(db).ensure(row.signing_key_id, signer.public_key().bytes, now));
+    }
+    KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
+    KEYSAT_TRY_ASSIGN(changed, licenses.reissue(row, now));
+    if (!changed)
+        return invalid("license " + row.id + " is revoked");
+    return row;
+}
+
 } // namespace keysat::service

@@ -32,6 +32,14 @@ struct IssueRequest {
 Expected<store::LicenseRow> issue_and_record(db::Database& db, const crypto::SecretKey& signer,
                                              const IssueRequest& r, std::int64_t now);
 
+// Signs a fresh key for a license whose terms changed (a renewal, a tier change): `row` carries
+// the new policy, expiry, grace, machines, entitlements and trial flag; the key keeps the
+// license's id and product and is dated `now`. A key bound to a machine keeps its old text (the
+// server does not keep the fingerprint it was bound to); its row's terms still change. Writes the
+// row in the caller's transaction and returns it. Older keys keep their own terms offline.
+Expected<store::LicenseRow> reissue_license(db::Database& db, const crypto::SecretKey& signer,
+                                            store::LicenseRow row, std::int64_t now);
+
 // The entitlements of a license row (its JSON text), strings only.
 std::vector<std::string> entitlements_of(const store::LicenseRow& row);
 

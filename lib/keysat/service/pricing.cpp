@@ -1,6 +1,7 @@
 #include "keysat/service/pricing.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,15 @@ bool contains(const std::vector<std::string>& ids, const std::string& id) {
 }
 
 } // namespace
+
+std::string normalized_code(std::string code) {
+    auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    code.erase(code.begin(), std::find_if(code.begin(), code.end(), not_space));
+    code.erase(std::find_if(code.rbegin(), code.rend(), not_space).base(), code.end());
+    std::transform(code.begin(), code.end(), code.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return code;
+}
 
 std::int64_t discount_for(const std::string& kind, std::int64_t value, std::int64_t base) {
     if (base <= 0)

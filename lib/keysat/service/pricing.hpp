@@ -18,6 +18,9 @@ namespace keysat::service {
 // free_license (everything). Unknown kinds take nothing.
 std::int64_t discount_for(const std::string& kind, std::int64_t value, std::int64_t base);
 
+// A typed code as codes are stored: surrounding space removed, upper case.
+std::string normalized_code(std::string code);
+
 // Where a code's scope places it for a tier, best first; `none` when it does not apply.
 enum class CodeScope { policy, product, global, none };
 

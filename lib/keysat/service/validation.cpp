@@ -162,6 +162,18 @@ void VerifiedKeyCache::insert(const std::string& key_text, license::DecodedLicen
     m_entries.emplace(key_text, std::move(entry));
 }
 
+Expected<std::optional<store::LicenseRow>>
+license_of_key(db::Database& db, const license::Keyring& ring, const std::string& key) {
+    std::string reason;
+    if (key.size() > 4096)
+        return std::optional<store::LicenseRow>();
+    auto checked = check_key(ring, key, reason);
+    if (!checked)
+        return std::optional<store::LicenseRow>();
+    KEYSAT_TRY_ASSIGN(licenses, store::LicenseStore::open(db));
+    return licenses.find(checked->decoded.payload.license_id.to_string());
+}
+
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
                                   VerifiedKeyCache* cache, ValidationCache* rows) {

@@ -110,6 +110,12 @@ struct ValidateResult {
     std::int64_t max_machines = 0;
 };
 
+// The license a key proves (its signature checked against `ring`, its id looked up): nullopt
+// when the key is malformed, forged or names no license here. The buyer routes that take a key
+// as proof (cancel, renew, tier changes) start here.
+Expected<std::optional<store::LicenseRow>>
+license_of_key(db::Database& db, const license::Keyring& ring, const std::string& key);
+
 // Validates a key, activating the machine when a fingerprint is given and a seat is free
 // (max_machines 0 = unlimited). Writes only when a machine is activated; a known machine's
 // heartbeat is left to the caller (heartbeat_due).

@@ -11,26 +11,12 @@ namespace {
 constexpr const char* k_provider_columns = "id, kind, merchant_profile_id, base_url, store_id, "
                                            "api_key, webhook_id, webhook_secret, status, "
                                            "created_at, updated_at, label";
-constexpr const char* k_subscription_columns =
-    "id, license_id, policy_id, status, current_period_end, created_at, updated_at";
-constexpr const char* k_tier_columns =
-    "id, license_id, from_policy_id, to_policy_id, invoice_id, created_at";
 
 PaymentProviderRow read_provider(const db::Statement& s) {
     return PaymentProviderRow{s.column_text(0), s.column_text(1), opt_text(s, 2),
                               s.column_text(3), opt_text(s, 4),   opt_text(s, 5),
                               opt_text(s, 6),   opt_text(s, 7),   s.column_text(8),
                               s.column_int(9),  s.column_int(10), s.column_text(11)};
-}
-
-SubscriptionRow read_subscription(const db::Statement& s) {
-    return SubscriptionRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
-                           s.column_int(4),  s.column_int(5),  s.column_int(6)};
-}
-
-TierChangeRow read_tier(const db::Statement& s) {
-    return TierChangeRow{s.column_text(0), s.column_text(1), opt_text(s, 2),
-                         s.column_text(3), opt_text(s, 4),   s.column_int(5)};
 }
 
 } // namespace
@@ -256,70 +242,6 @@ Expected<bool> AccountStore::disconnect_provider(const std::string& id, std::int
     s.bind(1, now).bind(2, id);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;
-}
-
-Expected<void> AccountStore::create_subscription(const SubscriptionRow& r) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO subscriptions ({}) VALUES (?, ?, "
-                                                   "?, ?, ?, ?, ?)",
-                                                   k_subscription_columns)));
-    s.bind(1, r.id)
-        .bind(2, r.license_id)
-        .bind(3, r.policy_id)
-        .bind(4, r.status)
-        .bind(5, r.current_period_end)
-        .bind(6, r.created_at)
-        .bind(7, r.updated_at);
-    return s.run();
-}
-
-Expected<std::optional<SubscriptionRow>>
-AccountStore::find_subscription_by_license(const std::string& license_id) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM subscriptions WHERE license_id "
-                                                   "= ?",
-                                                   k_subscription_columns)));
-    s.bind(1, license_id);
-    return read_first<SubscriptionRow>(s, read_subscription);
-}
-
-Expected<bool> AccountStore::update_subscription(const std::string& id, const std::string& status,
-                                                 std::int64_t current_period_end,
-                                                 std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE subscriptions SET status = ?, current_period_end = "
-                                       "?, updated_at = ? WHERE id = ?"));
-    s.bind(1, status).bind(2, current_period_end).bind(3, now).bind(4, id);
-    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
-    return n == 1;
-}
-
-Expected<std::vector<SubscriptionRow>> AccountStore::ended_before(std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM subscriptions WHERE status IN "
-                                                   "('active', 'past_due') AND "
-                                                   "current_period_end < ? ORDER BY "
-                                                   "current_period_end, id",
-                                                   k_subscription_columns)));
-    s.bind(1, now);
-    return read_all<SubscriptionRow>(s, read_subscription);
-}
-
-Expected<void> AccountStore::record_tier_change(const TierChangeRow& t) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO tier_changes ({}) VALUES (?, ?, ?, "
-                                                   "?, ?, ?)",
-                                                   k_tier_columns)));
-    s.bind(1, t.id)
-        .bind(2, t.license_id)
-        .bind(3, t.from_policy_id)
-        .bind(4, t.to_policy_id)
-        .bind(5, t.invoice_id)
-        .bind(6, t.created_at);
-    return s.run();
-}
-
-Expected<std::vector<TierChangeRow>> AccountStore::tier_changes(const std::string& license_id) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM tier_changes WHERE license_id = "
-                                                   "? ORDER BY created_at, id",
-                                                   k_tier_columns)));
-    s.bind(1, license_id);
-    return read_all<TierChangeRow>(s, read_tier);
 }
 
 } // namespace keysat::store

@@ -1,6 +1,5 @@
 #pragma once
-// Repository of merchant profiles, payment providers, subscriptions and tier changes: the
-// seller's accounts and the buyers' recurring plans.
+// Repository of merchant profiles and payment providers: the seller's accounts.
 
 #include <cstdint>
 #include <optional>
@@ -54,25 +53,6 @@ struct PaymentProviderRow {
     std::string label; // what the operator sees ("BTCPay — Acme")
 };
 
-struct SubscriptionRow {
-    std::string id;
-    std::string license_id;
-    std::string policy_id;
-    std::string status = "active"; // active, past_due, lapsed, cancelled
-    std::int64_t current_period_end = 0;
-    std::int64_t created_at = 0;
-    std::int64_t updated_at = 0;
-};
-
-struct TierChangeRow {
-    std::string id;
-    std::string license_id;
-    std::optional<std::string> from_policy_id;
-    std::string to_policy_id;
-    std::optional<std::string> invoice_id;
-    std::int64_t created_at = 0;
-};
-
 class AccountStore {
   public:
     explicit AccountStore(db::Database& db) : m_db(&db) {}
@@ -113,18 +93,6 @@ class AccountStore {
     Expected<std::vector<PaymentProviderRow>> list_providers();
     // Forgets the credentials and marks the provider disconnected.
     Expected<bool> disconnect_provider(const std::string& id, std::int64_t now);
-
-    Expected<void> create_subscription(const SubscriptionRow& s);
-    Expected<std::optional<SubscriptionRow>>
-    find_subscription_by_license(const std::string& license_id);
-    Expected<bool> update_subscription(const std::string& id, const std::string& status,
-                                       std::int64_t current_period_end, std::int64_t now);
-    // Active or past-due subscriptions whose period ended before `now`, oldest first.
-    Expected<std::vector<SubscriptionRow>> ended_before(std::int64_t now);
-
-    Expected<void> record_tier_change(const TierChangeRow& t);
-    // A license's tier changes, oldest first.
-    Expected<std::vector<TierChangeRow>> tier_changes(const std::string& license_id);
 
   private:
     db::Database* m_db;

@@ -16,7 +16,8 @@ constexpr const char* k_policy_columns =
     "id, product_id, slug, name, duration_days, grace_days, max_machines, entitlements, "
     "hidden_entitlements, is_trial, trial_days, recurring_period, price_override, tier_rank, "
     "public, active, archived, marketing_bullets, created_at, updated_at, description, "
-    "highlighted, marketing_bullets_position, metadata, grace_period_days, archived_at";
+    "highlighted, marketing_bullets_position, metadata, grace_period_days, archived_at, "
+    "renewal_period_days";
 
 ProductRow read_product(const db::Statement& s) {
     return ProductRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3),
@@ -52,6 +53,7 @@ PolicyRow read_policy(const db::Statement& s) {
     p.metadata_json = s.column_text(23);
     p.grace_period_days = s.column_int(24);
     p.archived_at = opt_int(s, 25);
+    p.renewal_period_days = opt_int(s, 26);
     return p;
 }
 
@@ -96,7 +98,8 @@ void bind_policy(db::Statement& s, const PolicyRow& p) {
         .bind(23, p.marketing_bullets_position)
         .bind(24, p.metadata_json)
         .bind(25, p.grace_period_days)
-        .bind(26, p.archived_at);
+        .bind(26, p.archived_at)
+        .bind(27, p.renewal_period_days);
 }
 
 Expected<void> insert_with_message(db::Statement& s, std::string_view what, std::string_view key) {
@@ -153,7 +156,7 @@ Expected<void> CatalogStore::create_policy(const PolicyRow& p) {
     KEYSAT_TRY_ASSIGN(
         s, m_db->prepare(fmt::format("INSERT INTO policies ({}) VALUES (?, ?, ?, ?, "
                                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                     "?, ?, ?, ?)",
+                                     "?, ?, ?, ?, ?)",
                                      k_policy_columns)));
     bind_policy(s, p);
     return insert_with_message(s, "policy", p.slug);
@@ -161,15 +164,14 @@ Expected<void> CatalogStore::create_policy(const PolicyRow& p) {
 
 Expected<bool> CatalogStore::update_policy(const PolicyRow& p) {
     KEYSAT_TRY_ASSIGN(
-        s,
-        m_db->prepare("UPDATE policies SET product_id = ?2, slug = ?3, name = ?4, "
-                      "duration_days = ?5, grace_days = ?6, max_machines = ?7, entitlements = "
-                      "?8, hidden_entitlements = ?9, is_trial = ?10, trial_days = ?11, "
-                      "recurring_period = ?12, price_override = ?13, tier_rank = ?14, public = "
-                      "?15, active = ?16, archived = ?17, marketing_bullets = ?18, updated_at = "
-                      "?20, description = ?21, highlighted = ?22, marketing_bullets_position = "
-                      "?23, metadata = ?24, grace_period_days = ?25, archived_at = ?26 WHERE id = "
-                      "?1"));
+        s, m_db->prepare("UPDATE policies SET product_id = ?2, slug = ?3, name = ?4, "
+                         "duration_days = ?5, grace_days = ?6, max_machines = ?7, entitlements = "
+                         "?8, hidden_entitlements = ?9, is_trial = ?10, trial_days = ?11, "
+                         "recurring_period = ?12, price_override = ?13, tier_rank = ?14, public = "
+                         "?15, active = ?16, archived = ?17, marketing_bullets = ?18, updated_at = "
+                         "?20, description = ?21, highlighted = ?22, marketing_bullets_position = "
+                         "?23, metadata = ?24, grace_period_days = ?25, archived_at = ?26, "
+                         "renewal_period_days = ?27 WHERE id = ?1"));
     bind_policy(s, p);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;

@@ -36,7 +36,7 @@ struct PolicyRow {
     std::string hidden_entitlements_json = "[]";
     bool is_trial = false;
     std::optional<std::int64_t> trial_days;
-    std::optional<std::string> recurring_period; // month, year
+    std::optional<std::string> recurring_period; // month, year: the label of a common period
     std::optional<std::int64_t> price_override;
     std::int64_t tier_rank = 0;
     bool is_public = true;
@@ -52,6 +52,8 @@ struct PolicyRow {
     std::string metadata_json = "{}";                 // the rest of the metadata object, as sent
     std::int64_t grace_period_days = 7;               // a lapsed subscription's grace
     std::optional<std::int64_t> archived_at;          // set while archived
+    // Set: the policy is sold as a subscription renewed every so many days (1 to 1830).
+    std::optional<std::int64_t> renewal_period_days;
 };
 
 class CatalogStore {

@@ -11,18 +11,19 @@ namespace {
 constexpr const char* k_invoice_columns =
     "id, provider_id, provider_invoice_id, product_id, policy_id, status, base_amount, "
     "discount_amount, amount, currency, buyer_email, buyer_note, discount_code_id, checkout_url, "
-    "redirect_url, created_at, updated_at, settled_at";
+    "redirect_url, created_at, updated_at, settled_at, purpose, license_id, period_end";
 
 constexpr const char* k_code_columns = "id, code, kind, value, max_uses, uses, expires_at, "
                                        "product_ids, policy_ids, featured, active, created_at, "
                                        "updated_at, description, referrer_label, currency";
 
 InvoiceRow read_invoice(const db::Statement& s) {
-    return InvoiceRow{s.column_text(0), opt_text(s, 1),   opt_text(s, 2),  s.column_text(3),
-                      opt_text(s, 4),   s.column_text(5), s.column_int(6), s.column_int(7),
-                      s.column_int(8),  s.column_text(9), opt_text(s, 10), opt_text(s, 11),
-                      opt_text(s, 12),  opt_text(s, 13),  opt_text(s, 14), s.column_int(15),
-                      s.column_int(16), opt_int(s, 17)};
+    return InvoiceRow{s.column_text(0), opt_text(s, 1),   opt_text(s, 2),    s.column_text(3),
+                      opt_text(s, 4),   s.column_text(5), s.column_int(6),   s.column_int(7),
+                      s.column_int(8),  s.column_text(9), opt_text(s, 10),   opt_text(s, 11),
+                      opt_text(s, 12),  opt_text(s, 13),  opt_text(s, 14),   s.column_int(15),
+                      s.column_int(16), opt_int(s, 17),   s.column_text(18), opt_text(s, 19),
+                      opt_int(s, 20)};
 }
 
 DiscountCodeRow read_code(const db::Statement& s) {
@@ -47,9 +48,10 @@ const char* allowed_from(const std::string& to) {
 } // namespace
 
 Expected<void> CommerceStore::create_invoice(const InvoiceRow& i) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("INSERT INTO invoices ({}) VALUES (?, ?, ?, ?, "
-                                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                                   k_invoice_columns)));
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare(fmt::format("INSERT INTO invoices ({}) VALUES (?, ?, ?, ?, "
+                                     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     k_invoice_columns)));
     s.bind(1, i.id)
         .bind(2, i.provider_id)
         .bind(3, i.provider_invoice_id)
@@ -67,7 +69,10 @@ Expected<void> CommerceStore::create_invoice(const InvoiceRow& i) {
         .bind(15, i.redirect_url)
         .bind(16, i.created_at)
         .bind(17, i.updated_at)
-        .bind(18, i.settled_at);
+        .bind(18, i.settled_at)
+        .bind(19, i.purpose)
+        .bind(20, i.license_id)
+        .bind(21, i.period_end);
     return s.run();
 }
 
@@ -121,11 +126,41 @@ Expected<bool> CommerceStore::transition(const std::string& id, const std::strin
 
 Expected<std::vector<InvoiceRow>> CommerceStore::pending_since(std::int64_t since) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM invoices WHERE status IN "
-                                                   "('new', 'processing') AND created_at >= ? "
-                                                   "ORDER BY created_at, id",
+                                                   "('new', 'processing') AND (created_at >= ?1 "
+                                                   "OR (purpose <> 'purchase' AND created_at >= "
+                                                   "?1 - 3456000)) ORDER BY created_at, id",
                                                    k_invoice_columns)));
     s.bind(1, since);
     return read_all<InvoiceRow>(s, read_invoice);
+}
+
+Expected<std::vector<InvoiceRow>>
+CommerceStore::invoices_of_license(const std::string& license_id) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM invoices WHERE license_id = ? "
+                                                   "ORDER BY created_at DESC, id DESC",
+                                                   k_invoice_columns)));
+    s.bind(1, license_id);
+    return read_all<InvoiceRow>(s, read_invoice);
+}
+
+Expected<std::vector<InvoiceRow>> CommerceStore::unattached_before(std::int64_t before, int limit) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM invoices WHERE status = 'new' "
+                                                   "AND purpose <> 'purchase' AND "
+                                                   "provider_invoice_id IS NULL AND amount > 0 "
+                                                   "AND updated_at < ? ORDER BY updated_at, id "
+                                                   "LIMIT ?",
+                                                   k_invoice_columns)));
+    s.bind(1, before).bind(2, static_cast<std::int64_t>(limit));
+    return read_all<InvoiceRow>(s, read_invoice);
+}
+
+Expected<bool> CommerceStore::claim(const std::string& id, std::int64_t seen, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE invoices SET updated_at = ? WHERE id = ? AND "
+                                       "updated_at = ? AND status = 'new' AND "
+                                       "provider_invoice_id IS NULL"));
+    s.bind(1, now).bind(2, id).bind(3, seen);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
 }
 
 Expected<void> CommerceStore::create_code(const DiscountCodeRow& c) {

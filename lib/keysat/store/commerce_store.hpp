@@ -29,6 +29,9 @@ struct InvoiceRow {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     std::optional<std::int64_t> settled_at;
+    std::string purpose = "purchase";       // purchase, renewal, upgrade
+    std::optional<std::string> license_id;  // a renewal's or upgrade's license
+    std::optional<std::int64_t> period_end; // a renewal: the period end it extends
 };
 
 struct DiscountCodeRow {
@@ -87,6 +90,14 @@ class CommerceStore {
     Expected<bool> transition(const std::string& id, const std::string& status, std::int64_t now);
     // Invoices still new or processing, created at or after `since`, oldest first.
     Expected<std::vector<InvoiceRow>> pending_since(std::int64_t since);
+    // A license's renewal and upgrade invoices, newest first.
+    Expected<std::vector<InvoiceRow>> invoices_of_license(const std::string& license_id);
+    // Renewal and upgrade invoices still new, with no provider invoice, last touched before
+    // `before` (a worker stopped between recording one and asking the provider), oldest first.
+    Expected<std::vector<InvoiceRow>> unattached_before(std::int64_t before, int limit);
+    // Takes an invoice for a retry: moves updated_at from `seen` to `now` when nobody did
+    // meanwhile; true when this caller took it.
+    Expected<bool> claim(const std::string& id, std::int64_t seen, std::int64_t now);
 
     Expected<void> create_code(const DiscountCodeRow& c);
     Expected<std::optional<DiscountCodeRow>> find_code(const std::string& code);

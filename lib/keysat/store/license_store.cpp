@@ -152,15 +152,15 @@ Expected<bool> LicenseStore::revoke(const std::string& id, const std::string& re
     return n == 1;
 }
 
-Expected<bool> LicenseStore::change_policy(const std::string& id, const std::string& policy_id,
-                                           std::optional<std::int64_t> expires_at,
-                                           const std::string& entitlements_json,
-                                           std::int64_t max_machines, std::int64_t now) {
+Expected<bool> LicenseStore::reissue(const LicenseRow& row, std::int64_t now) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE licenses SET policy_id = ?, expires_at = ?, "
-                                       "entitlements = ?, max_machines = ?, updated_at = ? WHERE "
-                                       "id = ? AND status != 'revoked'"));
-    s.bind(1, policy_id).bind(2, expires_at).bind(3, entitlements_json).bind(4, max_machines);
-    s.bind(5, now).bind(6, id);
+                                       "grace_days = ?, max_machines = ?, entitlements = ?, "
+                                       "is_trial = ?, license_key = ?, signing_key_id = ?, "
+                                       "updated_at = ? WHERE id = ? AND status != 'revoked'"));
+    s.bind(1, row.policy_id).bind(2, row.expires_at).bind(3, row.grace_days);
+    s.bind(4, row.max_machines).bind(5, row.entitlements_json);
+    s.bind(6, std::int64_t{row.is_trial}).bind(7, row.license_key).bind(8, row.signing_key_id);
+    s.bind(9, now).bind(10, row.id);
     KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
     return n == 1;
 }

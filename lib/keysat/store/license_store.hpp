@@ -56,11 +56,10 @@ class LicenseStore {
     Expected<bool> suspend(const std::string& id, const std::string& reason, std::int64_t now);
     Expected<bool> unsuspend(const std::string& id, std::int64_t now);
     Expected<bool> revoke(const std::string& id, const std::string& reason, std::int64_t now);
-    // Moves a license to another policy (tier change) with the policy's terms.
-    Expected<bool> change_policy(const std::string& id, const std::string& policy_id,
-                                 std::optional<std::int64_t> expires_at,
-                                 const std::string& entitlements_json, std::int64_t max_machines,
-                                 std::int64_t now);
+    // Rewrites a license's terms and key (a renewal, a tier change): policy, expiry, grace,
+    // machines, entitlements, trial flag, key and signing key, unless it is revoked. True when
+    // it changed.
+    Expected<bool> reissue(const LicenseRow& row, std::int64_t now);
     // Licenses of a buyer (email compared case-insensitively) or of an invoice, newest first.
     Expected<std::vector<LicenseRow>> search(const std::optional<std::string>& email,
                                              const std::optional<std::string>& invoice_id,

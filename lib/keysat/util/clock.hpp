@@ -1,6 +1,7 @@
 #pragma once
 // Time source that tests can fix.
 
+#include <atomic>
 #include <cstdint>
 
 namespace keysat {
@@ -18,15 +19,16 @@ class SystemClock final : public Clock {
     std::int64_t now() const override;
 };
 
-// A clock that says whatever it was set to.
+// A clock that says whatever it was set to (from any thread: a server's workers read it while a
+// test moves it).
 class FixedClock final : public Clock {
   public:
     explicit FixedClock(std::int64_t t) : m_now(t) {}
-    std::int64_t now() const override { return m_now; }
-    void set(std::int64_t t) { m_now = t; }
+    std::int64_t now() const override { return m_now.load(); }
+    void set(std::int64_t t) { m_now.store(t); }
 
   private:
-    std::int64_t m_now;
+    std::atomic<std::int64_t> m_now;
 };
 
 } // namespace keysat
