@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -519,4 +521,113 @@ TEST_CASE("tier changes: prorated quotes to the day, codes, a paid upgrade, a do
     CHECK(server.get("/v1/admin/subscriptions?status=lapsed", shop.admin)
               .body["subscriptions"]
               .empty());
+}
+
+TEST_CASE("a renewal invoice a stopped pass left without its checkout is finished later, once",
+          "[e2e][subscriptions]") {
+    Shop shop;
+    auto& server = *shop.server;
+    auto bought = server.post(
+        "/v1/purchase",
+        json{{"product", "app"}, {"policy_slug", "pro"}, {"buyer_email", "buyer@example.com"}}
+            .dump());
+    REQUIRE(bought.status == 200);
+    shop.settle(bought.body["btcpay_invoice_id"]);
+    std::int64_t end = k_t0 + 30 * k_day;
+    // A worker stopped right after recording the invoice: no checkout yet.
+    shop.clock.set(end - 7 * k_day);
+    std::string sub_id = shop.subscription()["id"];
+    {
+        auto db = server.app().database();
+        REQUIRE(db);
+        auto opened = service::open_renewal(**db, *server.app().signer, sub_id, shop.clock.now());
+        REQUIRE(opened);
+        CHECK(opened->created);
+    }
+    std::size_t at_btcpay = shop.btcpay.invoices().size();
+    // Another pass at once leaves it alone (the first might still be working on it) and opens no
+    // second invoice for the period.
+    shop.pass();
+    auto invoices = shop.renewal_invoices();
+    REQUIRE(invoices.size() == 1);
+    CHECK(invoices[0]["provider"].is_null());
+    CHECK(shop.btcpay.invoices().size() == at_btcpay);
+    // Five minutes later a pass takes it over and asks BTCPay once.
+    shop.clock.set(end - 7 * k_day + 301);
+    auto report = shop.pass();
+    CHECK(report.retried == 1);
+    invoices = shop.renewal_invoices();
+    REQUIRE(invoices.size() == 1);
+    CHECK(invoices[0]["provider"].is_string());
+    CHECK(shop.btcpay.invoices().size() == at_btcpay + 1);
+    CHECK(shop.events("subscription.renewal_pending") == 1);
+    shop.pass();
+    CHECK(shop.btcpay.invoices().size() == at_btcpay + 1);
+}
+
+TEST_CASE("two keysat-serve processes on one database, one killed and restarted mid-way, open one "
+          "renewal invoice per subscription period",
+          "[e2e][subscriptions]") {
+    test::TempDir dir;
+    test::BtcpayStandin btcpay{k_key, k_store, k_secret};
+    const std::string admin = "ksm_two_workers_admin_key_0123456789abcdef";
+    // A lead of 60 days makes every 30-day plan due at once: both workers race for each one.
+    std::vector<std::string> env = {
+        "BTCPAY_URL=" + btcpay.url(),        "BTCPAY_API_KEY=" + k_key,
+        "BTCPAY_STORE_ID=" + k_store,        "BTCPAY_WEBHOOK_SECRET=" + k_secret,
+        "KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32", "KEYSAT_ADMIN_API_KEY=" + admin,
+        "KEYSAT_RENEWAL_INTERVAL=1",         "KEYSAT_RENEWAL_LEAD_DAYS=60"};
+    auto a = std::make_unique<test::ServerProcess>(dir / "data", std::vector<std::string>{}, env);
+    test::ServerProcess b(dir / "data", {}, env);
+    btcpay.set_webhook_url("http://127.0.0.1:" + std::to_string(b.port()) +
+                           "/v1/btcpay/webhook/btcpay");
+    REQUIRE(a->post("/v1/admin/products",
+                    json{{"slug", "app"}, {"name", "App"}, {"price_sats", 10000}}.dump(), admin)
+                .status == 200);
+    REQUIRE(a->post("/v1/admin/policies",
+                    json{{"product_slug", "app"},
+                         {"slug", "monthly"},
+                         {"name", "Monthly"},
+                         {"is_recurring", true},
+                         {"renewal_period_days", 30}}
+                        .dump(),
+                    admin)
+                .status == 200);
+    REQUIRE(
+        b.post("/v1/admin/webhook-endpoints", json{{"url", "http://127.0.0.1:9/h"}}.dump(), admin)
+            .status == 200);
+    constexpr int k_plans = 12;
+    for (int i = 0; i < k_plans; ++i) {
+        auto& via = i % 2 == 0 ? *a : b;
+        auto bought = via.post("/v1/purchase", json{{"product", "app"},
+                                                    {"policy_slug", "monthly"},
+                                                    {"buyer_email", fmt::format("b{}@x.test", i)}}
+                                                   .dump());
+        REQUIRE(bought.status == 200);
+        REQUIRE(btcpay.settle(bought.body["btcpay_invoice_id"]) == 200);
+        if (i == k_plans / 2) { // one process dies mid-way and comes back
+            a->kill_hard();
+            a = std::make_unique<test::ServerProcess>(dir / "data", std::vector<std::string>{},
+                                                      env);
+        }
+    }
+    auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
+    REQUIRE(db);
+    auto count = [&](const std::string& sql) { return *db->query_int(sql); };
+    for (int i = 0; i < 200 && count("SELECT count(*) FROM invoices WHERE purpose = 'renewal' "
+                                     "AND provider_invoice_id IS NOT NULL") < k_plans;
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::seconds(3)); // more passes by both
+    CHECK(count("SELECT count(*) FROM subscriptions") == k_plans);
+    CHECK(count("SELECT count(*) FROM invoices WHERE purpose = 'renewal'") == k_plans);
+    CHECK(count("SELECT count(DISTINCT license_id || period_end) FROM invoices WHERE purpose = "
+                "'renewal'") == k_plans);
+    CHECK(count("SELECT count(*) FROM invoices WHERE purpose = 'renewal' AND "
+                "provider_invoice_id IS NOT NULL") == k_plans);
+    // BTCPay saw each renewal once: the purchases plus one invoice per plan.
+    CHECK(btcpay.invoices().size() == 2 * k_plans);
+    CHECK(count("SELECT count(*) FROM webhook_deliveries WHERE event_type = "
+                "'subscription.renewal_pending'") == k_plans);
+    CHECK(btcpay.problems().empty());
 }

@@ -1,6 +1,7 @@
 #include "keysat/service/tier_changes.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -155,7 +156,9 @@ std::int64_t prorated_charge(std::int64_t p_from, std::int64_t d_from, std::int6
                                                      static_cast<__int128>(p_from) * d_to);
     if (numerator <= 0)
         return 0;
-    return static_cast<std::int64_t>(numerator / (static_cast<__int128>(d_from) * d_to));
+    __int128 charge = numerator / (static_cast<__int128>(d_from) * d_to);
+    constexpr auto k_max = std::numeric_limits<std::int64_t>::max();
+    return charge > k_max ? k_max : static_cast<std::int64_t>(charge);
 }
 
 Checked<TierQuote> quote_tier_change(db::Database& db, const std::string& license_id,
