@@ -46,8 +46,8 @@ Expected<void> make(db::Database& db, std::size_t n, std::size_t due) {
         "'monthly', 'Monthly', 30, 'month', 1, 1); INSERT INTO payment_providers (id, kind, "
         "base_url, store_id, api_key, webhook_secret, status, created_at, updated_at) VALUES "
         "('btcpay', 'btcpay', 'http://127.0.0.1:9', 'store', 'key', 'secret', 'connected', 1, "
-        "1); INSERT INTO webhook_endpoints (id, url, secret, created_at) VALUES ('hook', "
-        "'http://127.0.0.1:9/hook', 'secret', 1)")));
+        "1); INSERT INTO webhook_endpoints (id, url, secret, created_at, updated_at) VALUES "
+        "('hook', 'http://127.0.0.1:9/hook', 'secret', 1, 1)")));
     KEYSAT_TRY_ASSIGN(license,
                       db.prepare("INSERT INTO licenses (id, product_id, policy_id, buyer_email, "
                                  "issued_at, expires_at, grace_days, license_key, signing_key_id, "

@@ -10,6 +10,8 @@
 //   free     {base, product, code, email}: a code that makes the price 0; straight to the key.
 //   page     {url, name}: open one page; its heading and text.
 //   recover  {base, invoice_id, email}: the recovery form; the key or the error shown.
+//   upgrade  {base, key, target}: the /upgrade page with a key, the other tiers with what each
+//            costs now, pick `target`, pay on the BTCPay stand-in, the new key on /thank-you.
 //   connect  {authorize_url}: the operator's side of BTCPay's connect: BTCPay's consent page,
 //            Authorize, keysat-serve's answer.
 import { launch, runMain, shot } from './browser.mjs';
@@ -87,6 +89,31 @@ const scenarios = {
     const invoiceId = new URL(page.url()).searchParams.get('invoice_id');
     check(problems);
     return { picked, totalBefore, codeMessage, total, checkoutAmount, key, copied, invoiceId };
+  },
+
+  async upgrade(browser) {
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${args.base}/upgrade`);
+    await page.fill('#upgrade-key', args.key);
+    await shot(page, outdir, '1-upgrade-key');
+    await Promise.all([page.waitForNavigation(), page.click('#show-plans')]);
+    await shot(page, outdir, '2-upgrade-options');
+    const current = await text(page, '.lead strong');
+    const options = await page.$$eval('fieldset.tiers .tier', (cards) => cards.map((c) => ({
+      slug: c.querySelector('input').value,
+      disabled: c.querySelector('input').disabled,
+      cost: c.querySelector('.price').textContent.trim(),
+    })));
+    await page.check(`#to-${args.target}`);
+    await Promise.all([page.waitForURL(/\/i\//), page.click('#change-plan')]);
+    const checkoutAmount = await text(page, '#amount');
+    await shot(page, outdir, '3-upgrade-checkout');
+    await Promise.all([page.waitForURL(/\/thank-you/), page.click('#pay')]);
+    const key = await keyOnThankYou(page);
+    await shot(page, outdir, '4-upgrade-thank-you');
+    const invoiceId = new URL(page.url()).searchParams.get('invoice_id');
+    check(problems);
+    return { current, options, checkoutAmount, key, invoiceId };
   },
 
   async free(browser) {

@@ -129,6 +129,45 @@ TEST_CASE("a buyer picks the second tier, applies a code, pays through BTCPay an
     CHECK(s.btcpay.problems().empty());
 }
 
+TEST_CASE("a buyer of the first tier upgrades to the second in the browser, paying the "
+          "difference through BTCPay, and gets the new key",
+          "[browser][pages][subscriptions]") {
+    Shop s;
+    auto bought = s.run("paid", "shop-upgrade-buy",
+                        {{"base", s.base},
+                         {"product", "app"},
+                         {"tier", 0},
+                         {"code", "tenoff"},
+                         {"email", "buyer@example.com"}});
+    REQUIRE(bought["picked"] == "basic");
+    std::string basic_key = bought["key"];
+    std::string license_id =
+        s.server.get("/v1/purchase/" + bought["invoiceId"].get<std::string>()).body["license_id"];
+    auto r =
+        s.run("upgrade", "shop-upgrade", {{"base", s.base}, {"key", basic_key}, {"target", "pro"}});
+    INFO(r.dump(2));
+    CHECK(r["current"] == "Basic");
+    // Basic is a lifetime license: moving up costs the difference of the list prices,
+    // 80,000 - 21,000 (the code of the first purchase is not taken into account).
+    REQUIRE(r["options"].size() == 2);
+    CHECK(r["options"][0]["slug"] == "pro");
+    CHECK(r["options"][0]["cost"] == "59,000 sats now");
+    CHECK(r["options"][1]["slug"] == "team");
+    CHECK(r["checkoutAmount"] == "0.00059000 BTC");
+    std::string pro_key = r["key"];
+    CHECK(pro_key != basic_key);
+    CHECK(s.verify(pro_key) == 0);
+    // The same license, now Pro: three machines and Pro's entitlements, for either key online.
+    for (const auto& key : {pro_key, basic_key}) {
+        auto v = s.server.post("/v1/validate", json{{"key", key}}.dump());
+        CHECK(v.body["ok"] == true);
+        CHECK(v.body["license_id"] == license_id);
+        CHECK(v.body["max_machines"] == 3);
+        CHECK(v.body["entitlements"] == json({"sync", "export"}));
+    }
+    CHECK(s.btcpay.problems().empty());
+}
+
 TEST_CASE("a free-license code and a 100 % code give the key at once, with no BTCPay invoice",
           "[browser][pages][purchase]") {
     Shop s;

@@ -667,6 +667,8 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/subscriptions/renew"},
         {"post", "/v1/upgrade-quote"},
         {"post", "/v1/upgrade"},
+        {"get", "/upgrade"},
+        {"post", "/upgrade"},
     };
     for (const auto& r : test::admin_routes())
         if (!r.gate) // this server has no releases directory

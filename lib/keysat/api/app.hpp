@@ -76,6 +76,8 @@ service::CreateCheckout checkout_with(const App& app, db::Database& db);
 // POST /v1/subscriptions/cancel and /renew, POST /v1/upgrade-quote and /v1/upgrade (the key as
 // proof); the admin's subscriptions and change-tier routes.
 void register_subscription_routes(http::Server& server, const App& app);
+// The answer of POST /v1/upgrade, which the /upgrade page's form asks for too.
+http::Response upgrade_answer(const App& app, db::Database& db, const http::Request& req);
 // GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
 void register_page_routes(http::Server& server, const App& app);
 // /v1/admin/merchant-profiles...: profiles, the default one, rail preferences.

@@ -26,8 +26,11 @@
 #include "keysat/service/pricing.hpp"
 #include "keysat/service/providers.hpp"
 #include "keysat/service/subscriptions.hpp"
+#include "keysat/service/tier_changes.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/net.hpp"
 #include "keysat/util/uuid.hpp"
 
 namespace keysat::api {
@@ -533,13 +536,21 @@ http::Response thank_you(const App& app, db::Database& db, const http::Request& 
             }
         }
         body = fmt::format(
-            "<h1>Thank you!</h1><p class=\"lead\">Your license for {} is ready.</p>{}"
+            "<h1>Thank you!</h1><p class=\"lead\">{}</p>{}"
             "<h2>What next</h2><ol class=\"next\"><li>Copy the key and keep it somewhere safe."
-            "</li><li>Paste it into the application when it asks for a license.</li>"
+            "</li><li>Paste it into the application when it asks for a license{}.</li>"
             "<li>Lost it? <a href=\"/recover?invoice_id={}\">Recover it</a> with invoice "
             "<code>{}</code> and your e-mail address.</li></ol>{}",
-            html::text(product_name), key_block(lic->license_key), html::url_component(inv.id),
-            html::text(inv.id), downloads);
+            // A renewal or a tier change hands out a fresh key for the same license.
+            inv.purpose == "renewal" ? "Your license for " + html::text(product_name) +
+                                           " is renewed. Here is its key with the new date."
+            : inv.purpose == "upgrade"
+                ? "Your license for " + html::text(product_name) +
+                      " has its new plan. Here is its key with the new plan."
+                : "Your license for " + html::text(product_name) + " is ready.",
+            key_block(lic->license_key),
+            inv.purpose == "purchase" ? "" : " (your old key keeps working too)",
+            html::url_component(inv.id), html::text(inv.id), downloads);
     } else if (inv.status == "new" || inv.status == "processing") {
         f.refresh_seconds = 5;
         body = fmt::format(
@@ -602,6 +613,153 @@ http::Response recover_submit(const App& app, db::Database& db, const http::Requ
                         answer.status == 200 ? 200 : answer.status);
 }
 
+// The /upgrade page: the buyer's key, then the other tiers of its product with what moving
+// costs now, then the provider's checkout (or the new key when nothing is to pay). The key is
+// the proof, as on POST /v1/upgrade, which the last step goes through.
+struct UpgradeForm {
+    std::string key;
+    std::string target;
+    std::string code;
+    std::string error;
+    std::string outcome_html; // the result of a change that needed no checkout
+};
+
+std::string error_html(const std::string& message) {
+    return message.empty() ? ""
+                           : "<p class=\"error\" role=\"alert\">" + html::text(message) + "</p>";
+}
+
+http::Response upgrade_page(const App& app, db::Database& db, const http::Request& req,
+                            const UpgradeForm& form, int status) {
+    Frame f = frame_for(app, db, "Change your plan");
+    f.scripts = {"thank-you.js"}; // the copy button of a key shown here
+    f.no_store = true;
+    if (!form.outcome_html.empty())
+        return page(status, f,
+                    "<section class=\"card\"><h1>Change your plan</h1>" + form.outcome_html +
+                        "</section>");
+    std::string error = form.error;
+    std::optional<store::LicenseRow> license;
+    if (!form.key.empty()) {
+        // Checking a key answers whether it is one: limited as quotes are.
+        std::string ip = client_address(req, app.trusted_proxies);
+        if (app.limiter &&
+            !app.limiter->take("upgrade-quote:" + net::rate_limit_key(ip), 1.0, 30.0))
+            error = "Too many attempts. Wait a minute and try again.";
+        else if (auto found = service::license_of_key(db, app.keyring, form.key);
+                 found && *found && (*found)->status == "active")
+            license = **found;
+        else if (error.empty())
+            error = "This key is not valid here, or its license is not active.";
+    }
+    if (!license)
+        return page(
+            status, f,
+            fmt::format("<section class=\"card\"><h1>Change your plan</h1>{}<p class=\"lead\">"
+                        "Paste the license key of the plan you have; you will see what each "
+                        "other plan costs now.</p><form method=\"post\" action=\"/upgrade\" "
+                        "id=\"upgrade-form\"><label class=\"field\">License key<textarea "
+                        "name=\"license_key\" id=\"upgrade-key\" rows=\"4\" required "
+                        "maxlength=\"4096\" spellcheck=\"false\" autocomplete=\"off\">{}"
+                        "</textarea></label><button type=\"submit\" id=\"show-plans\">Show my "
+                        "options</button></form></section>",
+                        error_html(error), html::text(form.key)));
+    store::CatalogStore catalog(db);
+    auto product = catalog.find_product(license->product_id);
+    auto policies = product && *product ? catalog.list_policies((*product)->id, true)
+                                        : Expected<std::vector<store::PolicyRow>>();
+    if (!product || !*product || !policies)
+        return message_page(app, db, 500, "Something went wrong",
+                            "The shop could not be read. Try again in a moment.");
+    f = frame_for(app, db, "Change your plan", &**product);
+    f.scripts = {"thank-you.js"};
+    f.no_store = true;
+    f.form_origins = checkout_origins(app, db);
+    std::int64_t now = app.clock->now();
+    std::string current;
+    std::string options;
+    bool first = true;
+    for (const auto& pol : *policies) {
+        if (license->policy_id && pol.id == *license->policy_id) {
+            current = pol.name;
+            continue;
+        }
+        auto q = service::quote_tier_change(db, license->id, pol.slug, std::nullopt, now);
+        std::string cost;
+        if (!q) { // the refusal's reason, without its "bad request: " word
+            const std::string& m = q.error().message;
+            auto colon = m.find(": ");
+            cost = colon == std::string::npos ? m : m.substr(colon + 2);
+        } else if (q->effective_at) {
+            cost = "from " + format_date(*q->effective_at) + ", at your next renewal";
+        } else if (q->charge == 0) {
+            cost = "no charge, at once";
+        } else {
+            cost = html::price(q->charge, (*product)->currency) + " now";
+        }
+        if (q && !q->effective_at && q->next_renewal_charge && q->next_renewal_period_days)
+            cost += ", then " + html::price(*q->next_renewal_charge, (*product)->currency) +
+                    per_period(*q->next_renewal_period_days);
+        std::string id = "to-" + html::text(pol.slug);
+        bool checked = q && (form.target == pol.slug || (form.target.empty() && first));
+        if (checked)
+            first = false;
+        options += fmt::format(
+            "<div class=\"tier\"><input type=\"radio\" name=\"target_policy_slug\" id=\"{id}\" "
+            "value=\"{slug}\"{checked}{disabled}><label class=\"tier-head\" for=\"{id}\"><span "
+            "class=\"tier-name\">{name}</span></label><span class=\"price\"><strong "
+            "class=\"now\">{cost}</strong></span><span class=\"terms\">{terms}</span></div>",
+            fmt::arg("id", id), fmt::arg("slug", html::text(pol.slug)),
+            fmt::arg("checked", checked ? " checked" : ""),
+            fmt::arg("disabled", q ? "" : " disabled"), fmt::arg("name", html::text(pol.name)),
+            fmt::arg("cost", html::text(cost)), fmt::arg("terms", html::text(terms_of(pol))));
+    }
+    std::string main = fmt::format(
+        "<section class=\"card\"><h1>Change your plan</h1>{error}<p class=\"lead\">{product}: "
+        "you have <strong>{current}</strong>.</p><form method=\"post\" action=\"/upgrade\" "
+        "id=\"upgrade-form\"><input type=\"hidden\" name=\"license_key\" value=\"{key}\">"
+        "<input type=\"hidden\" name=\"confirm\" value=\"1\">"
+        "<fieldset class=\"tiers\"><legend>Move to</legend>{options}</fieldset>"
+        "<label class=\"field\">Discount code<input type=\"text\" name=\"code\" id=\"code\" "
+        "autocomplete=\"off\" maxlength=\"64\" value=\"{code}\"></label>"
+        "<button type=\"submit\" id=\"change-plan\">Change plan</button></form></section>",
+        fmt::arg("error", error_html(error)), fmt::arg("product", html::text((*product)->name)),
+        fmt::arg("current", html::text(current.empty() ? "no plan" : current)),
+        fmt::arg("key", html::text(form.key)), fmt::arg("options", options),
+        fmt::arg("code", html::text(form.code)));
+    return page(status, f, main);
+}
+
+http::Response upgrade_submit(const App& app, db::Database& db, const http::Request& req) {
+    auto fields = form_fields(req);
+    UpgradeForm form{fields["license_key"], fields["target_policy_slug"], fields["code"], "", ""};
+    if (fields["confirm"] != "1" || form.target.empty())
+        return upgrade_page(app, db, req, form, 200);
+    json body = {{"license_key", form.key}, {"target_policy_slug", form.target}};
+    if (!form.code.empty())
+        body["code"] = form.code;
+    auto answer = upgrade_answer(app, db, as_json_request(req, body));
+    json out = json::parse(answer.body, nullptr, false);
+    if (answer.status == 200 && out.is_object()) {
+        if (out["checkout_url"].is_string() &&
+            html::is_safe_link(out["checkout_url"].get<std::string>()))
+            return redirect(out["checkout_url"].get<std::string>());
+        std::string to = html::text(out.value("to_policy_slug", std::string()));
+        if (out.value("applied", false))
+            form.outcome_html = "<p class=\"lead\">Your plan is now <strong>" + to +
+                                "</strong>. Use this key from now on:</p><div class=\"found\">" +
+                                key_block(out.value("license_key", std::string())) + "</div>";
+        else
+            form.outcome_html = "<p class=\"lead\">Your plan moves to <strong>" + to +
+                                "</strong> at your next renewal, which bills the new price. Your "
+                                "key works as it is until then.</p>";
+        return upgrade_page(app, db, req, form, 200);
+    }
+    form.error =
+        out.is_object() ? out.value("message", "The change failed.") : "The change failed.";
+    return upgrade_page(app, db, req, form, answer.status);
+}
+
 http::Response asset(const PageAsset& a) {
     http::Response r;
     r.content_type = a.content_type;
@@ -651,6 +809,12 @@ void register_page_routes(http::Server& s, const App& app) {
             }));
     s.route("GET", "/thank-you", with_database(app, [&app](db::Database& db, const auto& r) {
                 return thank_you(app, db, r);
+            }));
+    s.route("GET", "/upgrade", with_database(app, [&app](db::Database& db, const auto& r) {
+                return upgrade_page(app, db, r, UpgradeForm{}, 200);
+            }));
+    s.route("POST", "/upgrade", with_database(app, [&app](db::Database& db, const auto& r) {
+                return upgrade_submit(app, db, r);
             }));
     s.route("GET", "/recover", with_database(app, [&app](db::Database& db, const auto& r) {
                 std::string id = r.query_value("invoice_id").value_or("");

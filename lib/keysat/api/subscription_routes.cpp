@@ -292,6 +292,8 @@ json change_answer(const service::TierChangeResult& r) {
     return out;
 }
 
+} // namespace
+
 http::Response upgrade_answer(const App& app, db::Database& db, const http::Request& req) {
     if (!app.signer)
         return error_response("service_unavailable",
@@ -325,6 +327,8 @@ http::Response upgrade_answer(const App& app, db::Database& db, const http::Requ
         return refused(done.error());
     return json_response(200, change_answer(*done));
 }
+
+namespace {
 
 // ?status=, ?product= (slug) or ?product_id=, ?limit= (1-1000, default 200).
 http::Response list_subscriptions(db::Database& db, const http::Request& r) {
