@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     int passes = 0;
     int opened = 0;
     for (;;) {
-        auto r = service::renewal_pass(*db, signer, checkout, k_now, k_lead);
+        auto r = service::renewal_pass(*db, signer, checkout, {}, k_now, k_lead);
         ++passes;
         opened += r.opened;
         if (r.failed > 0)

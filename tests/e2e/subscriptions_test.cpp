@@ -12,13 +12,17 @@
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
+#include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
+#include "keysat/issuing/issue.hpp"
 #include "keysat/license/lic1.hpp"
 #include "keysat/service/subscriptions.hpp"
 #include "keysat/util/date.hpp"
+#include "keysat/util/uuid.hpp"
 #include "support/btcpay_standin.hpp"
 #include "support/serve_in_process.hpp"
 #include "support/support.hpp"
+#include "support/zaprite_standin.hpp"
 
 using namespace keysat;
 using nlohmann::json;
@@ -87,8 +91,8 @@ struct Shop {
         auto db = server->app().database();
         REQUIRE(db);
         return service::renewal_pass(**db, *server->app().signer,
-                                     api::checkout_with(server->app(), **db), clock.now(),
-                                     7 * k_day);
+                                     api::checkout_with(server->app(), **db),
+                                     api::auto_charge_with(server->app()), clock.now(), 7 * k_day);
     }
     db::Database read() {
         auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
@@ -403,6 +407,41 @@ TEST_CASE("tier changes: prorated quotes to the day, codes, a paid upgrade, a do
                     json{{"license_key", forged}, {"target_policy_slug", "basic"}}.dump())
               .status == 401);
 
+    // Hostile input: an oversized key, garbage, a traversing or oversized tier, a body that is
+    // not an object, a key of the right shape signed by nobody we trust.
+    // (One route of each rate-limit bucket: quotes, and changes, which allow 10 at once.)
+    for (const auto& path : {"/v1/upgrade-quote", "/v1/subscriptions/renew"}) {
+        INFO(path);
+        CHECK(server
+                  .post(path,
+                        json{{"license_key", std::string(5000, 'A')}, {"target_policy_slug", "pro"}}
+                            .dump())
+                  .status == 400);
+        CHECK(
+            server
+                .post(path,
+                      json{{"license_key", "LIC1-<script>"}, {"target_policy_slug", "pro"}}.dump())
+                .status == 401);
+        CHECK(server.post(path, "[1,2,3]").status == 400);
+        CHECK(server.post(path, std::string(10000, '[')).status == 400);
+        CHECK(server.post(path, json{{"target_policy_slug", "pro"}}.dump()).status == 400);
+    }
+    CHECK(quote("../pro").status == 404);
+    CHECK(quote(std::string(65, 'p')).status == 400);
+    {
+        // A well-formed key from another signer: the same 401, nothing about the license.
+        auto other = crypto::SecretKey::generate();
+        issuing::LicenseRequest lr;
+        lr.product_id = *Uuid::parse(license_id); // any UUID
+        lr.license_id = *Uuid::parse(license_id);
+        lr.issued_at = k_t0;
+        auto foreign = issuing::issue_license(other, lr);
+        REQUIRE(foreign);
+        auto r = server.post("/v1/subscriptions/cancel", json{{"license_key", *foreign}}.dump());
+        CHECK(r.status == 401);
+        CHECK(shop.subscription()["status"] == "active");
+    }
+
     // Schedule the downgrade; the renewal bills Basic and the tier changes when it is paid.
     auto scheduled = server.post(
         "/v1/upgrade", json{{"license_key", key}, {"target_policy_slug", "basic"}}.dump());
@@ -630,4 +669,122 @@ TEST_CASE("two keysat-serve processes on one database, one killed and restarted 
     CHECK(count("SELECT count(*) FROM webhook_deliveries WHERE event_type = "
                 "'subscription.renewal_pending'") == k_plans);
     CHECK(btcpay.problems().empty());
+}
+
+TEST_CASE("Zaprite renewals charge the card the buyer saved; a 2xx that is not a payment, or a "
+          "failed charge, falls back to the checkout link",
+          "[e2e][subscriptions][zaprite]") {
+    FixedClock clock{k_t0};
+    test::TempDir dir;
+    const std::string zkey = "zpr_standin_key_0123456789";
+    test::ZapriteStandin zaprite{zkey};
+    test::InProcessServer server(dir / "data",
+                                 "webhook_allow = [\"127.0.0.1/32\"]\nvalidate_rate = 0\n"
+                                 "renewal_interval = 3600\n",
+                                 clock);
+    const std::string admin = server.admin_key();
+    auto ok = [&](const std::string& path, const json& body) {
+        auto r = server.post(path, body.dump(), admin);
+        INFO(path << ": " << r.raw);
+        REQUIRE(r.status == 200);
+        return r.body;
+    };
+    std::string hook = ok("/v1/admin/zaprite/connect",
+                          {{"api_key", zkey}, {"base_url", zaprite.url()}})["webhook_url"];
+    ok("/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 10000}});
+    ok("/v1/admin/policies", {{"product_slug", "app"},
+                              {"slug", "monthly"},
+                              {"name", "Monthly"},
+                              {"renewal_period_days", 30},
+                              {"grace_period_days", 7}});
+    ok("/v1/admin/webhook-endpoints", {{"url", "http://127.0.0.1:9/hook"}});
+    auto pass = [&] {
+        auto db = server.app().database();
+        REQUIRE(db);
+        return service::renewal_pass(**db, *server.app().signer,
+                                     api::checkout_with(server.app(), **db),
+                                     api::auto_charge_with(server.app()), clock.now(), 7 * k_day);
+    };
+    auto read = [&] {
+        auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
+        REQUIRE(db);
+        return std::move(*db);
+    };
+    auto events = [&](const std::string& type) {
+        return *read().query_int(
+            fmt::format("SELECT count(*) FROM webhook_deliveries WHERE event_type = '{}'", type));
+    };
+    auto period_end = [&] {
+        return *read().query_int("SELECT current_period_end FROM subscriptions");
+    };
+    auto notify = [&](const std::string& order) {
+        REQUIRE(zaprite.send(hook, {{"event", "order.change"}, {"data", {{"id", order}}}}) == 200);
+    };
+    auto newest_order = [&] {
+        std::string newest;
+        for (const auto& [id, order] : zaprite.orders())
+            newest = std::max(newest, id);
+        return newest;
+    };
+
+    // The first payment offers to keep the card: a contact, then an order that allows saving.
+    auto bought = server.post(
+        "/v1/purchase",
+        json{{"product", "app"}, {"policy_slug", "monthly"}, {"buyer_email", "card@example.com"}}
+            .dump());
+    REQUIRE(bought.status == 200);
+    std::string first = bought.body["btcpay_invoice_id"];
+    auto order = zaprite.orders().at(first);
+    CHECK(order["allowSavePaymentProfile"] == true);
+    CHECK(order["contactId"].is_string());
+    zaprite.pay(first, true);
+    notify(first);
+    std::string profile =
+        (*read().query_texts("SELECT zaprite_payment_profile_id FROM subscriptions"))[0];
+    CHECK(profile.starts_with("zpp_standin"));
+    std::int64_t end = k_t0 + 30 * k_day;
+    CHECK(period_end() == end);
+
+    // The renewal is charged to the saved card; its payment settles it as any other.
+    clock.set(end - 7 * k_day);
+    auto report = pass();
+    CHECK(report.charged == 1);
+    REQUIRE(zaprite.charges().size() == 1);
+    CHECK(zaprite.charges()[0]["paymentProfileId"] == profile);
+    std::string renewal = newest_order();
+    CHECK(zaprite.charges()[0]["orderId"] == renewal);
+    CHECK(zaprite.orders().at(renewal).contains("allowSavePaymentProfile") == false);
+    CHECK(events("subscription.auto_charge_initiated") == 1);
+    CHECK(events("subscription.renewal_pending") == 0);
+    notify(renewal);
+    std::int64_t end2 = end + 30 * k_day;
+    CHECK(period_end() == end2);
+
+    // A charge answered 2xx with a status that is not a payment is no renewal: the link goes out.
+    zaprite.set_charge_answer("PENDING");
+    clock.set(end2 - 7 * k_day);
+    report = pass();
+    CHECK(report.charged == 0);
+    CHECK(zaprite.charges().size() == 2);
+    CHECK(events("subscription.auto_charge_initiated") == 1);
+    CHECK(events("subscription.renewal_pending") == 1);
+    CHECK(events("subscription.auto_charge_failed") == 0);
+    CHECK(period_end() == end2);
+    notify(newest_order()); // Zaprite says PENDING: nothing changes
+    CHECK(period_end() == end2);
+    // The buyer pays the link by hand.
+    zaprite.pay(newest_order(), false);
+    notify(newest_order());
+    std::int64_t end3 = end2 + 30 * k_day;
+    CHECK(period_end() == end3);
+
+    // A charge call that fails is announced, and the link still goes out.
+    zaprite.set_charge_answer("PAID", 402);
+    clock.set(end3 - 7 * k_day);
+    report = pass();
+    CHECK(report.charged == 0);
+    CHECK(events("subscription.auto_charge_failed") == 1);
+    CHECK(events("subscription.renewal_pending") == 2);
+    CHECK(period_end() == end3);
+    CHECK(zaprite.problems().empty());
 }

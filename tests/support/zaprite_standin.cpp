@@ -28,6 +28,13 @@ ZapriteStandin::ZapriteStandin(std::string api_key) : m_key(std::move(api_key)) 
         need("label", &json::is_string, false);
         need("metadata", &json::is_object, false);
         need("customerData", &json::is_object, false);
+        need("allowSavePaymentProfile", &json::is_boolean, false);
+        need("contactId", &json::is_string, false);
+        if (body.is_object() && body.value("allowSavePaymentProfile", false) &&
+            (!body.contains("contactId") || !body["contactId"].is_string() ||
+             !m_contacts.contains(body["contactId"].get<std::string>())))
+            found.push_back("POST /v1/orders: contactId is required when "
+                            "allowSavePaymentProfile is true");
         if (body.is_object() && body.contains("currency") && body["currency"].is_string() &&
             body["currency"] != "BTC" && body["currency"] != "USD" && body["currency"] != "EUR")
             found.push_back("POST /v1/orders: currency " + body["currency"].dump());
@@ -63,6 +70,62 @@ ZapriteStandin::ZapriteStandin(std::string api_key) : m_key(std::move(api_key)) 
                      }
                      res.set_content(it->second.dump(), "application/json");
                  });
+    m_server.Post("/v1/contacts", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!authorized(req, res))
+            return;
+        std::lock_guard lock(m_mutex);
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("email") || !body["email"].is_string() ||
+            !body.contains("legalName") || !body["legalName"].is_string()) {
+            m_problems.push_back("POST /v1/contacts: email and legalName are required strings");
+            res.status = 400;
+            return;
+        }
+        std::string id = fmt::format("zc_standin{:06}", ++m_next);
+        json contact = {{"id", id},
+                        {"email", body["email"]},
+                        {"legalName", body["legalName"]},
+                        {"paymentProfiles", json::array()}};
+        m_contacts[id] = contact;
+        res.set_content(contact.dump(), "application/json");
+    });
+    m_server.Get(R"(/v1/contacts/([^/]+))",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                     if (!authorized(req, res))
+                         return;
+                     std::lock_guard lock(m_mutex);
+                     auto it = m_contacts.find(req.matches[1]);
+                     if (it == m_contacts.end()) {
+                         res.status = 404;
+                         return;
+                     }
+                     res.set_content(it->second.dump(), "application/json");
+                 });
+    m_server.Post("/v1/orders/charge", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!authorized(req, res))
+            return;
+        std::lock_guard lock(m_mutex);
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("orderId") || !body["orderId"].is_string() ||
+            !body.contains("paymentProfileId") || !body["paymentProfileId"].is_string() ||
+            !m_orders.contains(body["orderId"].get<std::string>())) {
+            m_problems.push_back("POST /v1/orders/charge: orderId and paymentProfileId");
+            res.status = 400;
+            return;
+        }
+        m_charges.push_back(body);
+        if (m_charge_http / 100 != 2) {
+            res.status = m_charge_http;
+            res.set_content(R"({"message":"Card declined"})", "application/json");
+            return;
+        }
+        json& order = m_orders[body["orderId"].get<std::string>()];
+        if (m_charge_status == "PAID")
+            order["status"] = "PAID";
+        json answer = order;
+        answer["status"] = m_charge_status;
+        res.set_content(answer.dump(), "application/json");
+    });
     m_port = m_server.bind_to_any_port("127.0.0.1");
     m_thread = std::thread([this] { m_server.listen_after_bind(); });
     while (!m_server.is_running())
@@ -96,6 +159,32 @@ std::map<std::string, json> ZapriteStandin::orders() {
 std::vector<std::string> ZapriteStandin::problems() {
     std::lock_guard lock(m_mutex);
     return m_problems;
+}
+
+void ZapriteStandin::pay(const std::string& id, bool save_card) {
+    std::lock_guard lock(m_mutex);
+    json& order = m_orders.at(id);
+    order["status"] = "PAID";
+    if (save_card && order.value("allowSavePaymentProfile", false)) {
+        json& contact = m_contacts.at(order["contactId"].get<std::string>());
+        contact["paymentProfiles"].push_back(
+            {{"id", fmt::format("zpp_standin{:06}", ++m_next)},
+             {"method", "CARD"},
+             {"expiresAt", "2030-12-31T00:00:00Z"},
+             {"sourceOrder", {{"id", id}, {"externalUniqId", order.value("externalUniqId", "")}}}});
+        order["contact"] = {{"id", order["contactId"]}};
+    }
+}
+
+void ZapriteStandin::set_charge_answer(const std::string& status, int http_status) {
+    std::lock_guard lock(m_mutex);
+    m_charge_status = status;
+    m_charge_http = http_status;
+}
+
+std::vector<json> ZapriteStandin::charges() {
+    std::lock_guard lock(m_mutex);
+    return m_charges;
 }
 
 void ZapriteStandin::set_status(const std::string& id, const std::string& status) {

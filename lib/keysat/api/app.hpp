@@ -18,6 +18,7 @@
 #include "keysat/http/server.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/checkout.hpp"
+#include "keysat/service/subscriptions.hpp"
 #include "keysat/service/validation.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/commerce_store.hpp"
@@ -73,6 +74,9 @@ http::Response refused(const service::Refused& r);
 // service picked; the buyer comes back to the invoice's redirect, the profile's, or the thank-you
 // page. Empty when outbound requests are not set up.
 service::CreateCheckout checkout_with(const App& app, db::Database& db);
+// The automatic charge of a renewal with the buyer's saved Zaprite payment profile (the renewal
+// worker's). Empty when outbound requests are not set up.
+service::AutoCharge auto_charge_with(const App& app);
 // POST /v1/subscriptions/cancel and /renew, POST /v1/upgrade-quote and /v1/upgrade (the key as
 // proof); the admin's subscriptions and change-tier routes.
 void register_subscription_routes(http::Server& server, const App& app);

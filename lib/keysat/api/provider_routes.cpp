@@ -5,6 +5,8 @@
 // anything changes: a leaked secret still cannot mint licenses. The rules (settle, close) are
 // service/checkout's.
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
@@ -13,6 +15,7 @@
 #include "keysat/payments/zaprite.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/store/subscription_store.hpp"
 #include "keysat/util/json_depth.hpp"
 
 namespace keysat::api {
@@ -27,6 +30,30 @@ http::Response accepted() {
     r.status = 200;
     r.content_type = "text/plain; charset=utf-8";
     return r;
+}
+
+// After a Zaprite payment of a subscription's invoice: the payment profile the buyer saved with
+// it, kept on the plan for automatic renewals (best effort: without one, renewals are paid by
+// hand through the renewal_pending link).
+void keep_saved_profile(const App& app, db::Database& db, const store::PaymentProviderRow& p,
+                        const store::InvoiceRow& invoice, const std::string& license_id) {
+    store::SubscriptionStore plans(db);
+    auto plan = plans.find_by_license(license_id);
+    if (!plan || !*plan || (*plan)->zaprite_payment_profile_id || !invoice.provider_invoice_id ||
+        !app.outbound)
+        return;
+    auto found = payments::ZapriteClient(p, *app.outbound)
+                     .saved_profile(*invoice.provider_invoice_id, invoice.id);
+    if (!found) {
+        std::fprintf(stderr, "keysat-serve: zaprite: %s\n", found.error().message.c_str());
+        return;
+    }
+    if (!*found)
+        return;
+    store::SubscriptionRow row = **plan;
+    row.zaprite_payment_profile_id = **found;
+    row.updated_at = app.clock->now();
+    (void)plans.save(row, row.status);
 }
 
 // Reads the provider's invoice `remote_id` back and settles or closes ours as it says. An
@@ -55,6 +82,8 @@ http::Response act_on(const App& app, db::Database& db, const store::PaymentProv
         auto settled = service::settle_invoice(db, *app.signer, (*invoice)->id, actor, now);
         if (!settled && settled.error().code == "internal_error")
             return error_response("internal_error", settled.error().message); // retried
+        if (settled && p.kind == "zaprite")
+            keep_saved_profile(app, db, p, **invoice, settled->license.id);
         return accepted();
     }
     if (*remote == payments::RemoteStatus::expired || *remote == payments::RemoteStatus::invalid) {

@@ -12,11 +12,13 @@
 #include "keysat/api/fields.hpp"
 #include "keysat/payments/btcpay.hpp"
 #include "keysat/payments/provider.hpp"
+#include "keysat/payments/zaprite.hpp"
 #include "keysat/service/checkout.hpp"
 #include "keysat/service/issuance.hpp"
 #include "keysat/service/providers.hpp"
 #include "keysat/service/subscriptions.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/store/subscription_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/net.hpp"
 
@@ -90,7 +92,28 @@ service::CreateCheckout checkout_with(const App& app, db::Database& db) {
         auto provider = payments::make_provider(p, *app.outbound, app.btcpay_public_url);
         if (!provider)
             return std::unexpected(service::Refused{"internal_error", "unknown provider kind"});
-        return provider->create_checkout(invoice, redirect_for(app, db, invoice, quote));
+        // A subscription's first payment (or a renewal paid by hand while no payment method is
+        // kept) may be kept for its automatic renewals.
+        bool first_of_plan = invoice.purpose == "purchase" && quote.policy &&
+                             quote.policy->renewal_period_days && quote.trial_days == 0;
+        if (invoice.purpose == "renewal" && invoice.license_id) {
+            auto plan = store::SubscriptionStore(db).find_by_license(*invoice.license_id);
+            first_of_plan = plan && *plan && !(*plan)->zaprite_payment_profile_id;
+        }
+        return provider->create_checkout(invoice, redirect_for(app, db, invoice, quote),
+                                         first_of_plan);
+    };
+}
+
+service::AutoCharge auto_charge_with(const App& app) {
+    if (app.outbound == nullptr)
+        return {};
+    return [&app](const service::RenewalInvoice& r,
+                  const service::Checkout& checkout) -> service::Checked<bool> {
+        if (r.provider.kind != "zaprite" || !r.subscription.zaprite_payment_profile_id)
+            return false;
+        return payments::ZapriteClient(r.provider, *app.outbound)
+            .charge(checkout.provider_invoice_id, *r.subscription.zaprite_payment_profile_id);
     };
 }
 

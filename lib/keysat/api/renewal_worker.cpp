@@ -35,14 +35,14 @@ void RenewalWorker::run(std::stop_token stop) {
             continue;
         }
         auto report = service::renewal_pass(**db, *m_app.signer, checkout_with(m_app, **db),
-                                            m_app.clock->now(),
+                                            auto_charge_with(m_app), m_app.clock->now(),
                                             static_cast<std::int64_t>(m_lead_days) * 86400);
         if (report.opened + report.retried + report.failed + report.past_due + report.lapsed > 0)
             std::fprintf(stderr,
-                         "keysat-serve: renewals: %d invoice(s) opened, %d finished, %d failed, "
-                         "%d past due, %d lapsed\n",
-                         report.opened, report.retried, report.failed, report.past_due,
-                         report.lapsed);
+                         "keysat-serve: renewals: %d invoice(s) opened (%d charged to a saved "
+                         "card), %d finished, %d failed, %d past due, %d lapsed\n",
+                         report.opened, report.charged, report.retried, report.failed,
+                         report.past_due, report.lapsed);
     }
 }
 

@@ -34,8 +34,8 @@ class BtcpayClient : public Provider {
     service::Checked<RemoteStatus> invoice_status(const std::string& btcpay_invoice_id) const;
 
     service::Checked<service::Checkout>
-    create_checkout(const store::InvoiceRow& invoice,
-                    const std::string& redirect_url) const override {
+    create_checkout(const store::InvoiceRow& invoice, const std::string& redirect_url,
+                    bool /*save_payment_method*/) const override {
         return create_invoice(invoice, redirect_url);
     }
     service::Checked<RemoteStatus> status(const std::string& remote_id) const override {

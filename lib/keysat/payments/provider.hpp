@@ -23,8 +23,11 @@ class Provider {
   public:
     virtual ~Provider() = default;
     // The provider's checkout for `invoice`; the buyer comes back to `redirect_url`.
-    virtual service::Checked<service::Checkout>
-    create_checkout(const store::InvoiceRow& invoice, const std::string& redirect_url) const = 0;
+    // `save_payment_method`: the first payment of a subscription, which the provider may offer
+    // to keep for automatic renewals (Zaprite's saved payment profiles; BTCPay ignores it).
+    virtual service::Checked<service::Checkout> create_checkout(const store::InvoiceRow& invoice,
+                                                                const std::string& redirect_url,
+                                                                bool save_payment_method) const = 0;
     // The state of the provider's invoice (or order) `remote_id`.
     virtual service::Checked<RemoteStatus> status(const std::string& remote_id) const = 0;
 };

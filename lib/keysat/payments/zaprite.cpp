@@ -37,9 +37,9 @@ service::Checked<json> ZapriteClient::call(const std::string& method, const std:
     return answer;
 }
 
-service::Checked<service::Checkout>
-ZapriteClient::create_order(const store::InvoiceRow& invoice,
-                            const std::string& redirect_url) const {
+service::Checked<service::Checkout> ZapriteClient::create_order(const store::InvoiceRow& invoice,
+                                                                const std::string& redirect_url,
+                                                                bool save_payment_profile) const {
     json body = {{"amount", invoice.amount},
                  {"currency", invoice.currency == "SAT" ? "BTC" : invoice.currency},
                  {"externalUniqId", invoice.id},
@@ -48,6 +48,18 @@ ZapriteClient::create_order(const store::InvoiceRow& invoice,
                  {"metadata", {{"productId", invoice.product_id}, {"orderId", invoice.id}}}};
     if (invoice.buyer_email)
         body["customerData"] = {{"email", *invoice.buyer_email}};
+    if (save_payment_profile && invoice.buyer_email) {
+        KEYSAT_TRY_ASSIGN(
+            contact,
+            call("POST", "/v1/contacts",
+                 json{{"email", *invoice.buyer_email}, {"legalName", *invoice.buyer_email}}.dump(),
+                 "create-contact"));
+        if (!contact.is_object() || !contact.contains("id") || !contact["id"].is_string() ||
+            !is_provider_id(contact["id"].get<std::string>(), 128))
+            return upstream("create-contact: the answer has no id");
+        body["contactId"] = contact["id"];
+        body["allowSavePaymentProfile"] = true;
+    }
     KEYSAT_TRY_ASSIGN(answer, call("POST", "/v1/orders", body.dump(), "create-order"));
     if (!answer.is_object() || !answer.contains("id") || !answer["id"].is_string() ||
         !answer.contains("checkoutUrl") || !answer["checkoutUrl"].is_string())
@@ -80,6 +92,50 @@ service::Checked<RemoteStatus> ZapriteClient::order_status(const std::string& id
     std::fprintf(stderr, "keysat-serve: zaprite: order %s has status '%s', left pending\n",
                  id.c_str(), shown.c_str());
     return RemoteStatus::pending;
+}
+
+service::Checked<std::optional<std::string>>
+ZapriteClient::saved_profile(const std::string& order_id, const std::string& invoice_id) const {
+    using Found = std::optional<std::string>;
+    if (!is_provider_id(order_id, 128))
+        return upstream("get-order: '" + order_id.substr(0, 64) + "' is not an order id");
+    KEYSAT_TRY_ASSIGN(order, call("GET", "/v1/orders/" + order_id, "", "get-order"));
+    std::string contact;
+    if (order.is_object()) {
+        if (auto c = order.find("contact");
+            c != order.end() && c->is_object() && c->contains("id") && (*c)["id"].is_string())
+            contact = (*c)["id"];
+        else if (auto id = order.find("contactId"); id != order.end() && id->is_string())
+            contact = *id;
+    }
+    if (contact.empty() || !is_provider_id(contact, 128))
+        return Found();
+    KEYSAT_TRY_ASSIGN(answer, call("GET", "/v1/contacts/" + contact, "", "get-contact"));
+    if (!answer.is_object() || !answer.contains("paymentProfiles") ||
+        !answer["paymentProfiles"].is_array())
+        return Found();
+    for (const auto& profile : answer["paymentProfiles"]) {
+        if (!profile.is_object() || !profile.contains("id") || !profile["id"].is_string())
+            continue;
+        auto source = profile.find("sourceOrder");
+        if (source != profile.end() && source->is_object() &&
+            source->value("externalUniqId", json()) == json(invoice_id) &&
+            is_provider_id(profile["id"].get<std::string>(), 128))
+            return Found(profile["id"].get<std::string>());
+    }
+    return Found();
+}
+
+service::Checked<bool> ZapriteClient::charge(const std::string& order_id,
+                                             const std::string& payment_profile_id) const {
+    KEYSAT_TRY_ASSIGN(
+        answer, call("POST", "/v1/orders/charge",
+                     json{{"orderId", order_id}, {"paymentProfileId", payment_profile_id}}.dump(),
+                     "charge"));
+    if (!answer.is_object() || !answer.contains("status") || !answer["status"].is_string())
+        return false;
+    std::string status = answer["status"];
+    return status == "PAID" || status == "COMPLETE" || status == "OVERPAID";
 }
 
 service::Checked<void> ZapriteClient::check_key() const {

@@ -423,7 +423,7 @@ Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& 
 }
 
 Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const Checkout& checkout,
-                               std::int64_t now) {
+                               std::int64_t now, const ChargeOutcome& charge) {
     auto tx = db::Transaction::begin(db);
     if (!tx)
         return refuse("internal_error", "internal error: database busy");
@@ -446,9 +446,30 @@ Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const 
               {"due_at", format_timestamp(s.current_period_end)},
               {"buyer_email", r.invoice.buyer_email ? json(*r.invoice.buyer_email) : json(nullptr)},
               {"is_first_paid_cycle", s.status == "trialing"}});
-    if (!emit_event(db, "subscription.renewal_pending", data, now) ||
-        !audit_row(db, "renewal-worker", "subscription.renewal_pending", s.id,
-                   {{"invoice_id", r.invoice.id}, {"amount", r.invoice.amount}}, now) ||
+    if (!charge.error.empty()) {
+        json failed = {{"subscription_id", s.id},
+                       {"license_id", s.license_id},
+                       {"invoice_id", r.invoice.id},
+                       {"reason", charge.error}};
+        if (!emit_event(db, "subscription.auto_charge_failed", failed, now))
+            return internal("could not announce the failed charge");
+    }
+    // A charge that was paid needs no link; one that was not falls back to the link.
+    std::string event =
+        charge.paid ? "subscription.auto_charge_initiated" : "subscription.renewal_pending";
+    if (charge.paid) {
+        data.erase("checkout_url");
+        data.erase("due_at");
+        data.erase("buyer_email");
+        data.erase("is_first_paid_cycle");
+    }
+    if (!emit_event(db, event, data, now) ||
+        !audit_row(db, "renewal-worker", event, s.id,
+                   {{"invoice_id", r.invoice.id},
+                    {"amount", r.invoice.amount},
+                    {"auto_charge",
+                     charge.attempted ? json(charge.paid ? "paid" : "not paid") : json(nullptr)}},
+                   now) ||
         !tx->commit())
         return internal("could not announce the renewal");
     return {};
@@ -510,8 +531,8 @@ bool transition(db::Database& db, const std::string& id, const std::string& to,
 } // namespace
 
 RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
-                           const CreateCheckout& checkout, std::int64_t now, std::int64_t lead,
-                           int batch) {
+                           const CreateCheckout& checkout, const AutoCharge& auto_charge,
+                           std::int64_t now, std::int64_t lead, int batch) {
     RenewalReport report;
     auto finish = [&](const RenewalInvoice& r) -> bool {
         if (r.invoice.status == "settled" || r.invoice.amount == 0)
@@ -524,7 +545,19 @@ RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
             ++report.failed;
             return false;
         }
-        if (!announce_renewal(db, r, *made, now)) {
+        ChargeOutcome charge;
+        if (auto_charge && r.subscription.zaprite_payment_profile_id &&
+            r.provider.kind == "zaprite") {
+            charge.attempted = true;
+            auto paid = auto_charge(r, *made); // a network call: outside any transaction
+            if (paid)
+                charge.paid = *paid;
+            else
+                charge.error = paid.error().message;
+            if (charge.paid)
+                ++report.charged;
+        }
+        if (!announce_renewal(db, r, *made, now, charge)) {
             renewal_failed(db, r, "could not record the checkout", now);
             ++report.failed;
             return false;

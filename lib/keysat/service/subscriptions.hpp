@@ -110,10 +110,25 @@ struct RenewalInvoice {
 Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& signer,
                                      const std::string& subscription_id, std::int64_t now);
 
-// Records the provider's checkout of a renewal invoice and queues
-// subscription.renewal_pending with the checkout link, in one transaction.
+// An automatic charge of a renewal with the payment method the buyer saved (Zaprite's payment
+// profiles): true when the provider says the charge is paid, false when it answered without
+// taking the money, an error when the call failed. Either way the invoice stays payable through
+// its checkout link, and a charge's payment settles it as any other (webhook or reconciler).
+using AutoCharge = std::function<Checked<bool>(const RenewalInvoice&, const Checkout&)>;
+
+// What an automatic charge did, for the announcement.
+struct ChargeOutcome {
+    bool attempted = false;
+    bool paid = false;
+    std::string error; // the call failed
+};
+
+// Records the provider's checkout of a renewal invoice and queues, in one transaction,
+// subscription.auto_charge_initiated when a saved payment method was charged, else
+// subscription.renewal_pending with the checkout link (and subscription.auto_charge_failed
+// first when the charge call failed).
 Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const Checkout& checkout,
-                               std::int64_t now);
+                               std::int64_t now, const ChargeOutcome& charge = {});
 
 // A failed checkout: the invoice turns invalid and the plan counts the failure (the worker backs
 // off 5 minutes, 30 minutes, 2 hours, 6 hours, then stops asking after the fifth).
@@ -126,6 +141,7 @@ struct RenewalReport {
     int failed = 0;   // the provider refused or was unreachable
     int past_due = 0; // periods that ended unpaid
     int lapsed = 0;   // graces that ended unpaid
+    int charged = 0;  // renewals paid by a saved payment method
 };
 
 // One pass of the renewal worker: opens the renewal invoice of every plan whose period ends
@@ -134,9 +150,10 @@ struct RenewalReport {
 // is its own short transaction and checks the row's state again inside it, so passes may
 // overlap across processes and a pass stopped anywhere leaves nothing half done (an invoice left
 // without its checkout is finished by a later pass).
+// `auto_charge` (may be empty) charges plans that keep a saved payment method at their provider.
 RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
-                           const CreateCheckout& checkout, std::int64_t now, std::int64_t lead,
-                           int batch = 500);
+                           const CreateCheckout& checkout, const AutoCharge& auto_charge,
+                           std::int64_t now, std::int64_t lead, int batch = 500);
 
 // The invoice's license: the license a purchase issued, or the license a renewal or tier
 // change invoice is for.
