@@ -145,10 +145,11 @@ int main(int argc, char** argv) {
         return service::Checkout{p.id, "bench-" + invoice.id.substr(0, 8),
                                  "http://127.0.0.1:9/i/" + invoice.id};
     };
+    FixedClock clock(k_now);
     int passes = 0;
     int opened = 0;
     for (;;) {
-        auto r = service::renewal_pass(*db, signer, checkout, {}, k_now, k_lead);
+        auto r = service::renewal_pass(*db, signer, checkout, {}, clock, k_lead);
         ++passes;
         opened += r.opened;
         if (r.failed > 0)

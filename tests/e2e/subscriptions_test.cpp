@@ -92,7 +92,7 @@ struct Shop {
         REQUIRE(db);
         return service::renewal_pass(**db, *server->app().signer,
                                      api::checkout_with(server->app(), **db),
-                                     api::auto_charge_with(server->app()), clock.now(), 7 * k_day);
+                                     api::auto_charge_with(server->app()), clock, 7 * k_day);
     }
     db::Database read() {
         auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
@@ -703,7 +703,7 @@ TEST_CASE("Zaprite renewals charge the card the buyer saved; a 2xx that is not a
         REQUIRE(db);
         return service::renewal_pass(**db, *server.app().signer,
                                      api::checkout_with(server.app(), **db),
-                                     api::auto_charge_with(server.app()), clock.now(), 7 * k_day);
+                                     api::auto_charge_with(server.app()), clock, 7 * k_day);
     };
     auto read = [&] {
         auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
@@ -787,4 +787,77 @@ TEST_CASE("Zaprite renewals charge the card the buyer saved; a 2xx that is not a
     CHECK(events("subscription.renewal_pending") == 2);
     CHECK(period_end() == end3);
     CHECK(zaprite.problems().empty());
+}
+
+TEST_CASE("tier changes cannot be had for less than they cost: a trial to a lifetime tier, a "
+          "hidden tier, paying years ahead, an upgrade paid after the plan moved",
+          "[e2e][subscriptions]") {
+    Shop shop;
+    auto& server = *shop.server;
+    for (const json& body : {json{{"product_slug", "app"},
+                                  {"slug", "lifetime"},
+                                  {"name", "Lifetime"},
+                                  {"price_sats_override", 50000},
+                                  {"tier_rank", 3}},
+                             json{{"product_slug", "app"},
+                                  {"slug", "staff"},
+                                  {"name", "Staff"},
+                                  {"price_sats_override", 0},
+                                  {"is_public", false},
+                                  {"tier_rank", 4}}})
+        REQUIRE(server.post("/v1/admin/policies", body.dump(), shop.admin).status == 200);
+    auto bought = server.post(
+        "/v1/purchase",
+        json{{"product", "app"}, {"policy_slug", "basic"}, {"buyer_email", "buyer@example.com"}}
+            .dump());
+    REQUIRE(bought.status == 200);
+    std::string key = bought.body["license_key"];
+    std::string license_id = bought.body["license_id"];
+    auto quote = [&](const std::string& slug) {
+        return server.post("/v1/upgrade-quote",
+                           json{{"license_key", key}, {"target_policy_slug", slug}}.dump());
+    };
+    // A trial has paid nothing: a lifetime tier costs its whole price, not nothing.
+    auto lifetime = quote("lifetime");
+    REQUIRE(lifetime.status == 200);
+    CHECK(lifetime.body["proration_charge_value"] == 50000);
+    // A hidden tier is not for buyers, however it ranks or costs.
+    CHECK(quote("staff").status == 400);
+    CHECK(
+        server
+            .post("/v1/upgrade", json{{"license_key", key}, {"target_policy_slug", "staff"}}.dump())
+            .status == 400);
+    CHECK(server.post("/v1/validate", json{{"key", key}}.dump()).body["max_machines"] == 2);
+
+    // Paying ahead: the trial's renewal now, then no further than one period ahead.
+    auto renew = server.post("/v1/subscriptions/renew", json{{"license_key", key}}.dump());
+    REQUIRE(renew.status == 200);
+    shop.settle(renew.body["provider_invoice_id"]);
+    std::int64_t end1 = k_t0 + 14 * k_day + 30 * k_day;
+    CHECK(shop.stored_expiry(license_id) == end1);
+    auto again = server.post("/v1/subscriptions/renew", json{{"license_key", key}}.dump());
+    CHECK(again.status == 409);
+
+    // An upgrade priced for this period (44 days left: 44 x 15,000 / 30 = 22,000)...
+    auto up = server.post("/v1/upgrade",
+                          json{{"license_key", key}, {"target_policy_slug", "pro"}}.dump());
+    INFO(up.raw);
+    REQUIRE(up.status == 200);
+    CHECK(up.body["proration_charge_value"] == 22000);
+    // ... is voided when paid after the plan renewed into the next period at Basic's price.
+    shop.clock.set(end1 - 7 * k_day);
+    shop.pass();
+    auto invoices = shop.renewal_invoices();
+    REQUIRE(invoices.size() == 2);
+    shop.settle(invoices[1]["provider"]);
+    CHECK(shop.stored_expiry(license_id) == end1 + 30 * k_day);
+    shop.settle(up.body["provider_invoice_id"]);
+    CHECK(server.get("/v1/purchase/" + up.body["invoice_id"].get<std::string>()).body["status"] ==
+          "settled");
+    CHECK(shop.events("license.tier_change_voided") == 1);
+    CHECK(shop.events("license.tier_changed") == 0);
+    CHECK(server.post("/v1/validate", json{{"key", key}}.dump()).body["max_machines"] == 2);
+    auto changes = shop.subscription()["tier_changes"];
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0]["status"] == "cancelled");
 }

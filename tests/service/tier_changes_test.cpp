@@ -23,7 +23,8 @@ TEST_CASE("prorating a move between tiers of equal periods counts started days a
     CHECK(prorated_charge(10000, 30, 25000, 30, 1) == 500);               // the last second
     CHECK(prorated_charge(10000, 30, 25000, 30, 0) == 0);                 // the period is over
     CHECK(prorated_charge(10000, 30, 25000, 30, -5) == 0);
-    CHECK(prorated_charge(10000, 30, 25000, 30, 45 * k_day) == 15000); // never more than a period
+    // A plan paid ahead: the rest of what was paid, 45 days of it.
+    CHECK(prorated_charge(10000, 30, 25000, 30, 45 * k_day) == 22500);
     // Rounding down: 1,000 -> 1,001 over 30 days, 29 days left: 29/30 of a sat is 0.
     CHECK(prorated_charge(1000, 30, 1001, 30, 29 * k_day) == 0);
     CHECK(prorated_charge(1000, 30, 1031, 30, 29 * k_day) == 29);

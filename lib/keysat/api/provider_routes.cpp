@@ -50,10 +50,7 @@ void keep_saved_profile(const App& app, db::Database& db, const store::PaymentPr
     }
     if (!*found)
         return;
-    store::SubscriptionRow row = **plan;
-    row.zaprite_payment_profile_id = **found;
-    row.updated_at = app.clock->now();
-    (void)plans.save(row, row.status);
+    (void)plans.keep_payment_profile((*plan)->id, **found, app.clock->now());
 }
 
 // Reads the provider's invoice `remote_id` back and settles or closes ours as it says. An

@@ -35,7 +35,7 @@ void RenewalWorker::run(std::stop_token stop) {
             continue;
         }
         auto report = service::renewal_pass(**db, *m_app.signer, checkout_with(m_app, **db),
-                                            auto_charge_with(m_app), m_app.clock->now(),
+                                            auto_charge_with(m_app), *m_app.clock,
                                             static_cast<std::int64_t>(m_lead_days) * 86400);
         if (report.opened + report.retried + report.failed + report.past_due + report.lapsed > 0)
             std::fprintf(stderr,

@@ -199,21 +199,12 @@ http::Response renew_answer(const App& app, db::Database& db, const http::Reques
     if (!opened)
         return refused(opened.error());
     if (opened->created && opened->invoice.status != "settled") {
-        auto checkout = checkout_with(app, db);
-        auto made = checkout
-                        ? checkout(opened->invoice, opened->quote, opened->provider)
-                        : service::Checked<service::Checkout>(std::unexpected(service::Refused{
-                              "service_unavailable", "service unavailable: no payment provider "
-                                                     "can be reached"}));
-        if (!made) {
-            service::renewal_failed(db, *opened, made.error().message, now);
-            return refused(made.error());
+        auto delivered =
+            service::deliver_renewal(db, *opened, checkout_with(app, db), {}, *app.clock);
+        if (!delivered) {
+            service::renewal_failed(db, *opened, delivered.error().message, false, now);
+            return refused(delivered.error());
         }
-        if (auto announced = service::announce_renewal(db, *opened, *made, now); !announced)
-            return refused(announced.error());
-        opened->invoice.provider_id = made->provider_id;
-        opened->invoice.provider_invoice_id = made->provider_invoice_id;
-        opened->invoice.checkout_url = made->checkout_url;
     }
     json out = invoice_answer(opened->invoice);
     out["subscription_id"] = (*plan)->id;

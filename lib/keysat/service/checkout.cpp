@@ -20,14 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-std::unexpected<Refused> refuse(std::string code, std::string message) {
-    return std::unexpected(Refused{std::move(code), std::move(message)});
-}
-
-std::unexpected<Refused> internal(const std::string& what) {
-    return refuse("internal_error", "internal error: " + what);
-}
-
 std::vector<std::string> ids_in(const std::string& json_text) {
     std::vector<std::string> out;
     json j = json::parse(json_text, nullptr, false);

@@ -29,6 +29,15 @@ struct Refused {
 };
 template <typename T> using Checked = std::expected<T, Refused>;
 
+// A refusal with its error word and whole message, and the internal error ("internal error:
+// <what>") that the routes log instead of showing.
+inline std::unexpected<Refused> refuse(std::string code, std::string message) {
+    return std::unexpected(Refused{std::move(code), std::move(message)});
+}
+inline std::unexpected<Refused> internal(const std::string& what) {
+    return refuse("internal_error", "internal error: " + what);
+}
+
 struct PurchaseInput {
     std::string product_slug;
     std::optional<std::string> policy_slug;

@@ -7,6 +7,7 @@
 #include "keysat/service/providers.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/util/clock.hpp"
 #include "keysat/util/date.hpp"
 
 namespace keysat::service {
@@ -16,14 +17,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::int64_t k_day = 86400;
-
-std::unexpected<Refused> refuse(std::string code, std::string message) {
-    return std::unexpected(Refused{std::move(code), std::move(message)});
-}
-
-std::unexpected<Refused> internal(const std::string& what) {
-    return refuse("internal_error", "internal error: " + what);
-}
 
 Checked<store::SubscriptionRow> load(db::Database& db, const std::string& id) {
     auto found = store::SubscriptionStore(db).find(id);
@@ -48,14 +41,16 @@ json with(json base, const json& more) {
     return base;
 }
 
-// Saves `s`, expected to still be in `was`; false when another writer moved it first.
-Checked<bool> save(db::Database& db, store::SubscriptionRow& s, const std::string& was,
+// Saves `s`, expected to still be in `was`; a conflict when another writer moved it first.
+Checked<void> save(db::Database& db, store::SubscriptionRow& s, const std::string& was,
                    std::int64_t now) {
     s.updated_at = now;
     auto saved = store::SubscriptionStore(db).save(s, was);
     if (!saved)
         return internal("could not save the subscription");
-    return *saved;
+    if (!*saved)
+        return refuse("conflict", "conflict: the subscription changed meanwhile; try again");
+    return {};
 }
 
 bool open_status(const std::string& status) {
@@ -156,8 +151,6 @@ Checked<SubscriptionChange> cancel_subscription(db::Database& db, const std::str
     auto saved = save(db, *s, was, now);
     if (!saved)
         return std::unexpected(saved.error());
-    if (!*saved)
-        return refuse("conflict", "conflict: the subscription changed meanwhile; try again");
     // The license runs to the paid period's end and no further: no grace after a cancellation.
     auto license = license_of(db, s->license_id);
     if (!license)
@@ -206,8 +199,6 @@ Checked<SubscriptionChange> resume_subscription(db::Database& db, const std::str
     auto saved = save(db, *s, "cancelled", now);
     if (!saved)
         return std::unexpected(saved.error());
-    if (!*saved)
-        return refuse("conflict", "conflict: the subscription changed meanwhile; try again");
     auto license = license_of(db, s->license_id);
     if (!license)
         return internal(license.error().message);
@@ -238,8 +229,6 @@ Checked<SubscriptionChange> extend_subscription(db::Database& db, const crypto::
     auto saved = save(db, *s, was, now);
     if (!saved)
         return std::unexpected(saved.error());
-    if (!*saved)
-        return refuse("conflict", "conflict: the subscription changed meanwhile; try again");
     auto license = license_of(db, s->license_id);
     if (!license)
         return internal(license.error().message);
@@ -271,7 +260,8 @@ Expected<store::LicenseRow> apply_renewal(db::Database& db, const crypto::Secret
     std::int64_t previous_end = s.current_period_end;
     // A lapsed plan, or one whose grace is over, restarts now; otherwise the next period starts
     // where the last one ends, so paying early or late inside the grace moves nothing.
-    bool restart = s.status == "lapsed" || now >= s.current_period_end + s.grace_days * k_day;
+    std::int64_t grace = s.status == "cancelled" ? 0 : s.grace_days * k_day; // none after cancel
+    bool restart = s.status == "lapsed" || now >= s.current_period_end + grace;
     std::int64_t start = restart ? now : s.current_period_end;
 
     store::CatalogStore catalog(db);
@@ -348,7 +338,8 @@ Expected<std::optional<store::LicenseRow>> license_for_invoice(db::Database& db,
 }
 
 Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& signer,
-                                     const std::string& subscription_id, std::int64_t now) {
+                                     const std::string& subscription_id, std::int64_t now,
+                                     std::optional<std::int64_t> horizon) {
     RenewalInvoice out;
     auto tx = db::Transaction::begin(db);
     if (!tx)
@@ -357,6 +348,15 @@ Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& 
     if (!s)
         return std::unexpected(s.error());
     out.subscription = *s;
+    if (horizon && (!open_status(s->status) || s->current_period_end > *horizon))
+        return refuse("conflict", "conflict: the subscription is not due for renewal");
+    // Paying ahead is limited to the next period: a plan paid years ahead would also make a
+    // tier change's proration cover more than anyone meant to sell at that price.
+    if (!horizon && s->current_period_end > now + s->period_days * k_day)
+        return refuse("conflict",
+                      fmt::format("conflict: the subscription is paid through {}; "
+                                  "renew again within {} days of that date",
+                                  format_timestamp(s->current_period_end), s->period_days));
     store::CommerceStore commerce(db);
     auto invoices = commerce.invoices_of_license(s->license_id);
     if (!invoices)
@@ -422,16 +422,16 @@ Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& 
     return out;
 }
 
-Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const Checkout& checkout,
-                               std::int64_t now, const ChargeOutcome& charge) {
+namespace {
+
+// Queues the announcement of a renewal invoice whose checkout is attached: auto_charge_failed
+// when a charge call failed, then auto_charge_initiated when a saved method paid, else
+// renewal_pending with the link; its audit row; and the attempt's time on the plan.
+Checked<void> announce(db::Database& db, const RenewalInvoice& r, const Checkout& checkout,
+                       const ChargeOutcome& charge, std::int64_t now) {
     auto tx = db::Transaction::begin(db);
     if (!tx)
         return refuse("internal_error", "internal error: database busy");
-    auto attached = store::CommerceStore(db).attach_provider_invoice(
-        r.invoice.id, checkout.provider_id, checkout.provider_invoice_id, checkout.checkout_url,
-        now);
-    if (!attached || !*attached)
-        return internal("could not record the provider's invoice");
     const auto& s = r.subscription;
     json data =
         with(subscription_event(s),
@@ -470,32 +470,57 @@ Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const 
                     {"auto_charge",
                      charge.attempted ? json(charge.paid ? "paid" : "not paid") : json(nullptr)}},
                    now) ||
-        !tx->commit())
+        !store::SubscriptionStore(db).record_attempt(s.id, now) || !tx->commit())
         return internal("could not announce the renewal");
     return {};
 }
 
-void renewal_failed(db::Database& db, const RenewalInvoice& r, const std::string& why,
-                    std::int64_t now) {
-    (void)close_invoice(db, r.invoice.id, "invalid", "renewal-worker", now);
-    auto tx = db::Transaction::begin(db);
-    if (!tx)
-        return;
-    auto s = store::SubscriptionStore(db).find(r.subscription.id);
-    if (!s || !*s)
-        return;
-    store::SubscriptionRow row = **s;
-    std::string was = row.status;
-    ++row.consecutive_failures;
-    row.last_renewal_attempt_at = now;
-    row.updated_at = now;
-    if (store::SubscriptionStore(db).save(row, was) &&
-        audit_row(db, "renewal-worker", "subscription.renewal_failed", row.id,
-                  {{"invoice_id", r.invoice.id},
-                   {"reason", why},
-                   {"consecutive_failures", row.consecutive_failures}},
-                  now))
-        (void)tx->commit();
+} // namespace
+
+Checked<Delivered> deliver_renewal(db::Database& db, RenewalInvoice& r,
+                                   const CreateCheckout& checkout, const AutoCharge& auto_charge,
+                                   const Clock& clock) {
+    Delivered out;
+    if (r.invoice.status == "settled" || r.invoice.amount == 0)
+        return out;
+    // Still ours to finish: new, with no checkout (closed meanwhile, or another process's).
+    auto fresh = store::CommerceStore(db).find_invoice(r.invoice.id);
+    if (!fresh)
+        return internal("invoices");
+    if (!*fresh || (*fresh)->status != "new" || (*fresh)->provider_invoice_id)
+        return out;
+    if (!checkout)
+        return refuse("service_unavailable",
+                      "service unavailable: no payment provider can be reached");
+    auto made = checkout(r.invoice, r.quote, r.provider); // a network call: no transaction
+    if (!made)
+        return std::unexpected(made.error());
+    // Attached only while the invoice is new and has none: of two processes that both made a
+    // checkout, one attaches and only that one charges and announces.
+    auto attached = store::CommerceStore(db).attach_provider_invoice(
+        r.invoice.id, made->provider_id, made->provider_invoice_id, made->checkout_url,
+        clock.now());
+    if (!attached)
+        return internal("could not record the provider's invoice");
+    if (!*attached)
+        return out;
+    r.invoice.provider_id = made->provider_id;
+    r.invoice.provider_invoice_id = made->provider_invoice_id;
+    r.invoice.checkout_url = made->checkout_url;
+    out.attached = true;
+    ChargeOutcome charge;
+    if (auto_charge && r.subscription.zaprite_payment_profile_id && r.provider.kind == "zaprite") {
+        charge.attempted = true;
+        auto paid = auto_charge(r, *made); // a network call: no transaction
+        if (paid)
+            charge.paid = *paid;
+        else
+            charge.error = paid.error().message;
+    }
+    out.charged = charge.paid;
+    if (auto announced = announce(db, r, *made, charge, clock.now()); !announced)
+        return std::unexpected(announced.error());
+    return out;
 }
 
 namespace {
@@ -530,47 +555,44 @@ bool transition(db::Database& db, const std::string& id, const std::string& to,
 
 } // namespace
 
+void renewal_failed(db::Database& db, const RenewalInvoice& r, const std::string& why, bool count,
+                    std::int64_t now) {
+    (void)close_invoice(db, r.invoice.id, "invalid", "renewal-worker", now);
+    auto tx = db::Transaction::begin(db);
+    if (!tx)
+        return;
+    if ((!count || store::SubscriptionStore(db).record_failure(r.subscription.id, now)) &&
+        audit_row(db, "renewal-worker", "subscription.renewal_failed", r.subscription.id,
+                  {{"invoice_id", r.invoice.id.empty() ? json(nullptr) : json(r.invoice.id)},
+                   {"reason", why}},
+                  now))
+        (void)tx->commit();
+}
+
 RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
                            const CreateCheckout& checkout, const AutoCharge& auto_charge,
-                           std::int64_t now, std::int64_t lead, int batch) {
+                           const Clock& clock, std::int64_t lead, int batch) {
     RenewalReport report;
-    auto finish = [&](const RenewalInvoice& r) -> bool {
-        if (r.invoice.status == "settled" || r.invoice.amount == 0)
-            return true;
-        Checked<Checkout> made = checkout
-                                     ? checkout(r.invoice, r.quote, r.provider)
-                                     : refuse("bad_request", "no payment provider can be reached");
-        if (!made) {
-            renewal_failed(db, r, made.error().message, now);
+    auto finish = [&](RenewalInvoice& r) -> bool {
+        auto delivered = deliver_renewal(db, r, checkout, auto_charge, clock);
+        if (!delivered) {
+            renewal_failed(db, r, delivered.error().message, true, clock.now());
             ++report.failed;
             return false;
         }
-        ChargeOutcome charge;
-        if (auto_charge && r.subscription.zaprite_payment_profile_id &&
-            r.provider.kind == "zaprite") {
-            charge.attempted = true;
-            auto paid = auto_charge(r, *made); // a network call: outside any transaction
-            if (paid)
-                charge.paid = *paid;
-            else
-                charge.error = paid.error().message;
-            if (charge.paid)
-                ++report.charged;
-        }
-        if (!announce_renewal(db, r, *made, now, charge)) {
-            renewal_failed(db, r, "could not record the checkout", now);
-            ++report.failed;
-            return false;
-        }
-        return true;
+        if (delivered->charged)
+            ++report.charged;
+        return delivered->attached;
     };
     // Invoices a stopped pass left without their checkout (five minutes untouched: not a pass
     // still working on them). The claim moves updated_at, so one pass takes each.
+    std::int64_t now = clock.now();
     if (auto stuck = store::CommerceStore(db).unattached_before(now - 300, batch)) {
         for (const auto& invoice : *stuck) {
             if (!invoice.license_id || invoice.purpose != "renewal")
                 continue;
-            auto claimed = store::CommerceStore(db).claim(invoice.id, invoice.updated_at, now);
+            auto claimed =
+                store::CommerceStore(db).claim(invoice.id, invoice.updated_at, clock.now());
             if (!claimed || !*claimed)
                 continue;
             auto s = store::SubscriptionStore(db).find_by_license(*invoice.license_id);
@@ -595,7 +617,7 @@ RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
                     p && *p && (*p)->status == "connected")
                     provider = **p;
             if (!provider) {
-                renewal_failed(db, r, provider.error().message, now);
+                renewal_failed(db, r, provider.error().message, true, clock.now());
                 ++report.failed;
                 continue;
             }
@@ -606,22 +628,13 @@ RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
     }
     if (auto due = store::SubscriptionStore(db).due_for_invoice(now + lead, now, batch)) {
         for (const auto& s : *due) {
-            auto opened = open_renewal(db, signer, s.id, now);
+            auto opened = open_renewal(db, signer, s.id, clock.now(), clock.now() + lead);
             if (!opened) {
+                if (opened.error().code == "conflict")
+                    continue; // no longer due: cancelled, renewed or changed meanwhile
                 RenewalInvoice r;
                 r.subscription = s;
-                // No invoice was kept: count the failure on the plan alone.
-                auto tx = db::Transaction::begin(db);
-                store::SubscriptionRow row = s;
-                ++row.consecutive_failures;
-                row.last_renewal_attempt_at = now;
-                row.updated_at = now;
-                if (tx && store::SubscriptionStore(db).save(row, s.status) &&
-                    audit_row(db, "renewal-worker", "subscription.renewal_failed", s.id,
-                              {{"reason", opened.error().message},
-                               {"consecutive_failures", row.consecutive_failures}},
-                              now))
-                    (void)tx->commit();
+                renewal_failed(db, r, opened.error().message, true, clock.now());
                 ++report.failed;
                 continue;
             }
@@ -631,6 +644,7 @@ RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
                 ++report.opened;
         }
     }
+    now = clock.now();
     if (auto ended = store::SubscriptionStore(db).ended(now, batch))
         for (const auto& s : *ended)
             if (transition(

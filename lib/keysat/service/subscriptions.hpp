@@ -32,6 +32,7 @@
 #include "keysat/store/commerce_store.hpp"
 #include "keysat/store/license_store.hpp"
 #include "keysat/store/subscription_store.hpp"
+#include "keysat/util/clock.hpp"
 
 namespace keysat::service {
 
@@ -107,8 +108,11 @@ struct RenewalInvoice {
 // one open or settled renewal invoice exists per license and period (a unique index), so two
 // workers on one database, or a worker and a buyer, open one between them: the loser gets the
 // open one with `created` false. A free renewal settles at once (invoice status settled).
+// `horizon` (the worker's): the plan must still be open and end by then, else a conflict. Without
+// it (the buyer's), any plan may be renewed, but not more than one period ahead.
 Checked<RenewalInvoice> open_renewal(db::Database& db, const crypto::SecretKey& signer,
-                                     const std::string& subscription_id, std::int64_t now);
+                                     const std::string& subscription_id, std::int64_t now,
+                                     std::optional<std::int64_t> horizon = std::nullopt);
 
 // An automatic charge of a renewal with the payment method the buyer saved (Zaprite's payment
 // profiles): true when the provider says the charge is paid, false when it answered without
@@ -123,16 +127,26 @@ struct ChargeOutcome {
     std::string error; // the call failed
 };
 
-// Records the provider's checkout of a renewal invoice and queues, in one transaction,
-// subscription.auto_charge_initiated when a saved payment method was charged, else
-// subscription.renewal_pending with the checkout link (and subscription.auto_charge_failed
-// first when the charge call failed).
-Checked<void> announce_renewal(db::Database& db, const RenewalInvoice& r, const Checkout& checkout,
-                               std::int64_t now, const ChargeOutcome& charge = {});
+struct Delivered {
+    bool attached = false; // false: closed meanwhile, or another process finished it
+    bool charged = false;
+};
 
-// A failed checkout: the invoice turns invalid and the plan counts the failure (the worker backs
-// off 5 minutes, 30 minutes, 2 hours, 6 hours, then stops asking after the fifth).
-void renewal_failed(db::Database& db, const RenewalInvoice& r, const std::string& why,
+// Finishes a renewal invoice opened without its checkout: checks it is still new and has none,
+// asks the provider for the checkout (outside any transaction), attaches it only if nobody else
+// did, then (only the process that attached) charges a saved payment method with `auto_charge`
+// (may be empty) and queues subscription.auto_charge_initiated when it paid, else
+// subscription.renewal_pending with the link (after subscription.auto_charge_failed when the
+// call failed), with the audit row and the attempt's time on the plan. An error: the provider
+// refused or could not be reached (the caller closes the invoice).
+Checked<Delivered> deliver_renewal(db::Database& db, RenewalInvoice& r,
+                                   const CreateCheckout& checkout, const AutoCharge& auto_charge,
+                                   const Clock& clock);
+
+// A renewal that could not be delivered: the invoice turns invalid and, with `count`, the plan
+// counts the failure (the worker backs off 5 minutes, 30 minutes, 2 hours, 6 hours, then stops
+// asking after the fifth). A buyer's attempt does not count.
+void renewal_failed(db::Database& db, const RenewalInvoice& r, const std::string& why, bool count,
                     std::int64_t now);
 
 struct RenewalReport {
@@ -144,7 +158,8 @@ struct RenewalReport {
     int charged = 0;  // renewals paid by a saved payment method
 };
 
-// One pass of the renewal worker: opens the renewal invoice of every plan whose period ends
+// One pass of the renewal worker (each step reads `clock` anew): opens the renewal invoice of
+// every plan whose period ends
 // within `lead` seconds (at most `batch` per step), asks the provider for its checkout, moves
 // plans whose period ended unpaid to past_due and those whose grace ended to lapsed. Every step
 // is its own short transaction and checks the row's state again inside it, so passes may
@@ -153,7 +168,7 @@ struct RenewalReport {
 // `auto_charge` (may be empty) charges plans that keep a saved payment method at their provider.
 RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
                            const CreateCheckout& checkout, const AutoCharge& auto_charge,
-                           std::int64_t now, std::int64_t lead, int batch = 500);
+                           const Clock& clock, std::int64_t lead, int batch = 500);
 
 // The invoice's license: the license a purchase issued, or the license a renewal or tier
 // change invoice is for.

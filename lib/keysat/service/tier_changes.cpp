@@ -22,14 +22,6 @@ namespace {
 
 constexpr std::int64_t k_day = 86400;
 
-std::unexpected<Refused> refuse(std::string code, std::string message) {
-    return std::unexpected(Refused{std::move(code), std::move(message)});
-}
-
-std::unexpected<Refused> internal(const std::string& what) {
-    return refuse("internal_error", "internal error: " + what);
-}
-
 bool open_plan(const std::optional<store::SubscriptionRow>& s) {
     return s && (s->status == "trialing" || s->status == "active" || s->status == "past_due");
 }
@@ -53,6 +45,13 @@ Expected<store::LicenseRow> apply_now(db::Database& db, const crypto::SecretKey&
         plan = fresh;
     }
     Events events;
+    if (plan && plan->pending_policy_id) { // this change replaces the scheduled downgrade
+        KEYSAT_TRY_ASSIGN(pending, subs.pending_downgrade(license.id));
+        if (pending && pending->id != change.id) {
+            KEYSAT_TRY_ASSIGN(finished, subs.finish_tier_change(pending->id, "cancelled", now));
+            (void)finished;
+        }
+    }
     if (to.renewal_period_days) {
         if (open_plan(plan)) {
             std::string was = plan->status;
@@ -151,7 +150,7 @@ std::int64_t prorated_charge(std::int64_t p_from, std::int64_t d_from, std::int6
                              std::int64_t d_to, std::int64_t seconds_left) {
     if (d_from <= 0 || d_to <= 0 || seconds_left <= 0)
         return 0;
-    std::int64_t d = std::min<std::int64_t>((seconds_left + k_day - 1) / k_day, d_from);
+    std::int64_t d = (seconds_left + k_day - 1) / k_day;
     __int128 numerator = static_cast<__int128>(d) * (static_cast<__int128>(p_to) * d_from -
                                                      static_cast<__int128>(p_from) * d_to);
     if (numerator <= 0)
@@ -198,7 +197,7 @@ Checked<TierQuote> quote_tier_change(db::Database& db, const std::string& licens
     q.to = **to;
     if (q.to.id == q.from.id)
         return refuse("bad_request", "bad request: the target tier is the same as current");
-    if (!q.to.active || q.to.archived)
+    if (!q.to.active || q.to.archived || (!admin && !q.to.is_public)) // hidden tiers: the admin's
         return refuse("bad_request",
                       fmt::format("bad request: tier '{}' is not available", target_slug));
     auto plan = store::SubscriptionStore(db).find_by_license(q.license.id);
@@ -206,8 +205,14 @@ Checked<TierQuote> quote_tier_change(db::Database& db, const std::string& licens
         return internal("subscriptions");
     q.plan = *plan;
 
-    std::int64_t p_from =
-        open_plan(q.plan) ? q.plan->listed_value : listed_price(q.product, q.from);
+    // What the license's current period is worth: a plan's price while that period is paid
+    // (active, or cancelled and still running); nothing for a trial, an unpaid (past due) or
+    // ended period; a license without a plan, its tier's list price.
+    bool paid_period = q.plan && (q.plan->status == "active" || (q.plan->status == "cancelled" &&
+                                                                 q.plan->current_period_end > now));
+    std::int64_t p_from = !q.plan       ? listed_price(q.product, q.from)
+                          : paid_period ? q.plan->listed_value
+                                        : 0;
     std::int64_t p_to = listed_price(q.product, q.to);
     if (q.to.tier_rank != q.from.tier_rank)
         q.direction = q.to.tier_rank > q.from.tier_rank ? "upgrade" : "downgrade";
@@ -235,12 +240,11 @@ Checked<TierQuote> quote_tier_change(db::Database& db, const std::string& licens
                                          "subscription moves down at its next renewal; other "
                                          "licenses do not move down by themselves)");
     }
-    if (open_plan(q.plan) && q.plan->status == "trialing")
+    if (open_plan(q.plan) && q.plan->status == "trialing" && to_recurring)
         q.full_charge = 0; // nothing was paid yet; the first renewal bills the new tier
     else if (open_plan(q.plan) && to_recurring) {
-        q.days_charged = std::min<std::int64_t>(
-            (std::max<std::int64_t>(q.plan->current_period_end - now, 0) + k_day - 1) / k_day,
-            q.plan->period_days);
+        q.days_charged =
+            (std::max<std::int64_t>(q.plan->current_period_end - now, 0) + k_day - 1) / k_day;
         q.full_charge =
             prorated_charge(p_from, q.plan->period_days, p_to, *q.to.renewal_period_days,
                             q.plan->current_period_end - now);
@@ -370,6 +374,9 @@ Checked<TierChangeResult> start_tier_change(db::Database& db, const crypto::Secr
         invoice.purpose = "upgrade";
         invoice.redirect_url = request.redirect_url;
         invoice.license_id = quote.license.id;
+        // The period the charge was priced for: a settlement checks it is still the plan's.
+        if (open_plan(quote.plan))
+            invoice.period_end = quote.plan->current_period_end;
         if (quote.code)
             invoice.discount_code_id = quote.code->id;
         invoice.created_at = invoice.updated_at = now;
@@ -470,6 +477,33 @@ Expected<store::LicenseRow> apply_paid_tier_change(db::Database& db,
     q.plan = plan;
     if (row->status == "revoked")
         return *row; // paid after a revocation: recorded, nothing to change (a refund case)
+    // The charge was priced for the license's tier and plan period when it was asked for. If
+    // either moved since (renewed, cancelled, lapsed, changed tier), applying it would sell a
+    // different thing at that price: the change is voided and announced for the operator to
+    // refund or re-quote; the payment stays recorded.
+    std::string stale;
+    if (row->policy_id != change->from_policy_id)
+        stale = "the license changed tier since the quote";
+    else if (invoice.period_end &&
+             (!open_plan(plan) || plan->current_period_end != *invoice.period_end))
+        stale = "the subscription's period changed since the quote";
+    else if (!invoice.period_end && open_plan(plan) && q.to.renewal_period_days)
+        stale = "a subscription started since the quote";
+    if (!stale.empty()) {
+        KEYSAT_TRY_ASSIGN(voided, subs.finish_tier_change(change->id, "cancelled", now));
+        (void)voided;
+        KEYSAT_TRY(emit_event(db, "license.tier_change_voided",
+                              {{"license_id", row->id},
+                               {"tier_change_id", change->id},
+                               {"invoice_id", invoice.id},
+                               {"amount", invoice.amount},
+                               {"currency", invoice.currency},
+                               {"reason", stale}},
+                              now));
+        KEYSAT_TRY(audit_row(db, "system", "license.tier_change_voided", row->id,
+                             {{"tier_change_id", change->id}, {"reason", stale}}, now));
+        return *row;
+    }
     return apply_now(db, signer, q, *change, true, now);
 }
 

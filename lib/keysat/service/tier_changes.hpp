@@ -7,17 +7,24 @@
 // currency's smallest unit):
 //   - an open plan (active or past due) moving to another recurring tier: the rest of the
 //     current period at the new rate minus the same at the old rate,
-//         d      = ceil(seconds left in the period / 86400), at most the period's days
+//         d      = ceil(seconds left in the period / 86400)
 //         charge = floor(d × (P_to × D_from − P_from × D_to) / (D_from × D_to)), at least 0
 //     where P_from is what the plan pays per D_from-day period and P_to the target's price per
 //     D_to-day period (equal periods: floor(d × (P_to − P_from) / D)). A started day counts
 //     whole; the amount rounds down. The new tier applies at once when paid; the next renewal
 //     bills P_to for D_to days.
-//   - a trialing plan: nothing; the change applies at once and the first renewal bills it.
+//   - a trialing plan moving to a recurring tier: nothing; the change applies at once and the
+//     first renewal bills it.
 //   - no open plan (a perpetual or fixed-term license, or a plan that ended) moving to a
 //     recurring tier: the target's full price, and a new plan starts when it is paid.
-//   - moving to a non-recurring tier: the difference of the two list prices, at least 0; an
-//     open plan ends (cancelled, reason tier_change) and the license takes the target's term.
+//   - moving to a non-recurring tier: the target's list price minus what the current period is
+//     worth (the plan's price while its period is paid; nothing for a trial, an unpaid or ended
+//     period; the current tier's list price for a license without a plan), at least 0; an open
+//     plan ends (cancelled, reason tier_change) and the license takes the target's term.
+// Hidden (non-public) tiers are the admin's to move licenses to. An upgrade invoice records the
+// plan period it was priced for; paid after the license changed tier or the plan's period moved
+// (renewed, cancelled, lapsed), the change is voided (license.tier_change_voided) instead of
+// applied, for the operator to refund.
 // A discount code applies to the charge as it would to a purchase of the target tier. A charge
 // of 0 applies at once. A buyer's downgrade of an open plan is scheduled for the next renewal
 // (the renewal bills the lower price and the tier changes when it is paid); other downgrades are

@@ -98,8 +98,10 @@ Expected<bool> CommerceStore::attach_provider_invoice(const std::string& id,
                                                       const std::string& provider_invoice_id,
                                                       const std::string& checkout_url,
                                                       std::int64_t now) {
-    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE invoices SET provider_id = ?, provider_invoice_id = "
-                                       "?, checkout_url = ?, updated_at = ? WHERE id = ?"));
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare("UPDATE invoices SET provider_id = ?, provider_invoice_id = "
+                         "?, checkout_url = ?, updated_at = ? WHERE id = ? AND status = 'new' AND "
+                         "provider_invoice_id IS NULL"));
     s.bind(1, provider_id)
         .bind(2, provider_invoice_id)
         .bind(3, checkout_url)

@@ -81,7 +81,9 @@ class CommerceStore {
     Expected<std::optional<InvoiceRow>>
     find_by_provider_invoice(const std::string& provider_id,
                              const std::string& provider_invoice_id);
-    // Records the provider's invoice id and checkout URL after the provider created it.
+    // Records the provider's invoice id and checkout URL after the provider created it, only
+    // while the invoice is new and has none (false: closed meanwhile, or another process
+    // attached its own first).
     Expected<bool> attach_provider_invoice(const std::string& id, const std::string& provider_id,
                                            const std::string& provider_invoice_id,
                                            const std::string& checkout_url, std::int64_t now);

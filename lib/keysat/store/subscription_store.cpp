@@ -132,6 +132,36 @@ Expected<bool> SubscriptionStore::save(const SubscriptionRow& r,
     return n == 1;
 }
 
+Expected<void> SubscriptionStore::record_failure(const std::string& id, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE subscriptions SET consecutive_failures = "
+                                       "consecutive_failures + 1, last_renewal_attempt_at = ?1, "
+                                       "updated_at = ?1 WHERE id = ?2"));
+    s.bind(1, now).bind(2, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    (void)n;
+    return {};
+}
+
+Expected<void> SubscriptionStore::record_attempt(const std::string& id, std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE subscriptions SET last_renewal_attempt_at = ?1, "
+                                       "updated_at = ?1 WHERE id = ?2"));
+    s.bind(1, now).bind(2, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    (void)n;
+    return {};
+}
+
+Expected<bool> SubscriptionStore::keep_payment_profile(const std::string& id,
+                                                       const std::string& profile,
+                                                       std::int64_t now) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("UPDATE subscriptions SET zaprite_payment_profile_id = ?1, "
+                                       "updated_at = ?2 WHERE id = ?3 AND "
+                                       "zaprite_payment_profile_id IS NULL"));
+    s.bind(1, profile).bind(2, now).bind(3, id);
+    KEYSAT_TRY_ASSIGN(n, run_changes(*m_db, s));
+    return n == 1;
+}
+
 Expected<std::vector<SubscriptionRow>>
 SubscriptionStore::list(const std::optional<std::string>& status,
                         const std::optional<std::string>& product_id, int limit) {
@@ -152,7 +182,7 @@ SubscriptionStore::due_for_invoice(std::int64_t horizon, std::int64_t now, int l
                "SELECT {} FROM subscriptions s WHERE s.status IN ('trialing', 'active', "
                "'past_due') AND s.current_period_end <= ?1 AND s.consecutive_failures < ?3 AND "
                "(s.last_renewal_attempt_at IS NULL OR s.last_renewal_attempt_at + CASE "
-               "s.consecutive_failures WHEN 0 THEN 0 WHEN 1 THEN 300 WHEN 2 THEN 1800 WHEN 3 "
+               "s.consecutive_failures WHEN 0 THEN 86400 WHEN 1 THEN 300 WHEN 2 THEN 1800 WHEN 3 "
                "THEN 7200 ELSE 21600 END <= ?2) AND NOT EXISTS (SELECT 1 FROM invoices i WHERE "
                "i.license_id = s.license_id AND i.period_end = s.current_period_end AND "
                "i.purpose = 'renewal' AND i.status IN ('new', 'processing', 'settled')) "

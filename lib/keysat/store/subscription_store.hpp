@@ -66,14 +66,22 @@ class SubscriptionStore {
     // is still `expected_status` (a compare-and-swap: of two writers that read the same row,
     // one wins); true when it wrote.
     Expected<bool> save(const SubscriptionRow& s, const std::string& expected_status);
+    // Column updates that touch nothing else (no stale row is written back): a failed renewal
+    // attempt (failures + 1), an announced one (the time, which backs off reopening an invoice
+    // that expired unpaid to once a day), and the saved payment profile when none is kept.
+    Expected<void> record_failure(const std::string& id, std::int64_t now);
+    Expected<void> record_attempt(const std::string& id, std::int64_t now);
+    Expected<bool> keep_payment_profile(const std::string& id, const std::string& profile,
+                                        std::int64_t now);
     // Newest start first; `status` and `product_id` filter when set.
     Expected<std::vector<SubscriptionRow>> list(const std::optional<std::string>& status,
                                                 const std::optional<std::string>& product_id,
                                                 int limit);
     // Subscriptions a renewal invoice is due for: trialing, active or past due, the period
     // ending at or before `horizon`, no open or settled renewal invoice for that period, fewer
-    // than k_max_renewal_failures failures and past the back-off of the last one (5 minutes,
-    // 30 minutes, 2 hours, 6 hours). Soonest end first.
+    // than k_max_renewal_failures failures and past the back-off of the last attempt (a day
+    // after an announced invoice that expired unpaid; 5 minutes, 30 minutes, 2 hours, 6 hours
+    // after failures). Soonest end first.
     Expected<std::vector<SubscriptionRow>> due_for_invoice(std::int64_t horizon, std::int64_t now,
                                                            int limit);
     // Trialing or active subscriptions whose period ended at or before `now`.
