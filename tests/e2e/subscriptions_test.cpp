@@ -671,7 +671,7 @@ TEST_CASE("two keysat-serve processes on one database, one killed and restarted 
     CHECK(btcpay.problems().empty());
 }
 
-TEST_CASE("Zaprite renewals charge the card the buyer saved; a 2xx that is not a payment, or a "
+TEST_CASE("Zaprite renewals charge the card the buyer saved: a 2xx that is not a payment, or a "
           "failed charge, falls back to the checkout link",
           "[e2e][subscriptions][zaprite]") {
     FixedClock clock{k_t0};
@@ -860,4 +860,16 @@ TEST_CASE("tier changes cannot be had for less than they cost: a trial to a life
     auto changes = shop.subscription()["tier_changes"];
     REQUIRE(changes.size() == 1);
     CHECK(changes[0]["status"] == "cancelled");
+    CHECK(shop.subscription()["saved_payment_method"] == false);
+
+    // The default merchant profile counts the running plan of its products.
+    auto profile =
+        server.post("/v1/admin/merchant-profiles", json{{"name", "Acme"}}.dump(), shop.admin);
+    REQUIRE(profile.status == 200);
+    std::string profile_id = profile.body["id"];
+    REQUIRE(
+        server.post("/v1/admin/merchant-profiles/" + profile_id + "/set-default", "", shop.admin)
+            .status == 200);
+    CHECK(server.get("/v1/admin/merchant-profiles/" + profile_id, shop.admin)
+              .body["active_subscription_count"] == 1);
 }

@@ -11,6 +11,7 @@
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/service/providers.hpp"
 #include "keysat/store/account_store.hpp"
+#include "keysat/store/subscription_store.hpp"
 #include "keysat/util/date.hpp"
 
 namespace keysat::api {
@@ -148,7 +149,8 @@ http::Response show_profile(db::Database& db, const std::string& id) {
             rails.push_back({{"rail", rail}, {"payment_provider_id", provider}});
     out["rail_preferences"] = rails;
     out["product_count"] = accounts.merchant_product_count(m.id).value_or(0);
-    out["active_subscription_count"] = 0;
+    out["active_subscription_count"] =
+        store::SubscriptionStore(db).running_for_profile(m.id, m.is_default).value_or(0);
     return json_response(200, out);
 }
 

@@ -61,6 +61,9 @@ json subscription_json(const store::SubscriptionRow& s) {
             {"pending_policy_id", opt_text(s.pending_policy_id)},
             {"lapsed_at", opt_time(s.lapsed_at)},
             {"payment_provider_id", opt_text(s.provider_id)},
+            // Whether renewals are charged to a card the buyer saved (the profile's id stays
+            // here).
+            {"saved_payment_method", s.zaprite_payment_profile_id.has_value()},
             {"created_at", format_timestamp(s.created_at)},
             {"updated_at", format_timestamp(s.updated_at)}};
 }

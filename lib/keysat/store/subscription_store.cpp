@@ -162,6 +162,19 @@ Expected<bool> SubscriptionStore::keep_payment_profile(const std::string& id,
     return n == 1;
 }
 
+Expected<std::int64_t> SubscriptionStore::running_for_profile(const std::string& profile_id,
+                                                              bool is_default) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT count(*) FROM subscriptions s JOIN products p ON "
+                                       "p.id = s.product_id WHERE s.status IN ('trialing', "
+                                       "'active', 'past_due') AND (p.merchant_profile_id = ?1 OR "
+                                       "(?2 = 1 AND p.merchant_profile_id IS NULL))"));
+    s.bind(1, profile_id).bind(2, std::int64_t{is_default});
+    auto n = read_first<std::int64_t>(s, [](const db::Statement& r) { return r.column_int(0); });
+    if (!n)
+        return std::unexpected(n.error());
+    return n->value_or(0);
+}
+
 Expected<std::vector<SubscriptionRow>>
 SubscriptionStore::list(const std::optional<std::string>& status,
                         const std::optional<std::string>& product_id, int limit) {

@@ -73,6 +73,9 @@ class SubscriptionStore {
     Expected<void> record_attempt(const std::string& id, std::int64_t now);
     Expected<bool> keep_payment_profile(const std::string& id, const std::string& profile,
                                         std::int64_t now);
+    // Plans still running (trialing, active, past due) of products sold under merchant profile
+    // `profile_id` (`is_default`: and of products that name no profile).
+    Expected<std::int64_t> running_for_profile(const std::string& profile_id, bool is_default);
     // Newest start first; `status` and `product_id` filter when set.
     Expected<std::vector<SubscriptionRow>> list(const std::optional<std::string>& status,
                                                 const std::optional<std::string>& product_id,
