@@ -456,16 +456,29 @@ TEST_CASE("tier changes: prorated quotes to the day, codes, a paid upgrade, a do
     auto invoices = shop.renewal_invoices();
     REQUIRE(invoices.size() == 1);
     CHECK(invoices[0]["amount"] == 10000);
-    // Still Pro until the renewal is paid.
+    // Still Pro until the renewal is paid, and after it is paid early: the paid Pro period runs
+    // to its end; the new period, at Basic's price, begins as Basic.
     CHECK(server.post("/v1/validate", json{{"key", key}}.dump()).body["max_machines"] == 5);
     shop.settle(invoices[0]["provider"]);
+    std::int64_t end2 = end + 30 * k_day;
+    CHECK(shop.stored_expiry(license_id) == end2);
+    CHECK(server.post("/v1/validate", json{{"key", key}}.dump()).body["max_machines"] == 5);
+    CHECK(shop.subscription()["pending_policy_id"].is_string());
+    shop.clock.set(end - 1);
+    CHECK(shop.pass().downgraded == 0);
+    CHECK(shop.events("license.tier_changed") == 0);
+    shop.clock.set(end);
+    CHECK(shop.pass().downgraded == 1);
     auto sub = shop.subscription();
     CHECK(sub["listed_value"] == 10000);
     CHECK(sub["pending_policy_id"].is_null());
     REQUIRE(sub["tier_changes"].size() == 1);
     CHECK(sub["tier_changes"][0]["status"] == "applied");
     CHECK(shop.events("license.tier_changed") == 1);
-    std::int64_t end2 = end + 30 * k_day;
+    CHECK(shop.stored_expiry(license_id) == end2);
+    CHECK(server.post("/v1/validate", json{{"key", key}}.dump()).body["max_machines"] == 2);
+    CHECK(shop.pass().downgraded == 0); // once
+    // The key the buyer gets now (recovery, the renewal's poll) carries Basic's terms.
     key = server.get("/v1/purchase/" + invoices[0]["id"].get<std::string>())
               .body["license_key"]
               .get<std::string>();

@@ -57,6 +57,44 @@ bool open_status(const std::string& status) {
     return status == "trialing" || status == "active" || status == "past_due";
 }
 
+// Moves a plan and its license to the downgrade they were waiting for (in the caller's
+// transaction; the caller saves the plan and reissues the license): the plan's tier, price,
+// period and grace, the license's tier terms, the tier change applied, license.tier_changed.
+Expected<void> switch_to_pending(db::Database& db, store::SubscriptionRow& s,
+                                 store::LicenseRow& license, const store::PolicyRow& to,
+                                 Events& events, std::int64_t now) {
+    store::SubscriptionStore subs(db);
+    KEYSAT_TRY_ASSIGN(pending, subs.pending_downgrade(s.license_id));
+    KEYSAT_TRY_ASSIGN(product, store::CatalogStore(db).find_product(to.product_id));
+    std::string from_policy = s.policy_id;
+    s.policy_id = to.id;
+    s.period_days = to.renewal_period_days.value_or(s.period_days);
+    if (product)
+        s.listed_value = listed_price(*product, to);
+    s.grace_days = to.grace_period_days;
+    s.pending_policy_id.reset();
+    license.policy_id = to.id;
+    license.entitlements_json = to.entitlements_json;
+    license.max_machines = to.max_machines;
+    license.is_trial = to.is_trial;
+    license.grace_days = s.grace_days;
+    json changed = {{"license_id", license.id},
+                    {"product_id", license.product_id},
+                    {"from_policy_id", from_policy},
+                    {"to_policy_id", to.id},
+                    {"to_policy_slug", to.slug},
+                    {"direction", "downgrade"},
+                    {"actor", "system"},
+                    {"applied_via", "renewal"}};
+    if (pending) {
+        KEYSAT_TRY_ASSIGN(finished, subs.finish_tier_change(pending->id, "applied", now));
+        (void)finished;
+        changed["tier_change_id"] = pending->id;
+    }
+    events.emplace_back("license.tier_changed", changed);
+    return {};
+}
+
 } // namespace
 
 Expected<void> emit_events(db::Database& db, const Events& events, std::int64_t now) {
@@ -266,41 +304,25 @@ Expected<store::LicenseRow> apply_renewal(db::Database& db, const crypto::Secret
 
     store::CatalogStore catalog(db);
     Events events;
-    if (s.pending_policy_id) { // the scheduled downgrade starts with the new period
+    // The scheduled downgrade starts with the new period: now when that period starts now (or
+    // started), else at its start, which the worker's pass takes care of (paying early must not
+    // end the paid tier's last days early). The new period's length is the lower tier's.
+    std::optional<store::PolicyRow> pending_to;
+    if (s.pending_policy_id) {
         KEYSAT_TRY_ASSIGN(to, catalog.find_policy(*s.pending_policy_id));
-        KEYSAT_TRY_ASSIGN(pending, subs.pending_downgrade(s.license_id));
-        if (to) {
-            KEYSAT_TRY_ASSIGN(product, catalog.find_product(to->product_id));
-            std::string from_policy = s.policy_id;
-            s.policy_id = to->id;
-            s.period_days = to->renewal_period_days.value_or(s.period_days);
-            if (product)
-                s.listed_value = listed_price(*product, *to);
-            s.grace_days = to->grace_period_days;
-            license.policy_id = to->id;
-            license.entitlements_json = to->entitlements_json;
-            license.max_machines = to->max_machines;
-            license.is_trial = to->is_trial;
-            json changed = {{"license_id", license.id},
-                            {"product_id", license.product_id},
-                            {"from_policy_id", from_policy},
-                            {"to_policy_id", to->id},
-                            {"to_policy_slug", to->slug},
-                            {"direction", "downgrade"},
-                            {"actor", "system"},
-                            {"applied_via", "renewal"}};
-            if (pending) {
-                KEYSAT_TRY_ASSIGN(finished, subs.finish_tier_change(pending->id, "applied", now));
-                (void)finished;
-                changed["tier_change_id"] = pending->id;
-            }
-            events.emplace_back("license.tier_changed", changed);
-        }
-        s.pending_policy_id.reset();
+        pending_to = to;
+    }
+    bool switch_now = pending_to && start <= now;
+    if (pending_to && !switch_now && pending_to->renewal_period_days)
+        s.period_days_next = *pending_to->renewal_period_days;
+    if (switch_now) {
+        KEYSAT_TRY(switch_to_pending(db, s, license, *pending_to, events, now));
+    } else if (s.pending_policy_id && !pending_to) {
+        s.pending_policy_id.reset(); // the tier is gone: nothing to move to
     }
     s.status = "active";
     s.current_period_start = start;
-    s.current_period_end = start + s.period_days * k_day;
+    s.current_period_end = start + s.period_days_next.value_or(s.period_days) * k_day;
     s.consecutive_failures = 0;
     s.last_renewal_attempt_at.reset();
     s.cancelled_at.reset();
@@ -645,6 +667,34 @@ RenewalReport renewal_pass(db::Database& db, const crypto::SecretKey& signer,
         }
     }
     now = clock.now();
+    // Downgrades whose paid period has begun (its renewal was paid early).
+    if (auto starting = store::SubscriptionStore(db).downgrades_due(now, batch))
+        for (const auto& plan : *starting) {
+            auto tx = db::Transaction::begin(db);
+            if (!tx)
+                continue;
+            auto fresh = store::SubscriptionStore(db).find(plan.id);
+            if (!fresh || !*fresh || !(*fresh)->pending_policy_id ||
+                (*fresh)->current_period_start > now || !open_status((*fresh)->status))
+                continue;
+            store::SubscriptionRow s = **fresh;
+            auto to = store::CatalogStore(db).find_policy(*s.pending_policy_id);
+            auto license = license_of(db, s.license_id);
+            if (!to || !*to || !license)
+                continue;
+            Events events;
+            std::string was = s.status;
+            if (!switch_to_pending(db, s, *license, **to, events, now))
+                continue;
+            s.updated_at = now;
+            auto saved = store::SubscriptionStore(db).save(s, was);
+            if (saved && *saved && reissue_license(db, signer, *license, now) &&
+                emit_events(db, events, now) &&
+                audit_row(db, "renewal-worker", "subscription.downgraded", s.id,
+                          {{"to_policy_id", s.policy_id}}, now) &&
+                tx->commit())
+                ++report.downgraded;
+        }
     if (auto ended = store::SubscriptionStore(db).ended(now, batch))
         for (const auto& s : *ended)
             if (transition(

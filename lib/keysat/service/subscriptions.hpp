@@ -6,7 +6,8 @@
 //
 //   trialing --(period ends unpaid)--> past_due --(grace ends unpaid)--> lapsed
 //   active   --(period ends unpaid)--> past_due
-//   any open state --(renewal paid)--> active (from the old end; from now when lapsed)
+//   any open state --(renewal paid)--> active (from the old end; from now when lapsed); a
+//   scheduled downgrade takes effect when the renewed period begins
 //   trialing/active/past_due --(cancel)--> cancelled (runs to the period's end, no grace)
 //   cancelled --(resume, before the end)--> active
 //
@@ -150,12 +151,13 @@ void renewal_failed(db::Database& db, const RenewalInvoice& r, const std::string
                     std::int64_t now);
 
 struct RenewalReport {
-    int opened = 0;   // renewal invoices opened with a checkout
-    int retried = 0;  // invoices left without a checkout by a stopped worker, finished
-    int failed = 0;   // the provider refused or was unreachable
-    int past_due = 0; // periods that ended unpaid
-    int lapsed = 0;   // graces that ended unpaid
-    int charged = 0;  // renewals paid by a saved payment method
+    int opened = 0;     // renewal invoices opened with a checkout
+    int retried = 0;    // invoices left without a checkout by a stopped worker, finished
+    int failed = 0;     // the provider refused or was unreachable
+    int past_due = 0;   // periods that ended unpaid
+    int lapsed = 0;     // graces that ended unpaid
+    int charged = 0;    // renewals paid by a saved payment method
+    int downgraded = 0; // scheduled downgrades whose paid period began
 };
 
 // One pass of the renewal worker (each step reads `clock` anew): opens the renewal invoice of

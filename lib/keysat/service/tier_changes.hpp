@@ -27,7 +27,7 @@
 // applied, for the operator to refund.
 // A discount code applies to the charge as it would to a purchase of the target tier. A charge
 // of 0 applies at once. A buyer's downgrade of an open plan is scheduled for the next renewal
-// (the renewal bills the lower price and the tier changes when it is paid); other downgrades are
+// (the renewal bills the lower price; the tier changes when that paid period begins); others are
 // the admin's. Applying rewrites the license's policy, entitlements, machines and trial flag,
 // reissues its key and raises license.tier_changed.
 

@@ -208,6 +208,20 @@ SubscriptionStore::due_for_invoice(std::int64_t horizon, std::int64_t now, int l
     return read_all<SubscriptionRow>(s, read_subscription);
 }
 
+Expected<std::vector<SubscriptionRow>> SubscriptionStore::downgrades_due(std::int64_t now,
+                                                                         int limit) {
+    KEYSAT_TRY_ASSIGN(
+        s, m_db->prepare(fmt::format(
+               "SELECT {} FROM subscriptions s WHERE s.pending_policy_id IS NOT NULL AND "
+               "s.status IN ('trialing', 'active', 'past_due') AND s.current_period_start <= ?1 "
+               "AND EXISTS (SELECT 1 FROM invoices i WHERE i.license_id = s.license_id AND "
+               "i.purpose = 'renewal' AND i.status = 'settled' AND i.period_end = "
+               "s.current_period_start) ORDER BY s.current_period_start, s.id LIMIT ?2",
+               k_columns)));
+    s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+    return read_all<SubscriptionRow>(s, read_subscription);
+}
+
 Expected<std::vector<SubscriptionRow>> SubscriptionStore::ended(std::int64_t now, int limit) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM subscriptions WHERE status IN "
                                                    "('trialing', 'active') AND "

@@ -34,6 +34,9 @@ struct SubscriptionRow {
     std::optional<std::string> zaprite_payment_profile_id;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // Not stored: the length of the period a renewal starts when it differs from period_days
+    // (a downgrade that waits for that period to begin).
+    std::optional<std::int64_t> period_days_next;
 };
 
 struct TierChangeRow {
@@ -87,6 +90,9 @@ class SubscriptionStore {
     // after failures). Soonest end first.
     Expected<std::vector<SubscriptionRow>> due_for_invoice(std::int64_t horizon, std::int64_t now,
                                                            int limit);
+    // Open plans with a scheduled downgrade whose renewed period began at or before `now` (a
+    // settled renewal invoice extended the period that now runs).
+    Expected<std::vector<SubscriptionRow>> downgrades_due(std::int64_t now, int limit);
     // Trialing or active subscriptions whose period ended at or before `now`.
     Expected<std::vector<SubscriptionRow>> ended(std::int64_t now, int limit);
     // Past-due subscriptions whose grace ended at or before `now`.
