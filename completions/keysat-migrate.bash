@@ -2,11 +2,11 @@
 _keysat_migrate() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" sub= i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${COMP_WORDS[i]}" in status|up|verify|backup|import-ledger) sub="${COMP_WORDS[i]}"; break ;; esac
+        case "${COMP_WORDS[i]}" in status|up|verify|backup|import-ledger|import-keysat) sub="${COMP_WORDS[i]}"; break ;; esac
     done
     case "$sub" in
     "")
-        COMPREPLY=($(compgen -W "status up verify backup import-ledger -h --help --version --db" -- "$cur"))
+        COMPREPLY=($(compgen -W "status up verify backup import-ledger import-keysat -h --help --version --db" -- "$cur"))
         return ;;
     status)
         case "$prev" in
@@ -43,6 +43,14 @@ _keysat_migrate() {
         esac
         if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db -p -P --pubkey --keep-going" -- "$cur"))
         else COMPREPLY=($(compgen -f -- "$cur")); fi
+        ;;
+    import-keysat)
+        case "$prev" in
+        --db|--from|--signing-key|--passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --kdf) COMPREPLY=(); return ;;
+        esac
+        if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --db --from --signing-key --encrypt --passphrase-file --kdf --dry-run --keep-going" -- "$cur"))
+        else COMPREPLY=(); fi
         ;;
     esac
 }

@@ -655,6 +655,8 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/btcpay/webhook"},
         {"post", "/v1/recover"},
         {"post", "/v1/zaprite/webhook/{slug}/{slug2}"},
+        {"post", "/v1/zaprite/webhook/{slug}"},
+        {"post", "/v1/zaprite/webhook"},
         {"post", "/v1/btcpay/authorize/callback"},
         {"get", "/v1/btcpay/authorize/callback"},
         {"post", "/v1/btcpay/authorize/store"},

@@ -13,6 +13,7 @@
 #include "keysat/issuing/issue.hpp"
 #include "keysat/service/catalog.hpp"
 #include "keysat/service/issuance.hpp"
+#include "keysat/service/roles.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
@@ -190,42 +191,8 @@ json field_names(const json& body) {
 
 namespace {
 
-const std::vector<std::string> k_areas = {
-    "products",       "policies", "licenses", "machines",          "subscriptions",    "webhooks",
-    "discount_codes", "audit",    "settings", "payment_providers", "merchant_profiles"};
-
-// The scopes each role grants (payment provider connect and API keys stay master-only).
-std::optional<std::vector<std::string>> role_scopes(const std::string& role) {
-    std::vector<std::string> scopes;
-    for (const auto& a : k_areas)
-        scopes.push_back(a + ":read");
-    std::vector<std::string> writes;
-    if (role == "read-only")
-        ;
-    else if (role == "license-issuer")
-        writes = {"licenses"};
-    else if (role == "support")
-        writes = {"licenses", "subscriptions", "machines"};
-    else if (role == "merchant-onboard")
-        writes = {"products", "policies", "licenses"};
-    else if (role == "full-admin")
-        writes = k_areas;
-    else
-        return std::nullopt;
-    for (const auto& w : writes)
-        scopes.push_back(w + ":write");
-    return scopes;
-}
-
-// The role whose scopes a stored key holds, for Keysat's listing; "custom" for none.
-std::string role_of(const std::string& scopes_json) {
-    json held = json::parse(scopes_json, nullptr, false);
-    for (const char* role :
-         {"read-only", "license-issuer", "support", "merchant-onboard", "full-admin"})
-        if (held == json(*role_scopes(role)))
-            return role;
-    return "custom";
-}
+using service::role_of;
+using service::role_scopes;
 
 Outcome issue_license(Mutation& m) {
     if (!m.app.signer)

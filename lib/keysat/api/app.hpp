@@ -92,6 +92,9 @@ void register_provider_admin_routes(http::Server& server, const App& app);
 void register_provider_routes(http::Server& server, const App& app);
 // The id of the payment provider made from the btcpay_* settings (a store configured by hand).
 inline constexpr const char* k_static_btcpay_provider = "btcpay";
+// The Zaprite account of a Keysat database from before its merchant profiles, once imported
+// (Zaprite posts to /v1/zaprite/webhook).
+inline constexpr const char* k_keysat_zaprite_provider = "zaprite";
 // GET /v1/openapi.json: an OpenAPI 3.1 document generated from the routes registered on
 // `server` before this call, so it cannot miss one. Register it last.
 void register_openapi_route(http::Server& server, const App& app);

@@ -1,6 +1,7 @@
 // What payment providers send us: BTCPay's webhooks (POST /v1/btcpay/webhook/:provider_id, and
 // /v1/btcpay/webhook for the store configured by hand) and Zaprite's (POST
-// /v1/zaprite/webhook/:provider_id/:secret). BTCPay's signature is checked on the raw body,
+// /v1/zaprite/webhook/:provider_id/:secret, and Keysat's secret-less routes for accounts imported
+// from it). BTCPay's signature is checked on the raw body,
 // Zaprite's path secret in constant time; then the invoice is read back from the provider before
 // anything changes: a leaked secret still cannot mint licenses. The rules (settle, close) are
 // service/checkout's.
@@ -119,16 +120,22 @@ http::Response btcpay_webhook(const App& app, db::Database& db, const http::Requ
 }
 
 // Zaprite: the path's secret, then whatever the order says now (its payloads vary, so any event
-// that names an order makes us ask).
-http::Response zaprite_webhook(const App& app, db::Database& db, const http::Request& req) {
-    auto provider = store::AccountStore(db).find_provider(req.params[0]);
+// that names an order makes us ask). Providers imported from Keysat have no secret: Keysat gave
+// Zaprite /v1/zaprite/webhook/<id> (or /v1/zaprite/webhook before its merchant profiles), so
+// those routes answer for them alone; since the order is read back from Zaprite with our key,
+// a forged event can only make us ask.
+http::Response zaprite_webhook(const App& app, db::Database& db, const http::Request& req,
+                               const std::string& provider_id,
+                               const std::optional<std::string>& secret) {
+    auto provider = store::AccountStore(db).find_provider(provider_id);
     if (!provider)
         return error_response("internal_error", "internal error: payment providers");
     if (!*provider || (*provider)->kind != "zaprite" || (*provider)->status != "connected")
-        return error_response("not_found", "not found: payment provider " + req.params[0]);
+        return error_response("not_found", "not found: payment provider " + provider_id);
     const auto& p = **provider;
-    if (!p.webhook_secret || p.webhook_secret->empty() ||
-        !crypto::equal_ct(as_bytes(*p.webhook_secret), as_bytes(req.params[1])))
+    const bool keysat_route = !p.webhook_secret || p.webhook_secret->empty();
+    if (secret ? keysat_route || !crypto::equal_ct(as_bytes(*p.webhook_secret), as_bytes(*secret))
+               : !keysat_route)
         return error_response("unauthorized", "unauthorized");
     json body = json_nesting_depth(req.body) > k_max_json_depth
                     ? json()
@@ -153,10 +160,19 @@ void register_provider_routes(http::Server& s, const App& app) {
             }));
     s.route("POST", "/v1/zaprite/webhook/([A-Za-z0-9_-]{1,64})/([A-Za-z0-9]{1,128})",
             with_database(app, [&app](db::Database& db, const http::Request& r) {
-                auto answer = zaprite_webhook(app, db, r);
+                auto answer = zaprite_webhook(app, db, r, r.params[0], r.params[1]);
                 // The path's last segment is the secret: the log shows the route without it.
                 answer.log_path = "/v1/zaprite/webhook/" + r.params[0] + "/<secret>";
                 return answer;
+            }));
+    // Keysat's routes, for the Zaprite accounts imported from it (no secret in their URL).
+    s.route("POST", "/v1/zaprite/webhook/([A-Za-z0-9_-]{1,64})",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return zaprite_webhook(app, db, r, r.params[0], std::nullopt);
+            }));
+    s.route("POST", "/v1/zaprite/webhook",
+            with_database(app, [&app](db::Database& db, const http::Request& r) {
+                return zaprite_webhook(app, db, r, k_keysat_zaprite_provider, std::nullopt);
             }));
 }
 

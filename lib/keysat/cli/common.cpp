@@ -74,6 +74,20 @@ Expected<std::string> read_passphrase(const std::string& passphrase_file, std::s
                        "--passphrase-file, KEYSAT_PASSPHRASE, or run on a terminal)");
 }
 
+Expected<std::string> new_passphrase(const std::string& passphrase_file, std::string_view instead) {
+    if (!passphrase_file.empty() || std::getenv("KEYSAT_PASSPHRASE") != nullptr)
+        return read_passphrase(passphrase_file, "");
+    auto first = prompt_passphrase("Passphrase for the new key: ");
+    if (!first)
+        return usage_error(fmt::format("no passphrase available for the new key (use "
+                                       "--passphrase-file, KEYSAT_PASSPHRASE, a terminal, or {})",
+                                       instead));
+    auto again = prompt_passphrase("Passphrase again: ");
+    if (!again || *again != *first)
+        return usage_error("the passphrases do not match; nothing was written");
+    return std::move(*first);
+}
+
 Expected<Uuid> parse_uuid_arg(std::string_view option, const std::string& value) {
     if (auto u = Uuid::parse(value))
         return *u;

@@ -30,6 +30,10 @@ Expected<std::string> read_argument(const std::string& arg, bool maybe_file);
 // no-echo prompt on the terminal; none available is a usage error.
 Expected<std::string> read_passphrase(const std::string& passphrase_file, std::string_view prompt);
 
+// A passphrase for a new key file: --passphrase-file, KEYSAT_PASSPHRASE, or typed twice on the
+// terminal. `instead` names the option that writes the key without one (for the error).
+Expected<std::string> new_passphrase(const std::string& passphrase_file, std::string_view instead);
+
 // Parses a UUID argument, naming the option on error.
 Expected<Uuid> parse_uuid_arg(std::string_view option, const std::string& value);
 

@@ -26,20 +26,6 @@ std::int64_t now_of(const IssueOptions& o) {
     return o.now ? *o.now : SystemClock().now();
 }
 
-// A passphrase for a new key file: file, environment, or typed twice on the terminal.
-Expected<std::string> new_passphrase(const std::string& passphrase_file) {
-    if (!passphrase_file.empty() || std::getenv("KEYSAT_PASSPHRASE") != nullptr)
-        return read_passphrase(passphrase_file, "");
-    auto first = prompt_passphrase("Passphrase for the new key: ");
-    if (!first)
-        return usage_error("no passphrase available for the new key (use --passphrase-file, "
-                           "KEYSAT_PASSPHRASE, a terminal, or --unencrypted)");
-    auto again = prompt_passphrase("Passphrase again: ");
-    if (!again || *again != *first)
-        return usage_error("the passphrases do not match; nothing was written");
-    return std::move(*first);
-}
-
 // Writes NAME.key (0600) and NAME.pub; without --force neither may exist already.
 Expected<int> write_key_pair(const IssueOptions& o, const SecretKey& key) {
     std::string key_path = o.output + ".key";
@@ -55,7 +41,7 @@ Expected<int> write_key_pair(const IssueOptions& o, const SecretKey& key) {
         return usage_error("--kdf must be sensitive or interactive");
     std::string pass;
     if (!o.unencrypted) {
-        KEYSAT_TRY_ASSIGN(p, new_passphrase(o.passphrase_file));
+        KEYSAT_TRY_ASSIGN(p, new_passphrase(o.passphrase_file, "--unencrypted"));
         pass = std::move(p);
     }
     auto strength = o.kdf == "interactive" ? issuing::KdfStrength::interactive

@@ -2,16 +2,22 @@
 
 #include <iostream>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "keysat/cli/common.hpp"
 #include "keysat/db/migrations.hpp"
 #include "keysat/db/open.hpp"
+#include "keysat/issuing/keyfile.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/keysat_import.hpp"
 #include "keysat/service/ledger.hpp"
+#include "keysat/store/license_store.hpp"
 #include "keysat/util/clock.hpp"
 #include "keysat/util/date.hpp"
+#include "keysat/util/encoding.hpp"
 #include "keysat/util/file.hpp"
 
 namespace keysat::cli {
@@ -159,6 +165,174 @@ Expected<int> run_import(const MigrateOptions& o) {
     return report.problem_count == 0 ? k_exit_ok : k_exit_invalid;
 }
 
+// Where import-keysat writes Keysat's key: --signing-key, else signing.key beside the database
+// (keysat-serve's default when the database sits in its data_dir).
+std::filesystem::path signing_key_path(const MigrateOptions& o, const std::filesystem::path& db) {
+    if (!o.signing_key.empty())
+        return o.signing_key;
+    return (db.has_parent_path() ? db.parent_path() : std::filesystem::path(".")) / "signing.key";
+}
+
+// The key id Keysat's key gets: the one of a key file already holding it (a rerun), else the one
+// a target recorded for it, else none (a new random one).
+Expected<std::optional<crypto::KeyId>> known_key_id(const MigrateOptions& o,
+                                                    const std::filesystem::path& key_path,
+                                                    const service::KeysatSource& source,
+                                                    db::Database* target) {
+    KEYSAT_TRY_ASSIGN(fresh, service::keysat_signing_key(source, std::nullopt));
+    std::error_code ec;
+    if (std::filesystem::exists(key_path, ec)) {
+        KEYSAT_TRY_ASSIGN(text, read_small_file(key_path, 64 * 1024));
+        auto held = issuing::parse_secret_key_file(text, [&] {
+            return read_passphrase(o.passphrase_file,
+                                   fmt::format("Passphrase for {}: ", key_path.string()));
+        });
+        if (!held)
+            return usage_error(key_path.string() + ": " + held.error().message);
+        if (held->public_key().bytes != fresh.public_key().bytes)
+            return usage_error(fmt::format(
+                "{}: it holds another signing key (id {}), which keysat-serve would sign with "
+                "instead of Keysat's; move it away or name another file with --signing-key",
+                key_path.string(), crypto::key_id_text(held->key_id())));
+        return std::optional<crypto::KeyId>(held->key_id());
+    }
+    if (target != nullptr) {
+        KEYSAT_TRY_ASSIGN(recorded, store::SigningKeyStore(*target).list());
+        for (const auto& k : recorded)
+            if (k.public_key ==
+                Bytes(fresh.public_key().bytes.begin(), fresh.public_key().bytes.end())) {
+                crypto::KeyId id{};
+                auto bytes = hex_decode(k.key_id);
+                if (bytes && bytes->size() == id.size()) {
+                    std::copy(bytes->begin(), bytes->end(), id.begin());
+                    return std::optional<crypto::KeyId>(id);
+                }
+            }
+    }
+    return std::optional<crypto::KeyId>();
+}
+
+Expected<void> write_signing_key(const MigrateOptions& o, const std::filesystem::path& path,
+                                 const crypto::SecretKey& key) {
+    if (o.kdf != "sensitive" && o.kdf != "interactive")
+        return usage_error("--kdf must be sensitive or interactive");
+    std::string pass;
+    if (o.encrypt) {
+        KEYSAT_TRY_ASSIGN(p, new_passphrase(o.passphrase_file, "no --encrypt"));
+        pass = std::move(p);
+    }
+    auto strength = o.kdf == "interactive" ? issuing::KdfStrength::interactive
+                                           : issuing::KdfStrength::sensitive;
+    auto text = issuing::format_secret_key_file(
+        key, o.encrypt ? issuing::Encrypt::yes : issuing::Encrypt::no, pass,
+        issuing::kdf_limits(strength), "Keysat's server key, imported by keysat-migrate");
+    crypto::wipe(pass.data(), pass.size());
+    if (!text)
+        return std::unexpected(text.error());
+    KEYSAT_TRY(write_file_atomic(path, *text, 0600, Overwrite::no));
+    crypto::wipe(text->data(), text->size());
+    auto pub = path;
+    pub.replace_extension(".pub");
+    return write_file_atomic(
+        pub, license::format_public_key(key.public_key(), license::PubkeyForm::minisign), 0644);
+}
+
+void print_report(const service::KeysatImportReport& r) {
+    for (const auto& c : r.counts)
+        fmt::print("{:<26} {}\n", c.table, c.rows);
+    for (const auto& n : r.not_carried)
+        std::cerr << "keysat-migrate: not carried: " << n << '\n';
+    constexpr std::size_t k_shown = 50;
+    for (std::size_t i = 0; i < r.problems.size() && i < k_shown; ++i)
+        std::cerr << fmt::format("keysat-migrate: {} {}: {}\n", r.problems[i].table,
+                                 r.problems[i].id, r.problems[i].reason);
+    if (r.problems.size() > k_shown)
+        std::cerr << fmt::format("keysat-migrate: ... and {} more row(s) that cannot be mapped\n",
+                                 r.problems.size() - k_shown);
+}
+
+Expected<int> run_import_keysat(const MigrateOptions& o) {
+    KEYSAT_TRY_ASSIGN(source, service::read_keysat_source(o.from));
+    auto path = db::resolve_db_path(o.db);
+    auto key_path = signing_key_path(o, path);
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path, ec);
+    const auto now = SystemClock().now();
+    // A dry run against a database that does not exist yet works on a scratch copy of our
+    // schema, removed afterwards.
+    std::filesystem::path scratch;
+    struct Scratch {
+        std::filesystem::path& p;
+        ~Scratch() {
+            std::error_code ignored;
+            for (const char* suffix : {"", "-wal", "-shm"})
+                if (!p.empty())
+                    std::filesystem::remove(p.string() + suffix, ignored);
+        }
+    } cleanup{scratch};
+    std::filesystem::path target_path = path;
+    if (!exists && o.dry_run) {
+        scratch = std::filesystem::temp_directory_path() /
+                  fmt::format("keysat-import-dry-run-{}.db", ::getpid());
+        target_path = scratch;
+    }
+    if (!exists) {
+        KEYSAT_TRY_ASSIGN(fresh, db::Database::open(target_path, db::OpenMode::read_write_create));
+        KEYSAT_TRY(db::migrate_up(fresh, {0, false, false, now}));
+    }
+    KEYSAT_TRY_ASSIGN(target, db::open_current(target_path));
+    KEYSAT_TRY_ASSIGN(key_id, known_key_id(o, key_path, source, &target));
+    KEYSAT_TRY_ASSIGN(key, service::keysat_signing_key(source, key_id));
+    const bool write_key = !o.dry_run && !std::filesystem::exists(key_path, ec);
+
+    const bool show_progress = ::isatty(2) != 0;
+    auto progress = [&](std::int64_t done, std::int64_t total) {
+        if (show_progress)
+            std::cerr << fmt::format("\rlicenses {} / {}", done, total)
+                      << (done == total ? "\n" : "") << std::flush;
+    };
+    KEYSAT_TRY_ASSIGN(report,
+                      service::import_keysat(
+                          target, source, key,
+                          o.dry_run ? service::ImportMode::dry_run : service::ImportMode::apply,
+                          o.keep_going ? service::OnBadRow::keep_going : service::OnBadRow::stop,
+                          now, progress, [&]() -> Expected<void> {
+                              if (!write_key)
+                                  return {};
+                              return write_signing_key(o, key_path, key);
+                          }));
+    if (report.already_imported) {
+        std::cerr << fmt::format("{}: already holds this import of {}; nothing to do\n",
+                                 path.string(), o.from);
+        return k_exit_ok;
+    }
+    print_report(report);
+    if (report.stopped) {
+        std::cerr << fmt::format("keysat-migrate: {} row(s) cannot be mapped; nothing was "
+                                 "imported (use --keep-going to leave them out)\n",
+                                 report.problems.size());
+        return k_exit_invalid;
+    }
+    if (o.dry_run) {
+        std::cerr << fmt::format(
+            "dry run: {} (Keysat schema version {}) would be imported into "
+            "{}{}; nothing changed\n",
+            o.from, report.source_version, path.string(),
+            report.problems.empty()
+                ? ""
+                : fmt::format(" ({} row(s) cannot be mapped{})", report.problems.size(),
+                              o.keep_going ? " and would be left out" : ": it would stop"));
+        return report.problems.empty() ? k_exit_ok : k_exit_invalid;
+    }
+    std::cerr << fmt::format(
+        "imported {} (Keysat schema version {}) into {}{}; signing key {} in {}{}\n", o.from,
+        report.source_version, path.string(),
+        report.problems.empty() ? ""
+                                : fmt::format(", leaving out {} row(s)", report.problems.size()),
+        crypto::key_id_text(key.key_id()), key_path.string(), write_key ? "" : " (already there)");
+    return report.problems.empty() ? k_exit_ok : k_exit_invalid;
+}
+
 void db_option(CLI::App& sub, MigrateOptions& o) {
     sub.add_option("--db", o.db, "Database file (default: $KEYSAT_DB_PATH, else var/keysat.db)")
         ->type_name("FILE");
@@ -168,8 +342,9 @@ void db_option(CLI::App& sub, MigrateOptions& o) {
 
 std::unique_ptr<CLI::App> make_migrate_app(MigrateOptions& o) {
     auto app = std::make_unique<CLI::App>(
-        "Create and upgrade the Keysat database, check it, back it up, import ledgers. Exit "
-        "status: 0 ok, 1 problems found, 2 usage or environment error, 3 migrations pending.",
+        "Create and upgrade the Keysat database, check it, back it up, import ledgers, switch "
+        "from Keysat. Exit status: 0 ok, 1 problems found, 2 usage or environment error, 3 "
+        "migrations pending.",
         "keysat-migrate");
     add_version_flag(*app);
     app->require_subcommand(1);
@@ -205,6 +380,30 @@ std::unique_ptr<CLI::App> make_migrate_app(MigrateOptions& o) {
     imp->add_option("ledger", o.ledger_file, "Ledger file, or - for standard input")
         ->required()
         ->type_name("FILE");
+    auto* ik = app->add_subcommand(
+        "import-keysat",
+        "Copy a Keysat 0.2.x database into a new one, keeping every id, key, secret and hash");
+    db_option(*ik, o);
+    ik->add_option("--from", o.from,
+                   "Keysat's database (StartOS keeps it at /data/keysat.db): a backup, or the "
+                   "file while Keysat is stopped")
+        ->required()
+        ->type_name("FILE");
+    ik->add_option("--signing-key", o.signing_key,
+                   "Where Keysat's signing key is written as ours (default: signing.key beside "
+                   "the database, where keysat-serve looks)")
+        ->type_name("FILE");
+    ik->add_flag("--encrypt", o.encrypt, "Encrypt that key file with a passphrase");
+    ik->add_option("--passphrase-file", o.passphrase_file,
+                   "Read the key file's passphrase from the first line of this file")
+        ->type_name("FILE");
+    ik->add_option("--kdf", o.kdf, "scrypt cost of an encrypted key file: sensitive or interactive")
+        ->type_name("LEVEL");
+    ik->add_flag("--dry-run", o.dry_run,
+                 "Print what would be imported and what cannot be, and change nothing");
+    ik->add_flag("--keep-going", o.keep_going,
+                 "Leave out rows that cannot be mapped (and the rows that depend on them) and "
+                 "import the rest");
     // Shared by every subcommand, so also accepted before it (keysat-migrate --db F up).
     db_option(*app, o);
     return app;
@@ -223,6 +422,8 @@ int migrate_main(int argc, char** argv) {
             return run_verify(o);
         if (name == "backup")
             return run_backup(o);
+        if (name == "import-keysat")
+            return run_import_keysat(o);
         return run_import(o);
     });
 }

@@ -1,6 +1,6 @@
 #pragma once
 // keysat-migrate: schema status, upgrades with automatic backup, verification, online backups
-// and ledger imports.
+// ledger imports and switching from Keysat (import-keysat).
 
 #include <memory>
 #include <string>
@@ -20,6 +20,12 @@ struct MigrateOptions {
     std::string ledger_file;
     std::vector<std::string> pubkeys;
     bool keep_going = false;
+    // import-keysat
+    std::string from;
+    std::string signing_key;
+    bool encrypt = false;
+    std::string passphrase_file;
+    std::string kdf = "sensitive";
 };
 
 // Builds the command line of keysat-migrate into `opts` (also used to generate docs).
