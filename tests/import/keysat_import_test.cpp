@@ -599,7 +599,8 @@ TEST_CASE("import-keysat: --encrypt writes a key file keysat-serve opens with it
     auto pub = server.get("/v1/issuer/public-key");
     INFO(pub.raw);
     CHECK(pub.body["public_key_pem"] == f.public_key_pem);
-    const auto& [id, expected] = *f.licenses.begin();
-    auto v = server.post("/v1/validate", json{{"key", expected.key}}.dump());
+    std::string id = f.ids.at("license:perpetual");
+    auto v = server.post("/v1/validate", json{{"key", f.licenses.at(id).key}}.dump());
+    CHECK(v.body["ok"] == true);
     CHECK(v.body["license_id"] == id);
 }

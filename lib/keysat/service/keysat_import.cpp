@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -358,6 +359,9 @@ Expected<void> Importer::check_rows() {
 }
 
 Expected<void> Importer::cascade() {
+    KEYSAT_TRY_ASSIGN(left_out, count("SELECT count(*) FROM temp.import_skip"));
+    if (left_out == 0)
+        return {}; // nothing to follow: no scans of the big tables
     for (int pass = 0; pass < 2; ++pass)
         for (const auto& e : k_edges) {
             KEYSAT_TRY_ASSIGN(child, has_table(e.child));
@@ -560,7 +564,9 @@ Expected<void> Importer::link_invoices() {
 }
 
 // Keysat does not store the key text of a license: it signs the payload again from the row, and
-// Ed25519 signatures are deterministic. So do we, with its key.
+// Ed25519 signatures are deterministic. So do we, with its key. In id order: the primary key and
+// the key text (LIC1 payloads start with the product and license ids) then grow at their ends
+// instead of all over their B-trees, which halved the time of a million licenses.
 Expected<void> Importer::copy_licenses() {
     KEYSAT_TRY_ASSIGN(total, count("SELECT count(*) FROM k.licenses"));
     KEYSAT_TRY_ASSIGN(
@@ -570,7 +576,7 @@ Expected<void> Importer::copy_licenses() {
                            "s.is_trial, s.suspension_reason, s.revocation_reason, "
                            "coalesce(unixepoch(s.revoked_at), unixepoch(s.suspended_at), "
                            "unixepoch(s.issued_at)) FROM k.licenses s WHERE s.id NOT IN (SELECT "
-                           "id FROM temp.import_skip WHERE tbl = 'licenses') ORDER BY s.rowid"));
+                           "id FROM temp.import_skip WHERE tbl = 'licenses') ORDER BY s.id"));
     KEYSAT_TRY_ASSIGN(
         write, m_db.prepare("INSERT INTO licenses (id, product_id, policy_id, invoice_id, status, "
                             "buyer_email, issued_at, expires_at, grace_days, max_machines, "
@@ -583,33 +589,85 @@ Expected<void> Importer::copy_licenses() {
         return read.column_is_null(i) ? std::nullopt
                                       : std::optional<std::string>(read.column_text(i));
     };
+    // Rows are read in batches, signed on two threads (signing is most of the work), then
+    // written in order.
+    struct Pending {
+        std::string id, product, status;
+        std::optional<std::string> policy, invoice, email, suspension, revocation;
+        std::int64_t grace_days = 0, max_machines = 0, updated_at = 0;
+        issuing::LicenseRequest req;
+        Expected<std::string> key = std::string();
+    };
+    constexpr std::size_t k_batch = 2048;
+    std::vector<Pending> batch;
+    batch.reserve(k_batch);
     std::int64_t done = 0;
     std::vector<std::pair<std::string, std::string>> bad;
+    auto flush = [&]() -> Expected<void> {
+        auto sign = [&](std::size_t from) {
+            for (std::size_t i = from; i < batch.size(); i += 2)
+                batch[i].key = issuing::issue_license(m_key, batch[i].req);
+        };
+        std::thread other(sign, 1);
+        sign(0);
+        other.join();
+        for (auto& p : batch) {
+            if (!p.key) {
+                bad.emplace_back(p.id, "its key cannot be rebuilt: " + p.key.error().message);
+                continue;
+            }
+            write.bind(1, p.id)
+                .bind(2, p.product)
+                .bind(3, p.policy)
+                .bind(4, p.invoice)
+                .bind(5, p.status)
+                .bind(6, p.email)
+                .bind(7, p.req.issued_at)
+                .bind(8, p.req.expires_at == 0 ? std::optional<std::int64_t>()
+                                               : std::optional<std::int64_t>(p.req.expires_at))
+                .bind(9, p.grace_days)
+                .bind(10, p.max_machines)
+                .bind(11, json(p.req.entitlements).dump())
+                .bind(12, p.req.trial ? 1 : 0)
+                .bind(13, *p.key)
+                .bind(14, key_id)
+                .bind(15, p.suspension)
+                .bind(16, p.revocation)
+                .bind(17, p.req.issued_at)
+                .bind(18, p.updated_at);
+            auto written = write.run();
+            write.reset();
+            if (!written)
+                return std::unexpected(written.error());
+        }
+        batch.clear();
+        return {};
+    };
     for (;;) {
         KEYSAT_TRY_ASSIGN(row, read.step());
         if (!row)
             break;
         if (m_progress && ++done % 10000 == 0)
             m_progress(done, total);
-        std::string id = read.column_text(0);
-        std::string product = read.column_text(1);
-        auto license_id = Uuid::parse(id);
-        auto product_id = Uuid::parse(product);
-        if (!license_id || license_id->to_string() != id) {
-            bad.emplace_back(id, "the id is not a lower-case UUID (a LIC1 key holds it as one)");
+        Pending p;
+        p.id = read.column_text(0);
+        p.product = read.column_text(1);
+        auto license_id = Uuid::parse(p.id);
+        auto product_id = Uuid::parse(p.product);
+        if (!license_id || license_id->to_string() != p.id) {
+            bad.emplace_back(p.id, "the id is not a lower-case UUID (a LIC1 key holds it as one)");
             continue;
         }
-        if (!product_id || product_id->to_string() != product) {
-            bad.emplace_back(id, "product_id " + product + " is not a lower-case UUID");
+        if (!product_id || product_id->to_string() != p.product) {
+            bad.emplace_back(p.id, "product_id " + p.product + " is not a lower-case UUID");
             continue;
         }
         json entitlements = json::parse(read.column_text(10), nullptr, false);
-        issuing::LicenseRequest req;
-        req.license_id = *license_id;
-        req.product_id = *product_id;
-        req.issued_at = read.column_int(6);
-        req.expires_at = read.column_is_null(7) ? 0 : read.column_int(7);
-        req.trial = read.column_int(11) != 0;
+        p.req.license_id = *license_id;
+        p.req.product_id = *product_id;
+        p.req.issued_at = read.column_int(6);
+        p.req.expires_at = read.column_is_null(7) ? 0 : read.column_int(7);
+        p.req.trial = read.column_int(11) != 0;
         bool strings = entitlements.is_array();
         if (strings)
             for (const auto& e : entitlements) {
@@ -617,41 +675,26 @@ Expected<void> Importer::copy_licenses() {
                     strings = false;
                     break;
                 }
-                req.entitlements.push_back(e.get<std::string>());
+                p.req.entitlements.push_back(e.get<std::string>());
             }
         if (!strings) {
-            bad.emplace_back(id, "entitlements_json is not a JSON array of strings");
+            bad.emplace_back(p.id, "entitlements_json is not a JSON array of strings");
             continue;
         }
-        auto key = issuing::issue_license(m_key, req);
-        if (!key) {
-            bad.emplace_back(id, "its key cannot be rebuilt: " + key.error().message);
-            continue;
-        }
-        write.bind(1, id)
-            .bind(2, product)
-            .bind(3, opt_text(2))
-            .bind(4, opt_text(3))
-            .bind(5, read.column_text(4))
-            .bind(6, opt_text(5))
-            .bind(7, req.issued_at)
-            .bind(8, req.expires_at == 0 ? std::optional<std::int64_t>()
-                                         : std::optional<std::int64_t>(req.expires_at))
-            .bind(9, read.column_int(8))
-            .bind(10, read.column_int(9))
-            .bind(11, json(req.entitlements).dump())
-            .bind(12, req.trial ? 1 : 0)
-            .bind(13, *key)
-            .bind(14, key_id)
-            .bind(15, opt_text(12))
-            .bind(16, opt_text(13))
-            .bind(17, req.issued_at)
-            .bind(18, read.column_int(14));
-        auto written = write.run();
-        write.reset();
-        if (!written)
-            return std::unexpected(written.error());
+        p.policy = opt_text(2);
+        p.invoice = opt_text(3);
+        p.status = read.column_text(4);
+        p.email = opt_text(5);
+        p.grace_days = read.column_int(8);
+        p.max_machines = read.column_int(9);
+        p.suspension = opt_text(12);
+        p.revocation = opt_text(13);
+        p.updated_at = read.column_int(14);
+        batch.push_back(std::move(p));
+        if (batch.size() == k_batch)
+            KEYSAT_TRY(flush());
     }
+    KEYSAT_TRY(flush());
     read.reset();
     if (m_progress)
         m_progress(total, total);
@@ -667,7 +710,7 @@ Expected<void> Importer::copy_dependents() {
         "s.id, s.license_id, s.fingerprint, lower(s.fingerprint_hash), s.hostname, s.platform, "
         "unixepoch(s.activated_at), unixepoch(s.last_heartbeat_at), unixepoch(s.deactivated_at), "
         "s.deactivation_reason FROM k.machines s WHERE 1" +
-        kept("machines") + " ORDER BY s.rowid"));
+        kept("machines") + " ORDER BY s.license_id, s.id"));
     KEYSAT_TRY(m_db.exec(
         "INSERT INTO discount_redemptions (id, discount_code_id, invoice_id, status, created_at, "
         "updated_at) SELECT s.id, s.code_id, s.invoice_id, CASE s.status WHEN 'pending' THEN "
