@@ -671,7 +671,9 @@ KeysatFixture make_keysat_fixture(const std::filesystem::path& path,
     // History that stays behind or carries over.
     for (int i = 0; i < 3; ++i)
         w.insert("audit_log", {{"actor_kind", i == 0 ? "master" : "scoped_key"},
-                               {"actor_hash", hex_encode(crypto::sha256(as_bytes("actor")))},
+                               {"actor_hash",
+                                hex_encode(crypto::sha256(as_bytes(
+                                    i == 0 ? std::string("master-key") : f.tokens["full-admin"])))},
                                {"action", i == 0 ? "license.issue" : "license.revoke"},
                                {"target_kind", "license"},
                                {"target_id", perpetual},

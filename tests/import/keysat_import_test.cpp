@@ -244,7 +244,17 @@ TEST_CASE("import-keysat: a version 25 database switches with every key, secret 
     INFO(paid.raw);
     CHECK(paid.body["status"] == "settled");
     CHECK(s.zaprite.problems().empty());
-    // A provider connected here (with a secret) is not reachable on Keysat's route.
+    // A Zaprite account with a secret is not reachable on Keysat's route, nor is an imported
+    // one on the route with a secret.
+    {
+        auto d = db::Database::open(s.db, db::OpenMode::read_write);
+        REQUIRE(d);
+        REQUIRE(d->exec("UPDATE payment_providers SET webhook_secret = 'S3cret' WHERE id = '" +
+                        s.fixture.zaprite_provider_id + "'"));
+    }
+    CHECK(s.zaprite.send(zaprite_hook, {{"orderId", s.pending_order}}) == 401);
+    CHECK(s.zaprite.send(zaprite_hook + "/S3cret", {{"orderId", s.pending_order}}) == 200);
+    // A BTCPay provider's id is not a Zaprite one.
     CHECK(
         s.zaprite.send(server_base(server) + "/v1/zaprite/webhook/" + s.fixture.btcpay_provider_id,
                        {{"orderId", s.pending_order}}) == 404);
@@ -401,6 +411,12 @@ TEST_CASE("import-keysat: mapped as Keysat meant it", "[import]") {
     CHECK(is("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL AND key_sha256 = '" +
              hex_encode(crypto::sha256(as_bytes(f.tokens.at("revoked")))) + "'"));
     CHECK(count(db, "SELECT count(*) FROM audit_log WHERE action LIKE 'license.%'") == 3);
+    // Audit rows name the actor as ours do (the scoped key by its id), without the plain hash.
+    CHECK(count(db, "SELECT count(*) FROM audit_log WHERE actor_kind = 'api_key' AND actor_id IS "
+                    "NULL") == 0);
+    CHECK(count(db, "SELECT count(*) FROM audit_log WHERE actor_kind = 'master' AND actor_id = "
+                    "'master'") == 1);
+    CHECK(count(db, "SELECT count(*) FROM audit_log WHERE actor_sha256 IS NOT NULL") == 0);
     CHECK(is("SELECT count(*) FROM audit_log WHERE action = 'keysat.imported'"));
     CHECK(is("SELECT count(*) FROM settings WHERE key = 'operator_name' AND value = 'Fixture "
              "Seller'"));
@@ -412,7 +428,8 @@ TEST_CASE("import-keysat: --dry-run reports and changes nothing", "[import]") {
     test::KeysatFixtureOptions o;
     o.now = SystemClock().now();
     test::make_keysat_fixture(dir / "keysat.db", o);
-    auto source_before = digest(dir / "keysat.db");
+    // The source's bytes, not only its rows: it is attached read-only.
+    auto source_before = test::slurp(dir / "keysat.db");
     auto db = dir / "data" / "keysat.db";
     auto r = import({"--from", (dir / "keysat.db").string(), "--db", db.string(), "--dry-run"});
     INFO(r.out << r.err);
@@ -421,7 +438,7 @@ TEST_CASE("import-keysat: --dry-run reports and changes nothing", "[import]") {
     CHECK(r.err.find("nothing changed") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(db));
     CHECK_FALSE(std::filesystem::exists(dir / "data" / "signing.key"));
-    CHECK(digest(dir / "keysat.db") == source_before);
+    CHECK(test::slurp(dir / "keysat.db") == source_before);
 
     // On an existing empty database too.
     REQUIRE(test::run({test::migrate_bin(), "up", "--db", db.string()}).exit_code == 0);
@@ -497,6 +514,43 @@ TEST_CASE("import-keysat: refuses what it cannot import whole, changing nothing"
         auto r = import({"--from", source, "--db", (dir / "t.db").string()});
         CHECK(r.exit_code == 2);
         CHECK(r.err.find("holds another signing key") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dir / "t.db")); // made for the import, removed
+    }
+    SECTION("rows Keysat's schema allows and ours refuses are named, not fatal") {
+        {
+            auto k = db::Database::open(dir / "keysat.db", db::OpenMode::read_write);
+            REQUIRE(k);
+            REQUIRE(k->exec("PRAGMA foreign_keys = OFF"));
+            REQUIRE(k->exec("INSERT INTO machines (id, license_id, fingerprint, fingerprint_hash, "
+                            "activated_at) VALUES ('orphan', 'no-such-license', 'fp', '" +
+                            std::string(64, 'a') + "', '2026-01-01T00:00:00Z')"));
+            REQUIRE(k->exec("INSERT INTO discount_codes (id, code, kind, amount, created_at, "
+                            "updated_at) VALUES ('lower', 'launch20', 'percent', 1, "
+                            "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"));
+            REQUIRE(k->exec("UPDATE scoped_api_keys SET extra_scopes = '[\"root:write\"]' WHERE "
+                            "role = 'read-only'"));
+            REQUIRE(k->exec("UPDATE products SET active = 2 WHERE slug = 'usd-app'"));
+        }
+        auto t = dir / "t.db";
+        auto r = import({"--from", source, "--db", t.string()});
+        INFO(r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("machines orphan: license_id no-such-license is not in licenses") !=
+              std::string::npos);
+        CHECK(r.err.find("discount_codes lower: code launch20 differs only in case") !=
+              std::string::npos);
+        CHECK(r.err.find("extra_scopes holds a scope we do not have") != std::string::npos);
+        CHECK(r.err.find("products " + f.ids.at("usd_product") + ": active is not 0 or 1") !=
+              std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(t));
+        auto kept = import({"--from", source, "--db", t.string(), "--keep-going"});
+        INFO(kept.err);
+        CHECK(kept.exit_code == 1);
+        CHECK(count(t, "SELECT count(*) FROM api_keys") == 5);
+        CHECK(count(t, "SELECT count(*) FROM licenses WHERE product_id = '" +
+                           f.ids.at("usd_product") + "'") == 0);
+        CHECK(count(t, "SELECT count(*) FROM licenses") == 12);
+        CHECK(test::run({test::migrate_bin(), "verify", "--db", t.string()}).exit_code == 0);
     }
     SECTION("a row it cannot map stops it, naming the table, the id and the reason") {
         {
@@ -518,6 +572,15 @@ TEST_CASE("import-keysat: refuses what it cannot import whole, changing nothing"
                          " is not imported") != std::string::npos);
         CHECK(r.err.find("nothing was imported") != std::string::npos);
         CHECK(digest(t) == before);
+        // A dry run says the same, and a target made for the import does not stay behind.
+        auto dry = import({"--from", source, "--db", t.string(), "--dry-run"});
+        CHECK(dry.exit_code == 1);
+        CHECK(dry.err.find("it would stop") != std::string::npos);
+        CHECK(digest(t) == before);
+        auto fresh = import({"--from", source, "--db", (dir / "fresh" / "k.db").string()});
+        CHECK(fresh.exit_code == 1);
+        CHECK_FALSE(std::filesystem::exists(dir / "fresh" / "k.db"));
+        CHECK_FALSE(std::filesystem::exists(dir / "fresh" / "signing.key"));
 
         // --keep-going leaves it and what hangs on it out, and imports the rest.
         auto kept = import({"--from", source, "--db", t.string(), "--keep-going"});
@@ -525,7 +588,9 @@ TEST_CASE("import-keysat: refuses what it cannot import whole, changing nothing"
         CHECK(kept.exit_code == 1);
         CHECK(count(t, "SELECT count(*) FROM policies WHERE slug = 'annual'") == 0);
         CHECK(count(t, "SELECT count(*) FROM licenses") == 13 - 3);
-        CHECK(count(t, "SELECT count(*) FROM invoices WHERE policy_id IS NULL") == 0);
+        // The annual tier's three invoices and the two uses of a code on them went with it.
+        CHECK(count(t, "SELECT count(*) FROM invoices") == 10 - 3);
+        CHECK(count(t, "SELECT count(*) FROM discount_redemptions") == 4 - 2);
         CHECK(count(t, "SELECT count(*) FROM licenses WHERE id = '" +
                            f.ids.at("license:perpetual") + "'") == 1);
         auto verify = test::run({test::migrate_bin(), "verify", "--db", t.string()});

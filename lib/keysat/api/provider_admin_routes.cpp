@@ -451,7 +451,10 @@ http::Response provider_status(db::Database& db) {
 // the transaction), a webhook URL with a random secret in its path for the operator to paste
 // into Zaprite, status, disconnect.
 std::string zaprite_webhook_url(const App& app, const store::PaymentProviderRow& p) {
-    return public_base(app) + "/v1/zaprite/webhook/" + p.id + "/" + p.webhook_secret.value_or("");
+    // An account imported from Keysat has no secret: Zaprite posts to Keysat's route.
+    if (!p.webhook_secret || p.webhook_secret->empty())
+        return public_base(app) + "/v1/zaprite/webhook/" + p.id;
+    return public_base(app) + "/v1/zaprite/webhook/" + p.id + "/" + *p.webhook_secret;
 }
 
 std::string zaprite_base(const json& body) {
@@ -550,7 +553,8 @@ http::Response zaprite_status(const App& app, db::Database& db, const Actor& act
     if (!p)
         return json_response(200, {{"connected", false}, {"webhook_explainer", explainer}});
     // The URL holds the path secret: whole for the master key, which can reconnect anyway.
-    std::string url = actor.kind == "master"
+    const bool secret = p->webhook_secret && !p->webhook_secret->empty();
+    std::string url = actor.kind == "master" || !secret
                           ? zaprite_webhook_url(app, *p)
                           : public_base(app) + "/v1/zaprite/webhook/" + p->id + "/<secret>";
     json out = {{"connected", true},

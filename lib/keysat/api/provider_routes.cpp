@@ -143,6 +143,14 @@ http::Response zaprite_webhook(const App& app, db::Database& db, const http::Req
     auto event = payments::read_zaprite_event(body);
     if (!event)
         return error_response("bad_request", "bad request: a Zaprite webhook names its order");
+    if (keysat_route) {
+        // Anyone may post here: ask Zaprite only about an invoice of ours still waiting.
+        auto invoice = store::CommerceStore(db).find_by_provider_invoice(p.id, event->order_id);
+        if (!invoice)
+            return error_response("internal_error", "internal error: invoices");
+        if (!*invoice || ((*invoice)->status != "new" && (*invoice)->status != "processing"))
+            return accepted();
+    }
     return act_on(app, db, p, event->order_id);
 }
 

@@ -1,5 +1,6 @@
 #include "keysat/cli/migrate_cli.hpp"
 
+#include <array>
 #include <iostream>
 
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "keysat/cli/common.hpp"
+#include "keysat/crypto/secure.hpp"
+#include "keysat/crypto/signing.hpp"
 #include "keysat/db/migrations.hpp"
 #include "keysat/db/open.hpp"
 #include "keysat/issuing/keyfile.hpp"
@@ -212,19 +215,14 @@ Expected<std::optional<crypto::KeyId>> known_key_id(const MigrateOptions& o,
     return std::optional<crypto::KeyId>();
 }
 
+// The key file, written like the one keysat-serve generates (0600, the .pub beside it), encrypted
+// with `pass` unless it is empty.
 Expected<void> write_signing_key(const MigrateOptions& o, const std::filesystem::path& path,
-                                 const crypto::SecretKey& key) {
-    if (o.kdf != "sensitive" && o.kdf != "interactive")
-        return usage_error("--kdf must be sensitive or interactive");
-    std::string pass;
-    if (o.encrypt) {
-        KEYSAT_TRY_ASSIGN(p, new_passphrase(o.passphrase_file, "no --encrypt"));
-        pass = std::move(p);
-    }
+                                 const crypto::SecretKey& key, std::string& pass) {
     auto strength = o.kdf == "interactive" ? issuing::KdfStrength::interactive
                                            : issuing::KdfStrength::sensitive;
     auto text = issuing::format_secret_key_file(
-        key, o.encrypt ? issuing::Encrypt::yes : issuing::Encrypt::no, pass,
+        key, pass.empty() ? issuing::Encrypt::no : issuing::Encrypt::yes, pass,
         issuing::kdf_limits(strength), "Keysat's server key, imported by keysat-migrate");
     crypto::wipe(pass.data(), pass.size());
     if (!text)
@@ -246,37 +244,43 @@ void print_report(const service::KeysatImportReport& r) {
     for (std::size_t i = 0; i < r.problems.size() && i < k_shown; ++i)
         std::cerr << fmt::format("keysat-migrate: {} {}: {}\n", r.problems[i].table,
                                  r.problems[i].id, r.problems[i].reason);
-    if (r.problems.size() > k_shown)
+    if (r.problem_count > k_shown)
         std::cerr << fmt::format("keysat-migrate: ... and {} more row(s) that cannot be mapped\n",
-                                 r.problems.size() - k_shown);
+                                 r.problem_count - k_shown);
 }
 
 Expected<int> run_import_keysat(const MigrateOptions& o) {
+    if (o.kdf != "sensitive" && o.kdf != "interactive")
+        return usage_error("--kdf must be sensitive or interactive");
     KEYSAT_TRY_ASSIGN(source, service::read_keysat_source(o.from));
     auto path = db::resolve_db_path(o.db);
     auto key_path = signing_key_path(o, path);
     std::error_code ec;
     const bool exists = std::filesystem::exists(path, ec);
     const auto now = SystemClock().now();
-    // A dry run against a database that does not exist yet works on a scratch copy of our
-    // schema, removed afterwards.
-    std::filesystem::path scratch;
-    struct Scratch {
-        std::filesystem::path& p;
-        ~Scratch() {
+    // A database this command creates is removed again unless the import lands in it (a dry
+    // run works on a scratch one in the temp directory): a refusal leaves nothing behind.
+    std::filesystem::path created;
+    bool keep_created = false;
+    struct Created {
+        const std::filesystem::path& p;
+        const bool& keep;
+        ~Created() {
             std::error_code ignored;
-            for (const char* suffix : {"", "-wal", "-shm"})
-                if (!p.empty())
+            if (!p.empty() && !keep)
+                for (const char* suffix : {"", "-wal", "-shm"})
                     std::filesystem::remove(p.string() + suffix, ignored);
         }
-    } cleanup{scratch};
+    } cleanup{created, keep_created};
     std::filesystem::path target_path = path;
-    if (!exists && o.dry_run) {
-        scratch = std::filesystem::temp_directory_path() /
-                  fmt::format("keysat-import-dry-run-{}.db", ::getpid());
-        target_path = scratch;
-    }
     if (!exists) {
+        if (o.dry_run) {
+            std::array<std::uint8_t, 8> r;
+            crypto::random_bytes(r);
+            target_path = std::filesystem::temp_directory_path() /
+                          fmt::format("keysat-import-dry-run-{}.db", hex_encode(r));
+        }
+        created = target_path;
         KEYSAT_TRY_ASSIGN(fresh, db::Database::open(target_path, db::OpenMode::read_write_create));
         KEYSAT_TRY(db::migrate_up(fresh, {0, false, false, now}));
     }
@@ -284,6 +288,12 @@ Expected<int> run_import_keysat(const MigrateOptions& o) {
     KEYSAT_TRY_ASSIGN(key_id, known_key_id(o, key_path, source, &target));
     KEYSAT_TRY_ASSIGN(key, service::keysat_signing_key(source, key_id));
     const bool write_key = !o.dry_run && !std::filesystem::exists(key_path, ec);
+    // Asked before the work starts, not with the write transaction open.
+    std::string pass;
+    if (write_key && o.encrypt) {
+        KEYSAT_TRY_ASSIGN(p, new_passphrase(o.passphrase_file, "no --encrypt"));
+        pass = std::move(p);
+    }
 
     const bool show_progress = ::isatty(2) != 0;
     auto progress = [&](std::int64_t done, std::int64_t total) {
@@ -299,8 +309,10 @@ Expected<int> run_import_keysat(const MigrateOptions& o) {
                           now, progress, [&]() -> Expected<void> {
                               if (!write_key)
                                   return {};
-                              return write_signing_key(o, key_path, key);
+                              return write_signing_key(o, key_path, key, pass);
                           }));
+    crypto::wipe(pass.data(), pass.size());
+    keep_created = !o.dry_run && !report.stopped;
     if (report.already_imported) {
         std::cerr << fmt::format("{}: already holds this import of {}; nothing to do\n",
                                  path.string(), o.from);
@@ -310,7 +322,7 @@ Expected<int> run_import_keysat(const MigrateOptions& o) {
     if (report.stopped) {
         std::cerr << fmt::format("keysat-migrate: {} row(s) cannot be mapped; nothing was "
                                  "imported (use --keep-going to leave them out)\n",
-                                 report.problems.size());
+                                 report.problem_count);
         return k_exit_invalid;
     }
     if (o.dry_run) {
@@ -320,15 +332,14 @@ Expected<int> run_import_keysat(const MigrateOptions& o) {
             o.from, report.source_version, path.string(),
             report.problems.empty()
                 ? ""
-                : fmt::format(" ({} row(s) cannot be mapped{})", report.problems.size(),
+                : fmt::format(" ({} row(s) cannot be mapped{})", report.problem_count,
                               o.keep_going ? " and would be left out" : ": it would stop"));
         return report.problems.empty() ? k_exit_ok : k_exit_invalid;
     }
     std::cerr << fmt::format(
         "imported {} (Keysat schema version {}) into {}{}; signing key {} in {}{}\n", o.from,
         report.source_version, path.string(),
-        report.problems.empty() ? ""
-                                : fmt::format(", leaving out {} row(s)", report.problems.size()),
+        report.problems.empty() ? "" : fmt::format(", leaving out {} row(s)", report.problem_count),
         crypto::key_id_text(key.key_id()), key_path.string(), write_key ? "" : " (already there)");
     return report.problems.empty() ? k_exit_ok : k_exit_invalid;
 }

@@ -1,6 +1,8 @@
 #include "keysat/db/database.hpp"
 
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -127,7 +129,7 @@ void configure_sqlite_once() {
 
 Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mode) {
     configure_sqlite_once();
-    int flags = SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI; // URIs only in attach_read_only
     switch (mode) {
     case OpenMode::read_write_create:
         flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -168,6 +170,33 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
     auto journal = db.query_texts("PRAGMA journal_mode");
     db.m_wal = journal && *journal == std::vector<std::string>{"wal"};
     return db;
+}
+
+Expected<void> Database::attach_read_only(const std::filesystem::path& file,
+                                          std::string_view schema) {
+    // The path percent-encoded: '?', '#' and '%' would otherwise end or change the URI.
+    std::string uri = "file:";
+    for (unsigned char c : std::filesystem::absolute(file).string()) {
+        if (std::isalnum(c) || std::strchr("/-._~", c) != nullptr)
+            uri += static_cast<char>(c);
+        else
+            uri += fmt::format("%{:02X}", c);
+    }
+    uri += "?mode=ro";
+    KEYSAT_TRY(exec("PRAGMA trusted_schema = OFF"));
+    KEYSAT_TRY_ASSIGN(stmt, prepare(fmt::format("ATTACH DATABASE ? AS \"{}\"", schema)));
+    stmt.bind(1, uri);
+    auto done = stmt.run();
+    stmt.reset();
+    if (!done)
+        return done;
+    // Reading the schema is the first thing that fails on a file that is not a database.
+    KEYSAT_TRY(query_int(fmt::format("SELECT count(*) FROM \"{}\".sqlite_master", schema)));
+    return {};
+}
+
+Expected<void> Database::detach(std::string_view schema) {
+    return exec(fmt::format("DETACH DATABASE \"{}\"", schema));
 }
 
 Database::Database(Database&& other) noexcept

@@ -97,6 +97,11 @@ class Database {
     // caches that must forget what they read before a write of this process.
     void after_commit(std::function<void()> fn);
 
+    // Attaches another SQLite file under `schema`, read-only (a file: URI with mode=ro, so not
+    // even a hot journal or WAL of it is replayed into it), with untrusted schema functions off.
+    Expected<void> attach_read_only(const std::filesystem::path& file, std::string_view schema);
+    Expected<void> detach(std::string_view schema);
+
     std::int64_t changes() const;
     // True inside BEGIN ... COMMIT.
     bool in_transaction() const;

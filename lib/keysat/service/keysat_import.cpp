@@ -15,6 +15,7 @@
 #include "keysat/store/license_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
+#include "keysat/util/json_depth.hpp"
 
 namespace keysat::service {
 
@@ -226,7 +227,7 @@ std::string Importer::kept(const std::string& table, const std::string& id) cons
 
 Expected<void> Importer::check_rows() {
     auto not_date = [](const std::string& c) {
-        return "'" + c + " is not a date: ' || quote(" + c + ")";
+        return "'" + c + " is not a date: ' || substr(quote(" + c + "), 1, 40)";
     };
     // Timestamps that must read as dates.
     const std::vector<std::pair<std::string, std::vector<std::string>>> dates = {
@@ -267,7 +268,7 @@ Expected<void> Importer::check_rows() {
         }
 
     auto currency = [](const std::string& c) {
-        return "'currency ' || quote(" + c + ") || ' is not one of SAT, USD, EUR'";
+        return "'currency ' || substr(quote(" + c + "), 1, 20) || ' is not one of SAT, USD, EUR'";
     };
     auto json_array = [](const std::string& c) {
         return "(json_valid(" + c + ") = 0 OR json_type(" + c + ") <> 'array')";
@@ -319,9 +320,10 @@ Expected<void> Importer::check_rows() {
                      "'max_uses ' || s.max_uses || ' with ' || s.used_count || ' uses'"));
     KEYSAT_TRY(optional_array("discount_codes", "applies_to_policy_ids_json"));
 
-    KEYSAT_TRY(check("invoices", "s.status NOT IN ('pending', 'settled', 'expired', 'invalid')",
-                     "'status ' || quote(s.status) || ' is not pending, settled, expired or "
-                     "invalid'"));
+    KEYSAT_TRY(check(
+        "invoices", "s.status NOT IN ('pending', 'settled', 'expired', 'invalid')",
+        "'status ' || substr(quote(s.status), 1, 20) || ' is not pending, settled, expired or "
+        "invalid'"));
     KEYSAT_TRY(check("invoices",
                      "coalesce(s.listed_currency, 'SAT') NOT IN " + std::string(k_currencies),
                      currency("s.listed_currency")));
@@ -331,8 +333,9 @@ Expected<void> Importer::check_rows() {
                      "'SAT') = 'SAT' THEN s.amount_sats ELSE s.listed_value END) < 0",
                      "'no amount in its listed currency'"));
 
-    KEYSAT_TRY(check("licenses", "s.status NOT IN ('active', 'suspended', 'revoked')",
-                     "'status ' || quote(s.status) || ' is not active, suspended or revoked'"));
+    KEYSAT_TRY(check(
+        "licenses", "s.status NOT IN ('active', 'suspended', 'revoked')",
+        "'status ' || substr(quote(s.status), 1, 20) || ' is not active, suspended or revoked'"));
     KEYSAT_TRY(check("licenses", "s.grace_seconds < 0 OR s.grace_seconds % 86400 <> 0",
                      whole_days("grace_seconds")));
     KEYSAT_TRY(check("licenses", "s.max_machines < 0", "'max_machines is negative'"));
@@ -340,7 +343,7 @@ Expected<void> Importer::check_rows() {
                      "'fingerprint_hash is not 64 hex digits'"));
 
     KEYSAT_TRY(check("discount_redemptions", "s.status NOT IN ('pending', 'redeemed', 'cancelled')",
-                     "'status ' || quote(s.status) || ' is unknown'"));
+                     "'status ' || substr(quote(s.status), 1, 20) || ' is unknown'"));
     KEYSAT_TRY(check("subscriptions", "s.listed_currency NOT IN " + std::string(k_currencies),
                      currency("s.listed_currency")));
     KEYSAT_TRY(check("subscriptions",
@@ -355,6 +358,67 @@ Expected<void> Importer::check_rows() {
     KEYSAT_TRY(check("audit_log",
                      "json_valid(s.details_json) = 0 OR json_type(s.details_json) <> 'object'",
                      "'details_json is not a JSON object'"));
+
+    // Values our CHECK constraints refuse, which Keysat's schema does not.
+    for (const auto& [table, column] :
+         std::vector<std::pair<std::string, std::string>>{{"products", "active"},
+                                                          {"policies", "active"},
+                                                          {"policies", "public"},
+                                                          {"policies", "is_trial"},
+                                                          {"licenses", "is_trial"},
+                                                          {"discount_codes", "active"},
+                                                          {"discount_codes", "featured"},
+                                                          {"webhook_endpoints", "active"},
+                                                          {"merchant_profiles", "is_default"}}) {
+        KEYSAT_TRY_ASSIGN(present, has_column(table, column));
+        if (present)
+            KEYSAT_TRY(
+                check(table, "s." + column + " NOT IN (0, 1)", "'" + column + " is not 0 or 1'"));
+    }
+    KEYSAT_TRY(check("subscriptions", "s.listed_value < 0 OR s.period_days <= 0",
+                     "'listed_value or period_days is out of range'"));
+    KEYSAT_TRY(check("discount_redemptions", "s.base_price_sats < 0 OR s.discount_applied_sats < 0",
+                     "'a negative price or discount'"));
+    KEYSAT_TRY(
+        check("tier_changes", "s.proration_charge_value < 0", "'a negative proration charge'"));
+    // Our codes are unique whatever their case; Keysat's only as typed.
+    KEYSAT_TRY(check("discount_codes",
+                     "EXISTS (SELECT 1 FROM k.discount_codes o WHERE upper(o.code) = "
+                     "upper(s.code) AND o.rowid < s.rowid)",
+                     "'code ' || substr(s.code, 1, 40) || ' differs only in case from another "
+                     "one'"));
+    KEYSAT_TRY(check("scoped_api_keys",
+                     "s.role NOT IN ('read-only', 'license-issuer', 'support', "
+                     "'merchant-onboard', 'full-admin')",
+                     "'role ' || substr(quote(s.role), 1, 40) || ' is unknown'"));
+    KEYSAT_TRY_ASSIGN(extra, has_column("scoped_api_keys", "extra_scopes"));
+    if (extra) {
+        std::string known;
+        for (const auto& scope : known_scopes())
+            known += (known.empty() ? "'" : ", '") + scope + "'";
+        KEYSAT_TRY(check("scoped_api_keys",
+                         "s.extra_scopes IS NOT NULL AND (json_valid(s.extra_scopes) = 0 OR "
+                         "json_type(s.extra_scopes) <> 'array' OR EXISTS (SELECT 1 FROM "
+                         "json_each(s.extra_scopes) WHERE type <> 'text' OR value NOT IN (" +
+                             known + ")))",
+                         "'extra_scopes holds a scope we do not have'"));
+    }
+    // References to rows that are not in Keysat's database at all (it ran without foreign keys
+    // at times): ours are enforced, so the row could not be written.
+    for (const auto& e : k_edges) {
+        KEYSAT_TRY_ASSIGN(child, has_table(e.child));
+        KEYSAT_TRY_ASSIGN(parent, has_table(e.parent));
+        if (!child || !parent)
+            continue;
+        KEYSAT_TRY_ASSIGN(column, has_column(e.child, e.column));
+        if (!column)
+            continue;
+        KEYSAT_TRY(check(e.child,
+                         fmt::format("s.{0} IS NOT NULL AND s.{0} NOT IN (SELECT id FROM k.{1})",
+                                     e.column, e.parent),
+                         fmt::format("'{} ' || substr(s.{}, 1, 80) || ' is not in {}'", e.column,
+                                     e.column, e.parent)));
+    }
     return {};
 }
 
@@ -662,7 +726,10 @@ Expected<void> Importer::copy_licenses() {
             bad.emplace_back(p.id, "product_id " + p.product + " is not a lower-case UUID");
             continue;
         }
-        json entitlements = json::parse(read.column_text(10), nullptr, false);
+        std::string entitlements_text = read.column_text(10);
+        json entitlements = json_nesting_depth(entitlements_text) > 2
+                                ? json()
+                                : json::parse(entitlements_text, nullptr, false);
         p.req.license_id = *license_id;
         p.req.product_id = *product_id;
         p.req.issued_at = read.column_int(6);
@@ -798,7 +865,9 @@ Expected<void> Importer::copy_access() {
             continue;
         }
         if (!read.column_is_null(4)) {
-            json more = json::parse(read.column_text(4), nullptr, false);
+            std::string more_text = read.column_text(4);
+            json more =
+                json_nesting_depth(more_text) > 2 ? json() : json::parse(more_text, nullptr, false);
             std::string unknown;
             if (!more.is_array())
                 unknown = read.column_text(4);
@@ -833,11 +902,19 @@ Expected<void> Importer::copy_access() {
     for (const auto& [id, reason] : bad)
         KEYSAT_TRY(problem("scoped_api_keys", id, reason));
 
-    return m_db.exec("INSERT INTO audit_log (id, at, actor_kind, actor_sha256, action, target, "
-                     "request_ip, details) SELECT s.id, unixepoch(s.occurred_at), s.actor_kind, "
-                     "s.actor_hash, s.action, s.target_id, s.request_ip, s.details_json FROM "
-                     "k.audit_log s WHERE 1" +
-                     kept("audit_log", "CAST(s.id AS TEXT)") + " ORDER BY s.id");
+    // Who acted, as our audit rows name it: the master key, or the scoped key by its id (found
+    // by its hash); the hash itself is not kept (ours are HMACs with the server's secret).
+    KEYSAT_TRY_ASSIGN(keys, has_table("scoped_api_keys"));
+    std::string key_id = keys ? "(SELECT x.id FROM k.scoped_api_keys x WHERE x.token_hash = "
+                                "s.actor_hash)"
+                              : "NULL";
+    return m_db.exec(fmt::format(
+        "INSERT INTO audit_log (id, at, actor_kind, actor_sha256, actor_id, action, target, "
+        "request_ip, details) SELECT s.id, unixepoch(s.occurred_at), CASE s.actor_kind WHEN "
+        "'scoped_key' THEN 'api_key' ELSE s.actor_kind END, NULL, CASE s.actor_kind WHEN "
+        "'master' THEN 'master' WHEN 'scoped_key' THEN {} END, s.action, s.target_id, "
+        "s.request_ip, s.details_json FROM k.audit_log s WHERE 1{} ORDER BY s.id",
+        key_id, kept("audit_log", "CAST(s.id AS TEXT)")));
 }
 
 // Rows per Keysat table: what a rerun compares to know that the source is the one imported.
@@ -920,18 +997,14 @@ Expected<KeysatImportReport> Importer::run(ImportMode mode,
                                            const std::function<Expected<void>()>& before_commit) {
     KeysatImportReport report;
     report.source_version = m_source.version;
-    KEYSAT_TRY_ASSIGN(attach, m_db.prepare("ATTACH DATABASE ? AS k"));
-    attach.bind(1, m_source.path.string());
-    auto attached = attach.run();
-    attach.reset();
-    if (!attached)
+    if (auto attached = m_db.attach_read_only(m_source.path, "k"); !attached)
         return usage_error(fmt::format("{}: cannot read it: {}", m_source.path.string(),
                                        attached.error().message));
     struct Detach {
         db::Database& db;
         ~Detach() {
             (void)db.exec("DROP TABLE IF EXISTS temp.import_skip");
-            (void)db.exec("DETACH DATABASE k");
+            (void)db.detach("k");
         }
     } detach{m_db};
 
@@ -975,8 +1048,10 @@ Expected<KeysatImportReport> Importer::run(ImportMode mode,
         return n > 0 && m_on_bad == OnBadRow::stop && mode == ImportMode::apply;
     };
     auto collect = [&]() -> Expected<void> {
+        KEYSAT_TRY_ASSIGN(n, count("SELECT count(*) FROM temp.import_skip"));
+        report.problem_count = static_cast<std::size_t>(n);
         KEYSAT_TRY_ASSIGN(stmt, m_db.prepare("SELECT tbl, id, reason FROM temp.import_skip ORDER "
-                                             "BY rowid"));
+                                             "BY rowid LIMIT 1000"));
         for (;;) {
             KEYSAT_TRY_ASSIGN(row, stmt.step());
             if (!row)
@@ -1009,6 +1084,12 @@ Expected<KeysatImportReport> Importer::run(ImportMode mode,
     KEYSAT_TRY(copy_dependents());
     KEYSAT_TRY(link_invoices());
     KEYSAT_TRY(copy_access());
+    KEYSAT_TRY_ASSIGN(last, stop_here());
+    if (last) {
+        report.stopped = true;
+        KEYSAT_TRY(collect());
+        return report;
+    }
     KEYSAT_TRY(collect());
 
     json marker_value = {{"source", m_source.path.string()},

@@ -57,7 +57,8 @@ struct KeysatImportReport {
     bool already_imported = false; // the target holds this import already: nothing changed
     bool stopped = false;          // rows could not be mapped and keep_going was not asked for
     std::vector<ImportCount> counts;
-    std::vector<ImportProblem> problems;  // rows not imported (all of them; the CLI shortens)
+    std::vector<ImportProblem> problems;  // rows not imported: the first 1,000
+    std::size_t problem_count = 0;        // all of them
     std::vector<std::string> not_carried; // what Keysat holds that has no place here, and why
 };
 

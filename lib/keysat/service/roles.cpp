@@ -54,4 +54,12 @@ bool is_known_scope(const std::string& scope) {
            std::find(k_areas.begin(), k_areas.end(), scope.substr(0, colon)) != k_areas.end();
 }
 
+std::vector<std::string> known_scopes() {
+    std::vector<std::string> out;
+    for (const auto& a : k_areas)
+        for (const char* action : {":read", ":write"})
+            out.push_back(a + action);
+    return out;
+}
+
 } // namespace keysat::service

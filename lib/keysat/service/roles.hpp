@@ -19,4 +19,7 @@ std::string role_of(const std::string& scopes_json);
 // True for "<area>:read" or "<area>:write" of an admin area we have.
 bool is_known_scope(const std::string& scope);
 
+// Every scope is_known_scope accepts.
+std::vector<std::string> known_scopes();
+
 } // namespace keysat::service
