@@ -1062,33 +1062,23 @@ Expected<KeysatImportReport> Importer::run(ImportMode mode,
         stmt.reset();
         return {};
     };
-    KEYSAT_TRY(check_rows());
-    KEYSAT_TRY(cascade());
-    KEYSAT_TRY_ASSIGN(early, stop_here());
-    if (early) {
-        report.stopped = true;
-        KEYSAT_TRY(collect());
-        return report; // the transaction rolls back: nothing was written
-    }
-    KEYSAT_TRY(copy_accounts());
-    KEYSAT_TRY(copy_catalog());
-    KEYSAT_TRY(copy_invoices());
-    KEYSAT_TRY(copy_licenses());
-    KEYSAT_TRY(cascade());
-    KEYSAT_TRY_ASSIGN(late, stop_here());
-    if (late) {
-        report.stopped = true;
-        KEYSAT_TRY(collect());
-        return report;
-    }
-    KEYSAT_TRY(copy_dependents());
-    KEYSAT_TRY(link_invoices());
-    KEYSAT_TRY(copy_access());
-    KEYSAT_TRY_ASSIGN(last, stop_here());
-    if (last) {
-        report.stopped = true;
-        KEYSAT_TRY(collect());
-        return report;
+    // Three phases; after each, rows that could not be mapped stop an import without
+    // --keep-going (the transaction rolls back: nothing was written).
+    using Step = Expected<void> (Importer::*)();
+    const std::vector<std::vector<Step>> phases = {
+        {&Importer::check_rows, &Importer::cascade},
+        {&Importer::copy_accounts, &Importer::copy_catalog, &Importer::copy_invoices,
+         &Importer::copy_licenses, &Importer::cascade},
+        {&Importer::copy_dependents, &Importer::link_invoices, &Importer::copy_access}};
+    for (const auto& phase : phases) {
+        for (Step step : phase)
+            KEYSAT_TRY((this->*step)());
+        KEYSAT_TRY_ASSIGN(stop, stop_here());
+        if (stop) {
+            report.stopped = true;
+            KEYSAT_TRY(collect());
+            return report;
+        }
     }
     KEYSAT_TRY(collect());
 
@@ -1097,7 +1087,7 @@ Expected<KeysatImportReport> Importer::run(ImportMode mode,
                          {"public_key", public_hex},
                          {"imported_at", format_timestamp(m_now)},
                          {"source_rows", counts},
-                         {"rows_left_out", report.problems.size()}};
+                         {"rows_left_out", report.problem_count}};
     KEYSAT_TRY_ASSIGN(set, m_db.prepare("INSERT INTO settings (key, value, updated_at) VALUES "
                                         "(?, ?, ?)"));
     set.bind(1, k_marker).bind(2, marker_value.dump()).bind(3, m_now);
