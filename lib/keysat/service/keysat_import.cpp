@@ -1,5 +1,6 @@
 #include "keysat/service/keysat_import.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <thread>
@@ -875,7 +876,8 @@ Expected<void> Importer::copy_access() {
                 for (const auto& s : more)
                     if (!s.is_string() || !is_known_scope(s.get<std::string>()))
                         unknown = s.dump();
-                    else if (std::find(scopes->begin(), scopes->end(), s) == scopes->end())
+                    else if (std::find(scopes->begin(), scopes->end(), s.get<std::string>()) ==
+                             scopes->end())
                         scopes->push_back(s.get<std::string>());
             if (!unknown.empty()) {
                 bad.emplace_back(id, "extra scope " + unknown + " is not one of ours");
