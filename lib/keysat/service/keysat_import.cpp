@@ -66,6 +66,14 @@ const std::array<SourceTable, 18> k_source_tables = {{
     {"settings", "key"},
 }};
 
+// The SQL naming a row of Keysat's `table` in problems and left-out lists.
+std::string id_of(std::string_view table) {
+    for (const auto& t : k_source_tables)
+        if (table == t.name)
+            return t.id;
+    return "id";
+}
+
 // Which row of a child table depends on which row of another (Keysat's foreign keys that carry
 // over): a row left out leaves out the rows that point at it.
 struct Edge {
@@ -130,6 +138,9 @@ class Importer {
     // version does not have it.
     Expected<std::string> col(const std::string& table, const std::string& alias,
                               const std::string& column, const std::string& fallback);
+    // The provider of a row of `table`: its payment_provider_id, or before Keysat's merchant
+    // profiles the one Keysat was using (an id we chose: 'btcpay' or 'zaprite').
+    Expected<std::string> provider_of(const std::string& table);
     Expected<std::int64_t> count(const std::string& sql);
     Expected<json> source_counts();
 
@@ -199,6 +210,13 @@ Expected<std::int64_t> Importer::count(const std::string& sql) {
     return m_db.query_int(sql);
 }
 
+Expected<std::string> Importer::provider_of(const std::string& table) {
+    KEYSAT_TRY_ASSIGN(provider, col(table, "s", "payment_provider_id", "NULL"));
+    if (provider == "NULL" && m_legacy_provider)
+        return "'" + *m_legacy_provider + "'";
+    return provider;
+}
+
 Expected<void> Importer::problem(const std::string& table, const std::string& id,
                                  const std::string& reason) {
     KEYSAT_TRY_ASSIGN(stmt, m_db.prepare("INSERT OR IGNORE INTO temp.import_skip (tbl, id, "
@@ -212,13 +230,9 @@ Expected<void> Importer::check(const std::string& table, const std::string& wher
     KEYSAT_TRY_ASSIGN(present, has_table(table));
     if (!present)
         return {};
-    std::string id = "id";
-    for (const auto& t : k_source_tables)
-        if (table == t.name)
-            id = t.id;
     return m_db.exec(fmt::format("INSERT OR IGNORE INTO temp.import_skip (tbl, id, reason) "
                                  "SELECT '{}', {}, {} FROM k.{} s WHERE {}",
-                                 table, id, reason_sql, table, where));
+                                 table, id_of(table), reason_sql, table, where));
 }
 
 std::string Importer::kept(const std::string& table, const std::string& id) const {
@@ -435,15 +449,11 @@ Expected<void> Importer::cascade() {
             KEYSAT_TRY_ASSIGN(column, has_column(e.child, e.column));
             if (!column)
                 continue;
-            std::string id = "id";
-            for (const auto& t : k_source_tables)
-                if (std::string_view(e.child) == t.name)
-                    id = t.id;
             KEYSAT_TRY(m_db.exec(fmt::format(
                 "INSERT OR IGNORE INTO temp.import_skip (tbl, id, reason) SELECT '{0}', {1}, "
                 "'its {2} row ' || s.{3} || ' is not imported' FROM k.{0} s WHERE s.{3} IN "
                 "(SELECT id FROM temp.import_skip WHERE tbl = '{2}')",
-                e.child, id, e.parent, e.column)));
+                e.child, id_of(e.child), e.parent, e.column)));
         }
     return {};
 }
@@ -482,22 +492,26 @@ Expected<void> Importer::copy_accounts() {
     } else {
         // Before Keysat's migration 20: one BTCPay store and one Zaprite account, kept under the
         // ids of the routes Keysat served them on (/v1/btcpay/webhook, /v1/zaprite/webhook).
-        KEYSAT_TRY_ASSIGN(btcpay, has_table("btcpay_config"));
-        if (btcpay)
-            KEYSAT_TRY(m_db.exec(
-                "INSERT INTO payment_providers (id, kind, merchant_profile_id, base_url, "
-                "store_id, api_key, webhook_id, webhook_secret, status, created_at, updated_at, "
-                "label) SELECT 'btcpay', 'btcpay', NULL, s.base_url, s.store_id, s.api_key, "
-                "s.webhook_id, s.webhook_secret, 'connected', coalesce(unixepoch(s.connected_at), "
-                "0), coalesce(unixepoch(s.connected_at), 0), 'BTCPay' FROM k.btcpay_config s"));
-        KEYSAT_TRY_ASSIGN(zaprite, has_table("zaprite_config"));
-        if (zaprite)
-            KEYSAT_TRY(m_db.exec(
-                "INSERT INTO payment_providers (id, kind, merchant_profile_id, base_url, "
-                "store_id, api_key, webhook_id, webhook_secret, status, created_at, updated_at, "
-                "label) SELECT 'zaprite', 'zaprite', NULL, s.base_url, NULL, s.api_key, "
-                "s.webhook_id, NULL, 'connected', coalesce(unixepoch(s.connected_at), 0), "
-                "coalesce(unixepoch(s.updated_at), 0), 'Zaprite' FROM k.zaprite_config s"));
+        struct Legacy {
+            const char* kind;
+            const char* label;
+            const char* store_id;
+            const char* webhook_secret;
+            const char* updated_at;
+        };
+        for (const auto& l :
+             {Legacy{"btcpay", "BTCPay", "s.store_id", "s.webhook_secret", "s.connected_at"},
+              Legacy{"zaprite", "Zaprite", "NULL", "NULL", "s.updated_at"}}) {
+            KEYSAT_TRY_ASSIGN(present, has_table(std::string(l.kind) + "_config"));
+            if (present)
+                KEYSAT_TRY(m_db.exec(fmt::format(
+                    "INSERT INTO payment_providers (id, kind, merchant_profile_id, base_url, "
+                    "store_id, api_key, webhook_id, webhook_secret, status, created_at, "
+                    "updated_at, label) SELECT '{0}', '{0}', NULL, s.base_url, {2}, s.api_key, "
+                    "s.webhook_id, {3}, 'connected', coalesce(unixepoch(s.connected_at), 0), "
+                    "coalesce(unixepoch({4}), 0), '{1}' FROM k.{0}_config s",
+                    l.kind, l.label, l.store_id, l.webhook_secret, l.updated_at)));
+        }
         // The provider Keysat sent buyers to: its active_payment_provider setting, else the
         // one connected first (what Keysat's migrations 20 and 21 assumed too).
         KEYSAT_TRY_ASSIGN(
@@ -571,9 +585,7 @@ Expected<void> Importer::copy_catalog() {
 }
 
 Expected<void> Importer::copy_invoices() {
-    KEYSAT_TRY_ASSIGN(provider, col("invoices", "s", "payment_provider_id", "NULL"));
-    if (provider == "NULL" && m_legacy_provider)
-        provider = "'" + *m_legacy_provider + "'"; // an id we chose: 'btcpay' or 'zaprite'
+    KEYSAT_TRY_ASSIGN(provider, provider_of("invoices"));
     KEYSAT_TRY_ASSIGN(subscriptions, has_table("subscription_invoices"));
     KEYSAT_TRY_ASSIGN(tiers, has_table("tier_changes"));
     std::string renewal =
@@ -788,9 +800,7 @@ Expected<void> Importer::copy_dependents() {
 
     KEYSAT_TRY_ASSIGN(present, has_table("subscriptions"));
     if (present) {
-        KEYSAT_TRY_ASSIGN(provider, col("subscriptions", "s", "payment_provider_id", "NULL"));
-        if (provider == "NULL" && m_legacy_provider)
-            provider = "'" + *m_legacy_provider + "'";
+        KEYSAT_TRY_ASSIGN(provider, provider_of("subscriptions"));
         KEYSAT_TRY_ASSIGN(profile, col("subscriptions", "s", "zaprite_payment_profile_id", "NULL"));
         // The plan's period ends when Keysat would renew it, which is the license's expiry.
         KEYSAT_TRY(m_db.exec(fmt::format(
@@ -854,36 +864,22 @@ Expected<void> Importer::copy_access() {
     KEYSAT_TRY_ASSIGN(write, m_db.prepare("INSERT INTO api_keys (id, name, key_sha256, scopes, "
                                           "created_at, last_used_at, revoked_at) VALUES (?, ?, "
                                           "?, ?, ?, ?, ?)"));
-    std::vector<std::pair<std::string, std::string>> bad;
     for (;;) {
         KEYSAT_TRY_ASSIGN(row, read.step());
         if (!row)
             break;
+        // check_rows left out keys with an unknown role or extra scope.
         std::string id = read.column_text(0);
         auto scopes = role_scopes(read.column_text(3));
-        if (!scopes) {
-            bad.emplace_back(id, "role " + read.column_text(3) + " is unknown");
-            continue;
-        }
-        if (!read.column_is_null(4)) {
-            std::string more_text = read.column_text(4);
-            json more =
-                json_nesting_depth(more_text) > 2 ? json() : json::parse(more_text, nullptr, false);
-            std::string unknown;
-            if (!more.is_array())
-                unknown = read.column_text(4);
-            else
-                for (const auto& s : more)
-                    if (!s.is_string() || !is_known_scope(s.get<std::string>()))
-                        unknown = s.dump();
-                    else if (std::find(scopes->begin(), scopes->end(), s.get<std::string>()) ==
-                             scopes->end())
-                        scopes->push_back(s.get<std::string>());
-            if (!unknown.empty()) {
-                bad.emplace_back(id, "extra scope " + unknown + " is not one of ours");
-                continue;
-            }
-        }
+        if (!scopes)
+            return usage_error("scoped_api_keys " + id + ": unknown role");
+        json more =
+            read.column_is_null(4) ? json() : json::parse(read.column_text(4), nullptr, false);
+        if (more.is_array())
+            for (const auto& scope : more)
+                if (scope.is_string() && std::find(scopes->begin(), scopes->end(),
+                                                   scope.get<std::string>()) == scopes->end())
+                    scopes->push_back(scope.get<std::string>());
         auto opt = [&](int i) {
             return read.column_is_null(i) ? std::optional<std::int64_t>()
                                           : std::optional<std::int64_t>(read.column_int(i));
@@ -901,8 +897,6 @@ Expected<void> Importer::copy_access() {
             return std::unexpected(written.error());
     }
     read.reset();
-    for (const auto& [id, reason] : bad)
-        KEYSAT_TRY(problem("scoped_api_keys", id, reason));
 
     // Who acted, as our audit rows name it: the master key, or the scoped key by its id (found
     // by its hash); the hash itself is not kept (ours are HMACs with the server's secret).

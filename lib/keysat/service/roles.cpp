@@ -45,15 +45,6 @@ std::string role_of(const std::string& scopes_json) {
     return "custom";
 }
 
-bool is_known_scope(const std::string& scope) {
-    auto colon = scope.find(':');
-    if (colon == std::string::npos)
-        return false;
-    auto action = scope.substr(colon + 1);
-    return (action == "read" || action == "write") &&
-           std::find(k_areas.begin(), k_areas.end(), scope.substr(0, colon)) != k_areas.end();
-}
-
 std::vector<std::string> known_scopes() {
     std::vector<std::string> out;
     for (const auto& a : k_areas)

@@ -16,10 +16,7 @@ std::optional<std::vector<std::string>> role_scopes(const std::string& role);
 // The role whose scopes a stored key holds exactly, or "custom".
 std::string role_of(const std::string& scopes_json);
 
-// True for "<area>:read" or "<area>:write" of an admin area we have.
-bool is_known_scope(const std::string& scope);
-
-// Every scope is_known_scope accepts.
+// Every scope a key can hold: "<area>:read" and "<area>:write" of each admin area.
 std::vector<std::string> known_scopes();
 
 } // namespace keysat::service
