@@ -1,7 +1,5 @@
 #include "keysat/service/roles.hpp"
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace keysat::service {
