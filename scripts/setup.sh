@@ -4,6 +4,10 @@
 # As root it runs apt-get itself (containers and CI have no sudo); as another user it elevates
 # only the apt-get step with sudo, and without sudo it prints the exact line and fails. npm always
 # runs as the caller, never under sudo.
+#
+#   setup.sh               everything: build, tests, fuzzing, browser tests
+#   setup.sh --bench       that and the benchmarks' peers (hyperfine, wrk, nginx-light)
+#   setup.sh --build-only  only what building the four tools needs (the Dockerfile's build stage)
 set -euo pipefail
 # The checkout, from this script's own path, so that it works from any directory (no dirname:
 # only bash builtins, grep, id, env and cat are needed besides the package tools).
@@ -11,15 +15,20 @@ here=${BASH_SOURCE[0]}
 if [[ $here == */* ]]; then here=${here%/*}; else here=.; fi
 root=$(cd "$here/.." && pwd)
 
+mode=${1:-all}
+case $mode in
+  all | --bench | --build-only) ;;
+  *) echo "setup.sh: unknown option '$mode' (--bench, --build-only)" >&2; exit 2 ;;
+esac
 packages=(
   build-essential cmake pkg-config ccache
   libcli11-dev libsodium-dev libsqlite3-dev libtomlplusplus-dev libcpp-httplib-dev
   libfmt-dev catch2 nlohmann-json3-dev libssl-dev zlib1g-dev
-  minisign zsh fish curl openssl
-  clang-16 libclang-rt-16-dev
-  chromium
 )
-if [ "${1:-}" = "--bench" ]; then
+if [ "$mode" != --build-only ]; then
+  packages+=(minisign zsh fish curl openssl clang-16 libclang-rt-16-dev chromium)
+fi
+if [ "$mode" = --bench ]; then
   packages+=(hyperfine wrk nginx-light)
 fi
 
@@ -29,7 +38,7 @@ for p in "${packages[@]}"; do
 done
 # Node and npm only when they are not there at all: a Node from elsewhere (NodeSource) brings its
 # own npm, and Debian's npm package conflicts with it.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$mode" != --build-only ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi
 
@@ -48,6 +57,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   hash -r
 fi
+
+[ "$mode" = --build-only ] && exit 0
 
 # The browser tests' playwright-core, exactly as locked, when it is missing or older than the
 # lock. npm writes node_modules/.package-lock.json at each install: its age is the install's.

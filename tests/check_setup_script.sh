@@ -53,4 +53,18 @@ set -e
 [ "$rc" -eq 2 ] || fail "as a user without sudo, exit $rc (want 2)"
 grep -q 'apt-get install -y --no-install-recommends .*libsodium-dev' <<<"$out" || fail "no apt-get line printed: $out"
 [ ! -s "$tmp/plain.log" ] || fail "apt-get ran without privileges"
+# 4. --build-only asks for the build's packages and nothing for tests or browsers; a bad option
+#    is refused before anything runs.
+make_bin "$tmp/build" "$tmp/build.log"
+touch "$tmp/build.log" && chmod 666 "$tmp/build.log"
+cp "$tmp/user/sudo" "$tmp/build/sudo" && sed -i "s|$tmp/user.log|$tmp/build.log|" "$tmp/build/sudo"
+as_user env PATH="$tmp/build" bash "$setup" --build-only >/dev/null 2>&1 || fail "setup.sh --build-only failed"
+grep -q 'apt-get install .*libsodium-dev' "$tmp/build.log" || fail "--build-only installed no build package: $(cat "$tmp/build.log")"
+if grep -q 'chromium\|clang-16\|minisign\|nodejs' "$tmp/build.log"; then fail "--build-only installed test helpers: $(cat "$tmp/build.log")"; fi
+set +e
+as_user env PATH="$tmp/build" bash "$setup" --bogus >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "setup.sh --bogus exited $rc (want 2)"
+
 echo "setup.sh: root without sudo, user with sudo, user without sudo all behave"
