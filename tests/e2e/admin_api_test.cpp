@@ -730,3 +730,67 @@ TEST_CASE("audit HMACs use a server secret kept in the data directory across res
     CHECK_THROWS_WITH(test::ServerProcess(dir / "data", {}, {"KEYSAT_ADMIN_API_KEY=" + key}),
                       Catch::Contains("server.secret: not 64 hex digits"));
 }
+
+TEST_CASE("backup download: a consistent copy of the database, for the master key only, while "
+          "others write",
+          "[e2e][serve][admin][backup]") {
+    Admin a;
+    a.ok("POST", "/v1/admin/products", {{"slug", "app"}, {"name", "App"}, {"price_sats", 1000}});
+    std::vector<std::string> before;
+    for (int i = 0; i < 5; ++i)
+        before.push_back(
+            a.ok("POST", "/v1/admin/licenses", {{"product_slug", "app"}})["license_key"]);
+
+    // Two clients issue licenses while the copy is taken and sent.
+    std::atomic<bool> stop{false};
+    std::atomic<int> issued{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w)
+        writers.emplace_back([&] {
+            while (!stop)
+                if (a.call("POST", "/v1/admin/licenses", {{"product_slug", "app"}}).status == 200)
+                    ++issued;
+        });
+    auto r = a.call("GET", "/v1/admin/backup");
+    stop = true;
+    for (auto& t : writers)
+        t.join();
+    REQUIRE(r.status == 200);
+    CHECK(r.headers["Content-Type"] == "application/vnd.sqlite3");
+    CHECK(r.headers["Cache-Control"] == "no-store");
+    CHECK(r.headers["Content-Disposition"].starts_with("attachment; filename=\"keysat-"));
+    CHECK(r.raw.starts_with(std::string("SQLite format 3\0", 16)));
+
+    // The copy is a whole database with every license issued before it; nothing is left beside
+    // the live one.
+    auto copy = a.dir / "copy.db";
+    std::ofstream(copy, std::ios::binary) << r.raw;
+    auto verify = test::run({test::migrate_bin(), "verify", "--db", copy.string()});
+    INFO(verify.err);
+    CHECK(verify.exit_code == 0);
+    auto db = db::Database::open(copy, db::OpenMode::read_only);
+    REQUIRE(db);
+    auto has = db->prepare("SELECT COUNT(*) FROM licenses WHERE license_key = ?");
+    REQUIRE(has);
+    for (const auto& key : before) {
+        has->bind(1, key);
+        REQUIRE(has->step().value_or(false));
+        CHECK(has->column_int(0) == 1);
+        has->reset();
+    }
+    INFO(issued << " licenses issued while the copy was taken");
+    for (const auto& entry : std::filesystem::directory_iterator(a.dir / "data"))
+        CHECK_FALSE(entry.path().filename().string().starts_with(".keysat-backup-"));
+
+    // The download is audited; scoped keys, even full-admin ones, get 403.
+    auto audit = a.ok("GET", "/v1/admin/audit?action=backup.download")["entries"];
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0]["actor_id"] == "master");
+    CHECK(audit[0]["details"]["bytes"] == static_cast<std::int64_t>(r.raw.size()));
+    auto token = a.ok("POST", "/v1/admin/api-keys", {{"label", "f"}, {"role", "full-admin"}})
+                     .value("token", "");
+    auto scoped =
+        a.server.request("GET", "/v1/admin/backup", "", {{"Authorization", "Bearer " + token}});
+    CHECK(scoped.status == 403);
+    CHECK(a.server.request("GET", "/v1/admin/backup", "", {}).status == 401);
+}

@@ -1,7 +1,12 @@
 // Admin routes for day-to-day operations: license listing and ledger import, machines, settings,
-// and webhook endpoint activation and deletion.
+// webhook endpoint activation and deletion, and the download of a backup.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -169,6 +174,46 @@ Outcome deactivate_machine(Mutation& m) {
                      {{"license_id", machine.license_id}, {"machine_id", machine.id}}}}};
 }
 
+// GET /v1/admin/backup: a consistent copy of the whole database, taken with SQLite's online
+// backup from a connection of its own (other requests go on meanwhile) into a file beside the
+// database, which is unlinked once open: the copy lives only while it is sent.
+http::Response download_backup(const App& app, db::Database& db, const Actor& actor) {
+    static std::atomic<unsigned> serial{0};
+    auto source = db::Database::open(app.db_path, db::OpenMode::read_write);
+    if (!source)
+        return error_response("service_unavailable", "database: " + source.error().message);
+    auto now = app.clock->now();
+    std::string stamp = format_timestamp(now);
+    std::erase(stamp, '-');
+    std::erase(stamp, ':');
+    auto dir = app.db_path.parent_path();
+    auto copy = (dir.empty() ? std::filesystem::path(".") : dir) /
+                fmt::format(".keysat-backup-{}-{}-{}.db", stamp, ::getpid(), serial++);
+    if (auto done = source->backup_to(copy); !done)
+        return error_response("internal_error", done.error().message);
+    int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
+    std::error_code ignored;
+    std::filesystem::remove(copy, ignored);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            ::close(fd);
+        return error_response("internal_error", "could not read the backup copy");
+    }
+    auto file = std::make_shared<http::FileBody>(
+        fd, static_cast<std::uint64_t>(st.st_size),
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+    if (!audit(db, app, actor, "backup.download", "", {{"bytes", st.st_size}}))
+        return error_response("internal_error", "could not write the audit row");
+    http::Response r;
+    r.content_type = "application/vnd.sqlite3";
+    r.file = std::move(file);
+    r.headers = {
+        {"Content-Disposition", fmt::format("attachment; filename=\"keysat-{}.db\"", stamp)},
+        {"Cache-Control", "no-store"}};
+    return r;
+}
+
 } // namespace
 
 // The operator name buyers see: the settings row when an operator set one, else configuration.
@@ -178,6 +223,10 @@ std::string operator_name(const App& app, db::Database& db) {
 }
 
 void register_operations_admin_routes(http::Server& s, const App& app) {
+    s.route("GET", "/v1/admin/backup",
+            admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request&) {
+                return download_backup(app, db, actor);
+            }));
     s.route("GET", "/v1/admin/licenses",
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_licenses(db, r);
