@@ -60,6 +60,16 @@ fi
 
 [ "$mode" = --build-only ] && exit 0
 
+# The StartOS package's SDK, TypeScript and bundler, exactly as locked (tests/check_startos_package.sh).
+startos=$root/startos
+if [ ! -f "$startos/node_modules/.package-lock.json" ] ||
+   [ "$startos/package-lock.json" -nt "$startos/node_modules/.package-lock.json" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "installing the StartOS package's npm packages into startos/node_modules" >&2
+    npm ci --no-audit --no-fund --prefix "$startos"
+  fi
+fi
+
 # The browser tests' playwright-core, exactly as locked, when it is missing or older than the
 # lock. npm writes node_modules/.package-lock.json at each install: its age is the install's.
 browser=$root/tests/browser
