@@ -3,10 +3,10 @@ _keysat_serve() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
     --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
-    -c|--config|--data-dir|--db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -c|--config|--data-dir|--db|--password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --bind) COMPREPLY=(); return ;;
     esac
-    if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --version -c --config --bind --data-dir --db --log-format --migrate" -- "$cur"))
+    if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --version -c --config --bind --data-dir --db --log-format --migrate --set-admin-password --password-file" -- "$cur"))
     else COMPREPLY=(); fi
 }
 complete -o filenames -F _keysat_serve keysat-serve

@@ -1,6 +1,7 @@
 // How the package's code talks to keysat-serve: the admin API on the loopback address, with the
 // master key the container's entrypoint keeps in the volume (`admin-api-key`).
 import { readFile } from 'node:fs/promises'
+import { T } from '@start9labs/start-sdk'
 import { sdk } from './sdk'
 
 /**
@@ -11,6 +12,22 @@ import { sdk } from './sdk'
 export const place = {
   daemonUrl: 'http://127.0.0.1:8080',
   dataDir: sdk.volumes.main.path,
+  /** The same volume as the image sees it. */
+  imageDataDir: '/data',
+  /** Runs the image's entrypoint with `args` in a throwaway container on the volume. */
+  runInImage: async (effects: T.Effects, args: string[]): Promise<void> => {
+    const mounts = sdk.Mounts.of().mountVolume({
+      volumeId: 'main',
+      subpath: null,
+      mountpoint: '/data',
+      readonly: false,
+    })
+    await sdk.SubContainer.withTemp(effects, { imageId: 'main' }, mounts, 'keysat-tool', (sub) =>
+      sub.execFail(['/usr/local/bin/docker-entrypoint.sh', ...args], {
+        env: { KEYSAT_DATA_DIR: '/data' },
+      }),
+    )
+  },
 }
 
 export type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -34,6 +34,7 @@ let zaprite: Server
 let btcpay: Server
 const zapriteKey = 'zaprite-test-key-0123456789'
 const btcpayRequests: string[] = []
+const toolRuns: string[][] = []
 
 type Result = { title: string; message: string | null; result: any } // eslint-disable-line
 async function run(id: string, input: Record<string, unknown> = {}): Promise<Result> {
@@ -125,6 +126,15 @@ before(async () => {
   await startDaemon()
   place.daemonUrl = `http://127.0.0.1:${port}`
   place.dataDir = data
+  // The image's tools run here as the entrypoint runs them in a throwaway container.
+  place.imageDataDir = data
+  place.runInImage = async (_effects, args) => {
+    toolRuns.push(args)
+    execFileSync(entrypoint, args, {
+      env: { PATH: process.env.PATH, KEYSAT_BIN_DIR: bin, KEYSAT_DATA_DIR: data, KEYSAT_USER: 'nobody' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+  }
 })
 
 after(async () => {
@@ -151,6 +161,35 @@ describe('general', () => {
     assert.equal((await get('/v1/admin/settings/operator-name')).operator_name, 'Acme Software')
     assert.equal(JSON.parse(readFileSync(join(data, 'store.json'), 'utf8')).operator_name, 'Acme Software')
     await assert.rejects(run('set-operator-name', { name: '' }))
+  })
+
+  test('set-console-password runs keysat-serve --set-admin-password and leaves no password file', async () => {
+    await assert.rejects(
+      run('set-console-password', { password: 'correct horse battery', confirm: 'correct horse batterY' }),
+      /differ; nothing was changed/,
+    )
+    await assert.rejects(run('set-console-password', { password: 'short', confirm: 'short' }), /12 to 1024/)
+    assert.equal(toolRuns.length, 0)
+    const r = await run('set-console-password', { password: 'correct horse battery', confirm: 'correct horse battery' })
+    assert.match(r.title, /Console password set/)
+    const args = toolRuns.at(-1)!
+    assert.deepEqual(args.slice(0, 3), ['keysat-serve', '--set-admin-password', '--password-file'])
+    assert.ok(!existsSync(args[3]), 'the password file is removed')
+    const audit = await get('/v1/admin/audit?action=console_password.set')
+    assert.equal(audit.entries.length, 1)
+    assert.equal(audit.entries[0].actor_id, 'keysat-serve')
+    // A failing tool: the operator reads why, and the file is gone as well.
+    const real = place.runInImage
+    place.runInImage = async (_e, a) => {
+      toolRuns.push(a)
+      throw new Error('exit status 2')
+    }
+    await assert.rejects(
+      run('set-console-password', { password: 'another long one', confirm: 'another long one' }),
+      /Keysat could not set the password: exit status 2/,
+    )
+    place.runInImage = real
+    assert.ok(!existsSync(toolRuns.at(-1)![3]))
   })
 
   test('show-public-key gives the four forms keysat-issue prints', async () => {
@@ -400,7 +439,7 @@ describe('the public URL', () => {
 
   test('every action has a distinct id, a group and a description', async () => {
     const ids = Object.keys((actions as any).actions) // eslint-disable-line
-    assert.ok(ids.length >= 25, `${ids.length} actions`)
+    assert.ok(ids.length >= 26, `${ids.length} actions`)
     for (const id of ids) {
       const m = await (actions.get(id as never) as any).exportMetadata({ effects: fx.effects }) // eslint-disable-line
       assert.ok(m.group && m.description.length > 20, id)

@@ -18,6 +18,8 @@
 #include "keysat/cli/common.hpp"
 #include "keysat/config/config.hpp"
 #include "keysat/crypto/hash.hpp"
+#include "keysat/crypto/password.hpp"
+#include "keysat/crypto/secure.hpp"
 #include "keysat/db/migrations.hpp"
 #include "keysat/gate/routes.hpp"
 #include "keysat/http/outbound.hpp"
@@ -29,6 +31,7 @@
 #include "keysat/store/license_store.hpp"
 #include "keysat/util/encoding.hpp"
 #include "keysat/util/file.hpp"
+#include "keysat/util/terminal.hpp"
 
 namespace keysat::cli {
 
@@ -257,7 +260,57 @@ void reload_revocations(gate::Gate* g) {
                                  n.error().message);
 }
 
+// The console password: from the first line of --password-file, else typed twice without echo.
+Expected<std::string> console_password(const ServeOptions& o) {
+    if (!o.password_file.empty()) {
+        KEYSAT_TRY_ASSIGN(text, read_small_file(o.password_file, 4096));
+        std::string password = text.substr(0, text.find_first_of("\r\n"));
+        crypto::wipe(text.data(), text.size());
+        return password;
+    }
+    auto first = prompt_passphrase("Console password: ");
+    if (!first)
+        return usage_error("no password: use --password-file FILE, or run on a terminal");
+    auto again = prompt_passphrase("Console password again: ");
+    if (!again || *again != *first)
+        return usage_error("the passwords do not match; nothing was changed");
+    crypto::wipe(again->data(), again->size());
+    return std::move(*first);
+}
+
+// keysat-serve --set-admin-password: stores the Argon2id hash of the operator's console password
+// in the database (migrated or created first, as a start would), audited, and exits.
+Expected<int> run_set_admin_password(const ServeOptions& o) {
+    KEYSAT_TRY_ASSIGN(c, load_config(o));
+    KEYSAT_TRY_ASSIGN(password, console_password(o));
+    if (password.size() < crypto::k_password_min || password.size() > crypto::k_password_max) {
+        crypto::wipe(password.data(), password.size());
+        return usage_error(fmt::format("the console password must be {} to {} characters long; "
+                                       "nothing was changed",
+                                       crypto::k_password_min, crypto::k_password_max));
+    }
+    auto hash = crypto::hash_password(password);
+    crypto::wipe(password.data(), password.size());
+    if (!hash)
+        return usage_error("could not hash the password (not enough memory for Argon2id)");
+    auto now = SystemClock().now();
+    KEYSAT_TRY(prepare_database(c, now));
+    KEYSAT_TRY_ASSIGN(db, db::Database::open(c.db_path, db::OpenMode::read_write));
+    KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
+    store::AccessStore access(db);
+    KEYSAT_TRY(access.set_setting("admin_password_hash", *hash, now));
+    KEYSAT_TRY(access.append_audit({0, now, "system", std::string("keysat-serve"), std::nullopt,
+                                    "console_password.set", std::nullopt, std::nullopt, "{}"}));
+    KEYSAT_TRY(tx.commit());
+    std::cerr << fmt::format("keysat-serve: console password set in {}\n", c.db_path.string());
+    return k_exit_ok;
+}
+
 Expected<int> run_serve(const ServeOptions& o) {
+    if (o.set_admin_password)
+        return run_set_admin_password(o);
+    if (!o.password_file.empty())
+        return usage_error("--password-file goes with --set-admin-password");
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -464,6 +517,12 @@ std::unique_ptr<CLI::App> make_serve_app(ServeOptions& o) {
         ->check(CLI::IsMember({"text", "json"}))
         ->type_name("FORMAT");
     app->add_flag("--migrate", o.migrate, "Apply pending database migrations at start");
+    app->add_flag("--set-admin-password", o.set_admin_password,
+                  "Set the operator's console password (typed twice, or --password-file), "
+                  "store its Argon2id hash in the database, and exit");
+    app->add_option("--password-file", o.password_file,
+                    "With --set-admin-password: read the password from the first line of FILE")
+        ->type_name("FILE");
     return app;
 }
 

@@ -18,6 +18,8 @@ struct ServeOptions {
     std::string db;
     std::string log_format;
     bool migrate = false;
+    bool set_admin_password = false; // set the console password and exit
+    std::string password_file;
 };
 
 // Builds the command line of keysat-serve into `opts` (also used to generate docs).

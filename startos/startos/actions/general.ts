@@ -1,7 +1,9 @@
 // The operator's own settings and credentials: the seller name, the admin key, the public key.
+import { randomBytes } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
 import { sdk } from '../sdk'
 import { store } from '../fileModels/store'
-import { admin, adminKey, answer } from '../utils'
+import { admin, adminKey, answer, place } from '../utils'
 
 const { InputSpec, Value } = sdk
 
@@ -112,3 +114,60 @@ export const showPublicKey = sdk.Action.withoutInput(
   },
 )
 
+
+export const setConsolePassword = sdk.Action.withInput(
+  'set-console-password',
+  {
+    name: 'Set console password',
+    description:
+      'The password you sign in to the console (/admin/) with. Scripts keep using the admin API key.',
+    warning: null,
+    allowedStatuses: 'any',
+    group: 'General',
+    visibility: 'enabled',
+  },
+  InputSpec.of({
+    password: Value.text({
+      name: 'New password',
+      description: 'At least 12 characters.',
+      required: true,
+      default: null,
+      masked: true,
+      minLength: 12,
+      maxLength: 1024,
+    }),
+    confirm: Value.text({
+      name: 'The password again',
+      required: true,
+      default: null,
+      masked: true,
+      minLength: 12,
+      maxLength: 1024,
+    }),
+  }),
+  async () => null,
+  async ({ effects, input }) => {
+    if (input.password !== input.confirm) throw new Error('The two passwords differ; nothing was changed.')
+    if (/[\r\n]/.test(input.password)) throw new Error('A password cannot contain a line break.')
+    // StartOS's form checks the length too; keysat-serve would refuse it anyway.
+    const length = Buffer.byteLength(input.password)
+    if (length < 12 || length > 1024)
+      throw new Error('The password must be 12 to 1024 characters long; nothing was changed.')
+    // keysat-serve --set-admin-password reads it from a file only it can read, removed at once.
+    const name = `.console-password-${randomBytes(8).toString('hex')}`
+    await writeFile(`${place.dataDir}/${name}`, `${input.password}\n`, { mode: 0o600, flag: 'wx' })
+    try {
+      await place.runInImage(effects, [
+        'keysat-serve',
+        '--set-admin-password',
+        '--password-file',
+        `${place.imageDataDir}/${name}`,
+      ])
+    } catch (e) {
+      throw new Error(`Keysat could not set the password: ${(e as Error).message}`)
+    } finally {
+      await rm(`${place.dataDir}/${name}`, { force: true })
+    }
+    return answer('Console password set', 'Sign in to the console with it. The admin API key still works.')
+  },
+)

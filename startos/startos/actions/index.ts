@@ -1,6 +1,6 @@
 // Every action the package offers, in the order StartOS lists them within their groups.
 import { sdk } from '../sdk'
-import { setOperatorName, showCredentials, showPublicKey } from './general'
+import { setConsolePassword, setOperatorName, showCredentials, showPublicKey } from './general'
 import { connectBtcpay, checkBtcpay, connectZaprite, paymentStatus } from './payments'
 import { createProduct, createPolicy } from './catalog'
 import { createCode, listCodes, disableCode, enableCode } from './codes'
@@ -18,6 +18,7 @@ import { backupNow } from './backup'
 export const actions = sdk.Actions.of()
   .addAction(setOperatorName)
   .addAction(showCredentials)
+  .addAction(setConsolePassword)
   .addAction(showPublicKey)
   .addAction(viewAudit)
   .addAction(backupNow)
