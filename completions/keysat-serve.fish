@@ -9,4 +9,4 @@ complete -c keysat-serve -n 'true' -l db -r -F -d 'Database file (default DATA_D
 complete -c keysat-serve -n 'true' -l log-format -x -a 'text json' -d 'Request log format'
 complete -c keysat-serve -n 'true' -l migrate -d 'Apply pending database migrations at start'
 complete -c keysat-serve -n 'true' -l set-admin-password -d 'Set the operator'\''s console password (typed twice, or --password-file), store its Argon2id hash in the database, and exit'
-complete -c keysat-serve -n 'true' -l password-file -r -F -d 'With --set-admin-password: read the password from the first line of FILE'
+complete -c keysat-serve -n 'true' -l password-file -r -F -d 'With --set-admin-password: read the password from the first line of FILE (- for standard input)'

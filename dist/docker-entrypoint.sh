@@ -36,9 +36,13 @@ esac
 
 mkdir -p "$data" || die "cannot create the data directory $data"
 
-# As root: hand the data directory to the service user and start again as that user.
-if [ "$(id -u)" -eq 0 ] && id "$user" >/dev/null 2>&1; then
-    find "$data" ! -user "$user" -exec chown "$user:" {} + || die "cannot give $data to $user"
+# As root: hand the data directory to the service user and start again as that user. chown runs
+# from each entry's own directory (-execdir) and never follows a link (-h), so entries the
+# service user swaps for links meanwhile cannot make root change anything outside the directory.
+if [ "$(id -u)" -eq 0 ]; then
+    id "$user" >/dev/null 2>&1 || die "no user '$user' to run as (set KEYSAT_USER); not running as root"
+    find "$data" -xdev -ignore_readdir_race ! -user "$user" -execdir chown -h "$user:" {} + ||
+        die "cannot give $data to $user"
     exec setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$0" "$@"
 fi
 umask 077
@@ -58,8 +62,16 @@ esac
 
 # A restored backup: the data directory has the consistent copy the backup hook made but not the
 # live database (the package's backup leaves keysat.db and its WAL out).
+# A WAL or shared-memory file left without its database belongs to another database: it is moved
+# aside, never replayed onto the copy.
 if [ ! -e "$db" ] && [ -f "$data/backup/keysat.db" ]; then
-    say "restoring $db from $data/backup/keysat.db"
+    say "restoring $db from $data/backup/keysat.db (the database was missing)"
+    for f in "$db-wal" "$db-shm"; do
+        if [ -e "$f" ]; then
+            mv "$f" "$f.orphaned-$(date -u +%Y%m%dT%H%M%SZ)"
+            say "moved the orphaned $f aside"
+        fi
+    done
     cp "$data/backup/keysat.db" "$db.restoring"
     mv "$db.restoring" "$db"
 fi

@@ -26,9 +26,17 @@ chmod 0755 "$stage/usr/local/bin/"*
 # Every library a tool loads, by path, and the package that owns it. With usrmerge a library can
 # be recorded under /lib or under /usr/lib: ask for both.
 : >"$stage/runtime-packages.tmp"
+: >"$stage/libraries"
 for t in $tools; do
-    ldd "$build/tools/$t" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
-done | sort -u | while read -r lib; do
+    # A static program has none; any other failure of ldd would leave the list short.
+    if out=$(ldd "$build/tools/$t" 2>&1); then
+        printf '%s\n' "$out" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' >>"$stage/libraries"
+    elif ! printf '%s' "$out" | grep -q 'not a dynamic executable'; then
+        echo "stage-image: ldd $t failed: $out" >&2
+        exit 1
+    fi
+done
+sort -u "$stage/libraries" | while read -r lib; do
     real=$(readlink -f "$lib")
     owner=
     for p in "$lib" "$real" "/usr$lib" "/usr$real" "${lib#/usr}" "${real#/usr}"; do
@@ -38,5 +46,5 @@ done | sort -u | while read -r lib; do
     echo "$owner" >>"$stage/runtime-packages.tmp"
 done
 sort -u "$stage/runtime-packages.tmp" >"$stage/runtime-packages"
-rm -f "$stage/runtime-packages.tmp"
+rm -f "$stage/runtime-packages.tmp" "$stage/libraries"
 echo "stage-image: $(wc -l <"$stage/runtime-packages") runtime packages: $(tr '\n' ' ' <"$stage/runtime-packages")" >&2

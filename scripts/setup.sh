@@ -26,7 +26,7 @@ packages=(
   libfmt-dev catch2 nlohmann-json3-dev libssl-dev zlib1g-dev
 )
 if [ "$mode" != --build-only ]; then
-  packages+=(minisign zsh fish curl openssl clang-16 libclang-rt-16-dev chromium)
+  packages+=(minisign zsh fish curl openssl rsync clang-16 libclang-rt-16-dev chromium)
 fi
 if [ "$mode" = --bench ]; then
   packages+=(hyperfine wrk nginx-light)

@@ -42,7 +42,19 @@ set -e
 
 # The unprivileged user the entrypoint switches to when run as root (the image has 'keysat').
 run_user=
-if [ "$(id -u)" -eq 0 ]; then run_user=nobody; fi
+if [ "$(id -u)" -eq 0 ]; then
+  run_user=nobody
+  # As root, a user that does not exist stops it instead of running as root.
+  set +e
+  KEYSAT_BIN_DIR=$bin KEYSAT_DATA_DIR=$tmp/nouser KEYSAT_USER=no-such-user-here \
+    "$bin/docker-entrypoint.sh" 2>"$tmp/nouser.log"
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] && grep -q "no user 'no-such-user-here'" "$tmp/nouser.log" || fail "a missing user gave $rc"
+  [ ! -e "$tmp/nouser/keysat.db" ] || fail "a missing user still made a database"
+else
+  echo "SKIP: not root, so the switch to an unprivileged user and the chown are not exercised" >&2
+fi
 
 free_port() {
   local p
@@ -138,15 +150,24 @@ issued=$(cat "$tmp"/writer*.keys | wc -l)
 stop
 echo "issued $issued licenses while backing up; $(wc -l <"$tmp/before.keys") before it"
 
-# The package's backup copies the volume without the live database and its WAL.
+# The package's backup: rsync of the volume with the StartOS package's own exclude patterns
+# (startos/startos/backups.ts), as the SDK runs it, which leave out the live database and its WAL.
+patterns=$(sed -n "s/^export const liveDatabase = \[\(.*\)\]$/\1/p" "$src/startos/startos/backups.ts" | tr -d "' " | tr ',' ' ')
+[ -n "$patterns" ] || fail "no liveDatabase patterns in startos/startos/backups.ts"
+excludes=()
+for p in $patterns; do excludes+=("--exclude=$p"); done
 restored=$tmp/restored
 mkdir -p "$restored"
-(cd "$data" && tar --exclude=./keysat.db --exclude=./keysat.db-wal --exclude=./keysat.db-shm -cf - .) |
-  (cd "$restored" && tar -xf -)
+rsync --delete "${excludes[@]}" -rlptH "$data/" "$restored/" || fail "rsync failed"
 [ ! -e "$restored/keysat.db" ] || fail "the copy holds the live database"
+[ -f "$restored/backup/keysat.db" ] || fail "the copy lacks backup/keysat.db (patterns: $patterns)"
 "$bin/keysat-migrate" verify --db "$restored/backup/keysat.db" >"$tmp/verify.log" 2>&1 ||
   fail "keysat-migrate verify failed on the backup"
+# A WAL left from the lost database is moved aside, not replayed onto the copy.
+echo "not a wal" >"$restored/keysat.db-wal"
 start "$restored" "$tmp/restored.log"
+[ ! -e "$restored/keysat.db-wal" ] || ! grep -q "not a wal" "$restored/keysat.db-wal" || fail "the orphaned WAL was kept"
+ls "$restored" | grep -q '^keysat.db-wal.orphaned-' || fail "the orphaned WAL was not moved aside"
 grep -q 'restoring .*keysat.db from .*backup/keysat.db' "$tmp/restored.log" || fail "the start did not restore the backup"
 bad=0
 while read -r k; do validates "$k" || bad=$((bad + 1)); done <"$tmp/before.keys"

@@ -5,7 +5,10 @@
 import { sdk } from './sdk'
 import { place } from './utils'
 
-export const liveDatabase = ['keysat.db', 'keysat.db-wal', 'keysat.db-shm', 'keysat.db.restoring']
+// rsync exclude patterns, anchored at the volume's root: an unanchored 'keysat.db' would also
+// leave out backup/keysat.db, the copy itself. (tests/check_container_entrypoint.sh copies a
+// volume with exactly these patterns.)
+export const liveDatabase = ['/keysat.db', '/keysat.db-wal', '/keysat.db-shm', '/keysat.db.restoring']
 
 export const { createBackup, restoreInit } = sdk.setupBackups(async () =>
   sdk.Backups.ofVolumes('main')

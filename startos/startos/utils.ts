@@ -12,10 +12,8 @@ import { sdk } from './sdk'
 export const place = {
   daemonUrl: 'http://127.0.0.1:8080',
   dataDir: sdk.volumes.main.path,
-  /** The same volume as the image sees it. */
-  imageDataDir: '/data',
-  /** Runs the image's entrypoint with `args` in a throwaway container on the volume. */
-  runInImage: async (effects: T.Effects, args: string[]): Promise<void> => {
+  /** Runs the image's entrypoint with `args` (and `input` on its stdin) in a throwaway container on the volume. */
+  runInImage: async (effects: T.Effects, args: string[], input?: string): Promise<void> => {
     const mounts = sdk.Mounts.of().mountVolume({
       volumeId: 'main',
       subpath: null,
@@ -25,6 +23,7 @@ export const place = {
     await sdk.SubContainer.withTemp(effects, { imageId: 'main' }, mounts, 'keysat-tool', (sub) =>
       sub.execFail(['/usr/local/bin/docker-entrypoint.sh', ...args], {
         env: { KEYSAT_DATA_DIR: '/data' },
+        ...(input === undefined ? {} : { input }),
       }),
     )
   },

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "keysat/db/migrations.hpp"
 #include "keysat/db/open.hpp"
@@ -242,6 +245,47 @@ TEST_CASE("the online backup copies a database that another connection is using"
     REQUIRE(copy);
     CHECK(*copy->query_texts("SELECT key FROM settings ORDER BY key") ==
           std::vector<std::string>{"a"});
+    CHECK(verify_database(*copy)->problems.empty());
+}
+
+TEST_CASE("the online backup of a large database finishes while another connection keeps "
+          "committing, and the copy is its owner's only",
+          "[db][backup]") {
+    test::TempDir dir;
+    auto db = open_rw(dir / "keysat.db");
+    REQUIRE(migrate_up(db, up_options()));
+    // About 16 MiB, far more than one step of the former 1024-page copy.
+    REQUIRE(db.exec("CREATE TABLE filler (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                    "SELECT i + 1 FROM n WHERE i < 4000) INSERT INTO filler SELECT "
+                    "randomblob(4096) FROM n"));
+    std::atomic<bool> stop{false};
+    std::atomic<int> commits{0};
+    std::thread writer_thread([&] {
+        auto writer = open_rw(dir / "keysat.db");
+        while (!stop)
+            if (writer.exec("INSERT INTO settings (key, value, updated_at) VALUES (hex(randomblob("
+                            "8)), 'v', 1)"))
+                ++commits;
+    });
+    while (commits < 20)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    int before = commits;
+    auto started = std::chrono::steady_clock::now();
+    auto done = db.backup_to(dir / "copy.db");
+    auto took = std::chrono::steady_clock::now() - started;
+    int during = commits - before;
+    stop = true;
+    writer_thread.join();
+    REQUIRE(done);
+    INFO(during << " commits during the copy");
+    CHECK(during > 0); // the writer was not held up
+    CHECK(took < std::chrono::seconds(30));
+    CHECK((std::filesystem::status(dir / "copy.db").permissions() &
+           (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+          std::filesystem::perms::none);
+    auto copy = Database::open(dir / "copy.db", OpenMode::read_only);
+    REQUIRE(copy);
+    CHECK(copy->query_int("SELECT COUNT(*) FROM filler").value_or(0) == 4000);
     CHECK(verify_database(*copy)->problems.empty());
 }
 

@@ -751,13 +751,20 @@ TEST_CASE("backup download: a consistent copy of the database, for the master ke
                 if (a.call("POST", "/v1/admin/licenses", {{"product_slug", "app"}}).status == 200)
                     ++issued;
         });
-    auto r = a.call("GET", "/v1/admin/backup");
+    while (issued < 5)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto r = a.server.request("GET", "/v1/admin/backup", "",
+                              {{"Authorization", "Bearer " + a.key}, {"Range", "bytes=0-99"}});
     stop = true;
     for (auto& t : writers)
         t.join();
     REQUIRE(r.status == 200);
     CHECK(r.headers["Content-Type"] == "application/vnd.sqlite3");
     CHECK(r.headers["Cache-Control"] == "no-store");
+    // Made for this answer: sent whole, whatever the Range, with nothing to revalidate.
+    CHECK(r.headers["Accept-Ranges"] == "none");
+    CHECK(r.headers.count("ETag") == 0);
+    CHECK(r.raw.size() > 100);
     CHECK(r.headers["Content-Disposition"].starts_with("attachment; filename=\"keysat-"));
     CHECK(r.raw.starts_with(std::string("SQLite format 3\0", 16)));
 
@@ -793,4 +800,8 @@ TEST_CASE("backup download: a consistent copy of the database, for the master ke
         a.server.request("GET", "/v1/admin/backup", "", {{"Authorization", "Bearer " + token}});
     CHECK(scoped.status == 403);
     CHECK(a.server.request("GET", "/v1/admin/backup", "", {}).status == 401);
+    // A HEAD makes no copy and no audit row.
+    CHECK(a.server.request("HEAD", "/v1/admin/backup", "", {{"Authorization", "Bearer " + a.key}})
+              .status == 405);
+    CHECK(a.ok("GET", "/v1/admin/audit?action=backup.download")["entries"].size() == 1);
 }

@@ -42,8 +42,9 @@ TEST_CASE("console password: Argon2id hashes that verify only the password they 
         crypto::verify_password(hash->substr(0, hash->size() - 4), "correct horse battery"));
 }
 
-TEST_CASE("keysat-serve --set-admin-password stores the hash, audited; a refusal changes nothing",
-          "[e2e][serve][password]") {
+TEST_CASE(
+    "keysat-serve --set-admin-password stores the hash, audited, and a refusal changes nothing",
+    "[e2e][serve][password]") {
     test::TempDir dir;
     auto data = dir / "data";
     auto db_path = data / "keysat.db";
@@ -78,8 +79,12 @@ TEST_CASE("keysat-serve --set-admin-password stores the hash, audited; a refusal
     CHECK(stray.err.find("goes with --set-admin-password") != std::string::npos);
     CHECK(stored_hash(db_path) == hash);
 
-    // A new password replaces the hash; both changes are in the audit log.
-    REQUIRE(set("a different passphrase").exit_code == 0);
+    // A new password, from standard input, replaces the hash; both changes are in the audit log.
+    auto piped = test::run({KEYSAT_SERVE_BIN, "--data-dir", data.string(), "--set-admin-password",
+                            "--password-file", "-"},
+                           "a different passphrase\n");
+    INFO(piped.err);
+    REQUIRE(piped.exit_code == 0);
     auto replaced = stored_hash(db_path);
     CHECK(crypto::verify_password(replaced, "a different passphrase"));
     CHECK_FALSE(crypto::verify_password(replaced, "correct horse battery"));

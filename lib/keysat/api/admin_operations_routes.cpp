@@ -176,33 +176,56 @@ Outcome deactivate_machine(Mutation& m) {
 
 // GET /v1/admin/backup: a consistent copy of the whole database, taken with SQLite's online
 // backup from a connection of its own (other requests go on meanwhile) into a file beside the
-// database, which is unlinked once open: the copy lives only while it is sent.
-http::Response download_backup(const App& app, db::Database& db, const Actor& actor) {
-    static std::atomic<unsigned> serial{0};
+// database (mode 0600), which is unlinked once open: the copy lives only while it is sent. One
+// at a time, so that copies cannot fill the disk the database lives on; a HEAD makes none.
+http::Response download_backup(const App& app, db::Database& db, const Actor& actor,
+                               const http::Request& req) {
+    static std::atomic<bool> busy{false};
+    if (req.method == "HEAD")
+        return error_response("method_not_allowed", "a backup is made only for a GET");
+    if (busy.exchange(true))
+        return error_response("service_unavailable", "another backup is being made; try again");
+    // Until the copy is sent (its body is released), or until a refusal below.
+    struct Release {
+        bool handed_over = false;
+        ~Release() {
+            if (!handed_over)
+                busy = false;
+        }
+    } release;
+    auto dir = app.db_path.parent_path();
+    if (dir.empty())
+        dir = ".";
+    // Copies a crash left behind are stale now that none is being made.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().filename().string().starts_with(".keysat-backup-"))
+            std::filesystem::remove(entry.path(), ec);
     auto source = db::Database::open(app.db_path, db::OpenMode::read_write);
     if (!source)
-        return error_response("service_unavailable", "database: " + source.error().message);
+        return error_response("service_unavailable", "the database cannot be opened for a copy");
     auto now = app.clock->now();
     std::string stamp = format_timestamp(now);
     std::erase(stamp, '-');
     std::erase(stamp, ':');
-    auto dir = app.db_path.parent_path();
-    auto copy = (dir.empty() ? std::filesystem::path(".") : dir) /
-                fmt::format(".keysat-backup-{}-{}-{}.db", stamp, ::getpid(), serial++);
-    if (auto done = source->backup_to(copy); !done)
-        return error_response("internal_error", done.error().message);
+    auto copy = dir / fmt::format(".keysat-backup-{}-{}.db", stamp, ::getpid());
+    if (!source->backup_to(copy))
+        return error_response("internal_error", "the copy could not be written (disk full?)");
     int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC);
-    std::error_code ignored;
-    std::filesystem::remove(copy, ignored);
+    std::filesystem::remove(copy, ec);
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0) {
         if (fd >= 0)
             ::close(fd);
         return error_response("internal_error", "could not read the backup copy");
     }
-    auto file = std::make_shared<http::FileBody>(
-        fd, static_cast<std::uint64_t>(st.st_size),
-        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+    std::shared_ptr<http::FileBody> file(
+        new http::FileBody(fd, static_cast<std::uint64_t>(st.st_size), 0), [](http::FileBody* f) {
+            delete f;
+            busy = false;
+        });
+    release.handed_over = true;
+    file->whole_only = true;
     if (!audit(db, app, actor, "backup.download", "", {{"bytes", st.st_size}}))
         return error_response("internal_error", "could not write the audit row");
     http::Response r;
@@ -224,8 +247,8 @@ std::string operator_name(const App& app, db::Database& db) {
 
 void register_operations_admin_routes(http::Server& s, const App& app) {
     s.route("GET", "/v1/admin/backup",
-            admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request&) {
-                return download_backup(app, db, actor);
+            admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request& r) {
+                return download_backup(app, db, actor, r);
             }));
     s.route("GET", "/v1/admin/licenses",
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {

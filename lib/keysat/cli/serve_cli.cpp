@@ -260,10 +260,12 @@ void reload_revocations(gate::Gate* g) {
                                  n.error().message);
 }
 
-// The console password: from the first line of --password-file, else typed twice without echo.
+// The console password: from the first line of --password-file (- for standard input), else
+// typed twice without echo.
 Expected<std::string> console_password(const ServeOptions& o) {
     if (!o.password_file.empty()) {
-        KEYSAT_TRY_ASSIGN(text, read_small_file(o.password_file, 4096));
+        KEYSAT_TRY_ASSIGN(text, o.password_file == "-" ? read_stdin(4096)
+                                                       : read_small_file(o.password_file, 4096));
         std::string password = text.substr(0, text.find_first_of("\r\n"));
         crypto::wipe(text.data(), text.size());
         return password;
@@ -282,6 +284,7 @@ Expected<std::string> console_password(const ServeOptions& o) {
 // in the database (migrated or created first, as a start would), audited, and exits.
 Expected<int> run_set_admin_password(const ServeOptions& o) {
     KEYSAT_TRY_ASSIGN(c, load_config(o));
+    c.migrate = true; // a password can be set before the first start after an upgrade
     KEYSAT_TRY_ASSIGN(password, console_password(o));
     if (password.size() < crypto::k_password_min || password.size() > crypto::k_password_max) {
         crypto::wipe(password.data(), password.size());
@@ -521,7 +524,8 @@ std::unique_ptr<CLI::App> make_serve_app(ServeOptions& o) {
                   "Set the operator's console password (typed twice, or --password-file), "
                   "store its Argon2id hash in the database, and exit");
     app->add_option("--password-file", o.password_file,
-                    "With --set-admin-password: read the password from the first line of FILE")
+                    "With --set-admin-password: read the password from the first line of FILE "
+                    "(- for standard input)")
         ->type_name("FILE");
     return app;
 }

@@ -1,6 +1,9 @@
 #include "keysat/db/database.hpp"
 
+#include <fcntl.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -271,6 +274,12 @@ Expected<std::vector<std::string>> Database::query_texts(std::string_view sql) {
 
 Expected<void> Database::backup_to(const std::filesystem::path& target) {
     std::string tmp = target.string() + ".tmp-" + std::to_string(::getpid());
+    // The copy holds everything the database does: readable by its owner only, from the start.
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return usage_error(
+            fmt::format("{}: backup failed: {}", target.string(), std::strerror(errno)));
+    ::close(fd);
     sqlite3* dest = nullptr;
     if (sqlite3_open_v2(tmp.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
         SQLITE_OK) {
@@ -281,9 +290,11 @@ Expected<void> Database::backup_to(const std::filesystem::path& target) {
     sqlite3_backup* b = sqlite3_backup_init(dest, "main", m_db, "main");
     int rc = SQLITE_OK;
     if (b != nullptr) {
-        // Copy in steps so that writers are not blocked for the whole copy.
+        // All pages in one step: in WAL mode that is one read snapshot, which writers do not
+        // wait for. (Copying in several steps would start over each time another connection
+        // commits in between, and under steady writes might never finish.)
         do {
-            rc = sqlite3_backup_step(b, 1024);
+            rc = sqlite3_backup_step(b, -1);
             if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
                 sqlite3_sleep(10);
         } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);

@@ -112,6 +112,11 @@ std::string FileBody::etag() const {
 
 FilePlan plan_file(const Request& req, const FileBody& file) {
     FilePlan plan;
+    if (file.whole_only) {
+        plan.headers = {{"Accept-Ranges", "none"}};
+        plan.length = file.size;
+        return plan;
+    }
     std::string etag = file.etag();
     std::string modified = http_date(file.mtime_ns / 1000000000);
     plan.headers = {{"ETag", etag}, {"Last-Modified", modified}, {"Accept-Ranges", "bytes"}};

@@ -19,7 +19,7 @@ struct FilePlan {
 };
 
 // If-None-Match or If-Modified-Since give 304; a single Range (honouring If-Range) gives 206 or
-// 416; anything else the whole file.
+// 416; anything else the whole file. A whole_only file is always sent whole.
 FilePlan plan_file(const Request& req, const FileBody& file);
 
 } // namespace keysat::http

@@ -44,6 +44,9 @@ struct FileBody {
     int fd = -1;
     std::uint64_t size = 0;
     std::int64_t mtime_ns = 0; // modification time, nanoseconds since the epoch
+    // A file made for this one answer (a backup copy): sent whole, without ETag, Last-Modified,
+    // 304s or ranges, since no later request can ask for the same bytes.
+    bool whole_only = false;
 
     // The entity tag the server sends for this file: "<size>-<mtime>" in hex, quoted.
     std::string etag() const;

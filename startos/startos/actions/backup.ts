@@ -21,7 +21,16 @@ export const backupNow = sdk.Action.withoutInput(
     // Checks that the daemon answers and the key works before handing out the command.
     await admin('GET', '/v1/admin/settings/operator-name')
     const settings = await store().read().once()
-    const base = (await ownPublicUrl(effects, settings?.public_url, 'once')) ?? '<Keysat API address>'
+    const base = await ownPublicUrl(effects, settings?.public_url, 'once')
+    if (!base)
+      throw new Error('Keysat has no address your computer can reach yet (see its API interface).')
+    // The command carries the master key: never over plain HTTP, except to this machine itself.
+    const local = /^http:\/\/(127\.|\[::1\]|localhost[:/])/.test(`${base}/`)
+    if (!base.startsWith('https://') && !local)
+      throw new Error(
+        `Keysat's address ${base} is not https, and the download would send the admin key in the ` +
+          'clear. Give the API interface an https address (StartOS does for .local and domains).',
+      )
     const command =
       `curl -fSOJ -H 'Authorization: Bearer ${await adminKey()}' '${base}/v1/admin/backup'`
     return {

@@ -1,6 +1,4 @@
 // The operator's own settings and credentials: the seller name, the admin key, the public key.
-import { randomBytes } from 'node:crypto'
-import { rm, writeFile } from 'node:fs/promises'
 import { sdk } from '../sdk'
 import { store } from '../fileModels/store'
 import { admin, adminKey, answer, place } from '../utils'
@@ -120,7 +118,8 @@ export const setConsolePassword = sdk.Action.withInput(
   {
     name: 'Set console password',
     description:
-      'The password you sign in to the console (/admin/) with. Scripts keep using the admin API key.',
+      'The password for the operator console at /admin/ (the console itself arrives in a later ' +
+      'version). Scripts keep using the admin API key.',
     warning: null,
     allowedStatuses: 'any',
     group: 'General',
@@ -153,21 +152,20 @@ export const setConsolePassword = sdk.Action.withInput(
     const length = Buffer.byteLength(input.password)
     if (length < 12 || length > 1024)
       throw new Error('The password must be 12 to 1024 characters long; nothing was changed.')
-    // keysat-serve --set-admin-password reads it from a file only it can read, removed at once.
-    const name = `.console-password-${randomBytes(8).toString('hex')}`
-    await writeFile(`${place.dataDir}/${name}`, `${input.password}\n`, { mode: 0o600, flag: 'wx' })
+    // keysat-serve --set-admin-password reads it from its standard input: it is never written to
+    // the volume or shown in a command line.
     try {
-      await place.runInImage(effects, [
-        'keysat-serve',
-        '--set-admin-password',
-        '--password-file',
-        `${place.imageDataDir}/${name}`,
-      ])
+      await place.runInImage(
+        effects,
+        ['keysat-serve', '--set-admin-password', '--password-file', '-'],
+        `${input.password}\n`,
+      )
     } catch (e) {
       throw new Error(`Keysat could not set the password: ${(e as Error).message}`)
-    } finally {
-      await rm(`${place.dataDir}/${name}`, { force: true })
     }
-    return answer('Console password set', 'Sign in to the console with it. The admin API key still works.')
+    return answer(
+      'Console password set',
+      'The console (/admin/) signs in with it once it ships; the admin API key keeps working.',
+    )
   },
 )
