@@ -385,12 +385,8 @@ describe('payments', () => {
 })
 
 describe('backups and failures', () => {
-  test('download-backup gives a command that downloads a database that verifies', async () => {
-    writeFileSync(
-      join(data, 'store.json'),
-      JSON.stringify({ operator_name: 'Acme Software', public_url: `http://127.0.0.1:${port}/` }),
-    )
-    // Never the admin key over plain HTTP to another machine.
+  test('download-backup gives a single-use link without the admin key; the database verifies', async () => {
+    // Never over plain HTTP to another machine.
     writeFileSync(join(data, 'store.json'), JSON.stringify({ operator_name: null, public_url: 'http://keysat.local' }))
     await assert.rejects(run('download-backup'), /is not https/)
     writeFileSync(
@@ -398,15 +394,19 @@ describe('backups and failures', () => {
       JSON.stringify({ operator_name: 'Acme Software', public_url: `http://127.0.0.1:${port}/` }),
     )
     const r = await run('download-backup')
-    assert.equal(r.result.masked, true)
-    const command = value(r)
-    assert.match(command, new RegExp(`'http://127\\.0\\.0\\.1:${port}/v1/admin/backup'$`))
+    const [link, command] = r.result.value as { name: string; value: string; masked: boolean }[]
+    assert.equal(link.masked, true)
+    assert.match(link.value, new RegExp(`^http://127\\.0\\.0\\.1:${port}/v1/backup/[A-Za-z0-9_-]{43}$`))
+    assert.equal(command.value, `curl -fSOJ '${link.value}'`)
+    assert.ok(!command.value.includes(readFileSync(join(data, 'admin-api-key'), 'utf8').trim()))
     const out = join(dir, 'download')
     execFileSync('mkdir', ['-p', out])
-    execFileSync('sh', ['-c', command], { cwd: out, stdio: 'ignore' })
+    execFileSync('sh', ['-c', command.value], { cwd: out, stdio: 'ignore' })
     const file = execFileSync('ls', [out]).toString().trim()
     assert.match(file, /^keysat-\d{8}T\d{6}Z\.db$/)
     execFileSync(join(bin, 'keysat-migrate'), ['verify', '--db', join(out, file)], { stdio: 'ignore' })
+    // Once only.
+    assert.equal((await fetch(link.value)).status, 404)
   })
 
   test('init at install writes the store and asks for a payment provider', async () => {

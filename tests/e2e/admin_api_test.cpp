@@ -805,3 +805,43 @@ TEST_CASE("backup download: a consistent copy of the database, for the master ke
               .status == 405);
     CHECK(a.ok("GET", "/v1/admin/audit?action=backup.download")["entries"].size() == 1);
 }
+
+TEST_CASE("backup link: one download, without the admin key, never logged",
+          "[e2e][serve][admin][backup]") {
+    Admin a;
+    auto link = a.ok("POST", "/v1/admin/backup/link");
+    std::string path = link["path"];
+    REQUIRE(path.starts_with("/v1/backup/"));
+    CHECK(path.size() == std::string("/v1/backup/").size() + 43);
+    CHECK(link["url"].get<std::string>().ends_with(path));
+    CHECK(!link["expires_at"].get<std::string>().empty());
+    // No credential needed; the copy verifies.
+    auto r = a.server.request("GET", path, "", {});
+    REQUIRE(r.status == 200);
+    CHECK(r.headers["Content-Type"] == "application/vnd.sqlite3");
+    auto copy = a.dir / "copy.db";
+    std::ofstream(copy, std::ios::binary) << r.raw;
+    CHECK(test::run({test::migrate_bin(), "verify", "--db", copy.string()}).exit_code == 0);
+    // Once only; a made-up token, a HEAD or a malformed one get nothing.
+    CHECK(a.server.request("GET", path, "", {}).status == 404);
+    auto other = a.ok("POST", "/v1/admin/backup/link")["path"].get<std::string>();
+    CHECK(a.server.request("HEAD", other, "", {}).status == 404); // makes no copy, keeps the link
+    CHECK(a.server.request("GET", other, "", {}).status == 200);
+    CHECK(a.server.request("GET", "/v1/backup/" + std::string(43, 'A'), "", {}).status == 404);
+    CHECK(a.server.request("GET", "/v1/backup/short", "", {}).status == 404);
+    // Scoped keys cannot make links; the token never reaches the request log.
+    auto token = a.ok("POST", "/v1/admin/api-keys", {{"label", "f"}, {"role", "full-admin"}})
+                     .value("token", "");
+    CHECK(
+        a.server
+            .request("POST", "/v1/admin/backup/link", "{}", {{"Authorization", "Bearer " + token}})
+            .status == 403);
+    CHECK(a.server.log_contains("GET /v1/backup/<token> 200"));
+    CHECK_FALSE(a.server.log_contains(path.substr(11)));
+    auto made = a.ok("GET", "/v1/admin/audit?action=backup.link")["entries"];
+    CHECK(made.size() == 2);
+    auto downloads = a.ok("GET", "/v1/admin/audit?action=backup.download")["entries"];
+    REQUIRE(downloads.size() == 2);
+    CHECK(downloads[0]["actor_id"] == "master");
+    CHECK(downloads[1]["actor_id"] == "master");
+}

@@ -671,6 +671,7 @@ TEST_CASE("the OpenAPI document lists every route the server answers", "[e2e][se
         {"post", "/v1/upgrade"},
         {"get", "/upgrade"},
         {"post", "/upgrade"},
+        {"get", "/v1/backup/{slug}"},
     };
     for (const auto& r : test::admin_routes())
         if (!r.gate) // this server has no releases directory

@@ -49,6 +49,7 @@ inline const std::vector<AdminRoute>& admin_routes() {
         {"delete", "/v1/admin/api-keys/{id}", ""},
         {"get", "/v1/admin/audit", "audit:read"},
         {"get", "/v1/admin/backup", ""},
+        {"post", "/v1/admin/backup/link", ""},
         {"get", "/v1/admin/settings/operator-name", "settings:read"},
         {"post", "/v1/admin/settings/operator-name", "settings:write"},
         {"post", "/v1/admin/btcpay/connect", ""},

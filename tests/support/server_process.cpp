@@ -123,6 +123,8 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     auto send = [&]() -> httplib::Result {
         if (method == "GET")
             return client.Get(path, h);
+        if (method == "HEAD")
+            return client.Head(path, h);
         if (method == "POST")
             return client.Post(path, h, body, "application/json");
         if (method == "PATCH")

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 
@@ -13,6 +14,9 @@
 
 #include "keysat/api/admin.hpp"
 #include "keysat/api/fields.hpp"
+#include "keysat/api/limits.hpp"
+#include "keysat/crypto/hash.hpp"
+#include "keysat/crypto/secure.hpp"
 #include "keysat/service/ledger.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
@@ -20,6 +24,7 @@
 #include "keysat/store/machine_store.hpp"
 #include "keysat/store/webhook_store.hpp"
 #include "keysat/util/date.hpp"
+#include "keysat/util/encoding.hpp"
 
 namespace keysat::api {
 
@@ -245,7 +250,71 @@ std::string operator_name(const App& app, db::Database& db) {
     return stored && *stored ? **stored : app.operator_name;
 }
 
+constexpr std::int64_t k_backup_link_seconds = 600;
+constexpr std::size_t k_backup_links_max = 100;
+
+// POST /v1/admin/backup/link: a link that downloads one backup, once, within 10 minutes, without
+// the admin key (what the StartOS action hands out: nothing secret lasts in a shell's history).
+http::Response make_backup_link(const App& app, db::Database& db, const Actor& actor) {
+    std::array<std::uint8_t, 32> secret;
+    crypto::random_bytes(secret);
+    std::string token = base64url_encode(secret);
+    auto now = app.clock->now();
+    {
+        std::lock_guard lock(app.backup_links->mutex);
+        auto& links = app.backup_links->by_hash;
+        std::erase_if(links, [now](const auto& l) { return l.second.expires_at <= now; });
+        if (links.size() >= k_backup_links_max)
+            return error_response("rate_limited", "too many unused backup links; wait for them "
+                                                  "to expire (10 minutes)");
+        links[hex_encode(crypto::sha256(as_bytes(token)))] = {now + k_backup_link_seconds,
+                                                              actor.kind, actor.id, actor.hmac};
+    }
+    if (!audit(db, app, actor, "backup.link", "", json::object()))
+        return error_response("internal_error", "could not write the audit row");
+    std::string path = "/v1/backup/" + token;
+    return json_response(200, {{"path", path},
+                               {"url", app.public_url + path},
+                               {"expires_at", format_timestamp(now + k_backup_link_seconds)}});
+}
+
+// GET /v1/backup/:token: the backup a link was made for, once.
+http::Response follow_backup_link(const App& app, const http::Request& req) {
+    std::optional<BackupLinks::Link> link;
+    {
+        std::lock_guard lock(app.backup_links->mutex);
+        auto& links = app.backup_links->by_hash;
+        auto it = links.find(hex_encode(crypto::sha256(as_bytes(req.params[0]))));
+        if (it != links.end() && req.method == "GET") { // a HEAD is refused below, link kept
+            if (it->second.expires_at > app.clock->now())
+                link = it->second;
+            links.erase(it);
+        }
+    }
+    http::Response r =
+        link ? error_response("internal_error", "database unavailable")
+             : error_response("not_found", "no such backup link (a link works once, within 10 "
+                                           "minutes of being made)");
+    if (link) {
+        Actor actor{link->actor_kind,
+                    link->actor_id,
+                    link->actor_hmac,
+                    {},
+                    client_address(req, app.trusted_proxies)};
+        if (auto db = app.database())
+            r = download_backup(app, **db, actor, req);
+    }
+    r.log_path = "/v1/backup/<token>";
+    return r;
+}
+
 void register_operations_admin_routes(http::Server& s, const App& app) {
+    s.route("POST", "/v1/admin/backup/link",
+            admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request&) {
+                return make_backup_link(app, db, actor);
+            }));
+    s.route("GET", "/v1/backup/([A-Za-z0-9_-]{43})",
+            [&app](const http::Request& r) { return follow_backup_link(app, r); });
     s.route("GET", "/v1/admin/backup",
             admin(app, "", [&app](db::Database& db, const Actor& actor, const http::Request& r) {
                 return download_backup(app, db, actor, r);

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -26,6 +28,18 @@
 
 namespace keysat::api {
 
+// Single-use backup download links (POST /v1/admin/backup/link): the SHA-256 of each link's
+// token, when it stops working, and who made it (the download's audit row names them). In
+// memory: a restart ends every link.
+struct BackupLinks {
+    struct Link {
+        std::int64_t expires_at = 0;
+        std::string actor_kind, actor_id, actor_hmac;
+    };
+    std::mutex mutex;
+    std::map<std::string, Link> by_hash;
+};
+
 struct App {
     std::filesystem::path db_path;
     license::Keyring keyring;                // every trusted verification key
@@ -46,6 +60,7 @@ struct App {
     // Counts the commits through database()'s connections: what a cache of rendered pages keys on.
     std::shared_ptr<std::atomic<std::uint64_t>> commits =
         std::make_shared<std::atomic<std::uint64_t>>(0);
+    std::shared_ptr<BackupLinks> backup_links = std::make_shared<BackupLinks>();
     double validate_rate = 1.0; // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
