@@ -17,6 +17,7 @@
 #include "keysat/db/database.hpp"
 #include "keysat/util/encoding.hpp"
 #include "support/admin_routes.hpp"
+#include "support/serve_in_process.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
 
@@ -844,4 +845,23 @@ TEST_CASE("backup link: one download, without the admin key, never logged",
     REQUIRE(downloads.size() == 2);
     CHECK(downloads[0]["actor_id"] == "master");
     CHECK(downloads[1]["actor_id"] == "master");
+}
+
+TEST_CASE("backup link: it stops working 10 minutes after it is made", "[e2e][serve][backup]") {
+    FixedClock clock{1'800'000'000};
+    test::TempDir dir;
+    test::InProcessServer server(dir / "data", "", clock);
+    auto make = [&] {
+        auto r = server.post("/v1/admin/backup/link", "{}", server.admin_key());
+        REQUIRE(r.status == 200);
+        return r.body;
+    };
+    auto link = make();
+    CHECK(link["expires_at"] == "2027-01-15T08:10:00Z");
+    clock.set(1'800'000'000 + 599);
+    CHECK(server.get(link["path"]).status == 200); // within the 10 minutes
+    auto late = make();
+    clock.set(1'800'000'599 + 600);
+    CHECK(server.get(late["path"]).status == 404); // at the 10 minutes, and after
+    CHECK(server.get(late["path"]).status == 404);
 }
