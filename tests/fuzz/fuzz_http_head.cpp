@@ -60,13 +60,6 @@ void check(std::string_view in, const Limits& limits) {
     for (std::size_t cut : {h.bytes - 1, h.bytes / 2}) {
         Outcome part = parse(in.substr(0, cut), limits);
         FUZZ_CHECK(part.result.state != Parse::complete);
-        // KNOWN ISSUE (regressions/http_head/long-method-prefix-414, tests/fuzz/README.md): a
-        // request line longer than max_target + 32 bytes whose target is within the limit (so
-        // its method is long) is a 414 while its line end has not arrived, and parses once it
-        // has. Remove this exception when parse_head is fixed.
-        if (part.result.state == Parse::error && part.result.status == 414 &&
-            in.find("\r\n") > limits.max_target + 32)
-            continue;
         if (part.result.state == Parse::error)
             std::fprintf(stderr, "prefix of %zu bytes refused with %d, the whole head is fine\n",
                          cut, part.result.status);

@@ -131,6 +131,20 @@ TEST_CASE("parser: hostile heads get the right refusal", "[http][parser][securit
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(70000, 'v') + end) ==
           431);
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(70000, 'v')) == 431);
+    // A long method is judged once its line is whole: every prefix of a head that parses is
+    // incomplete, never 414, also when the split falls between the line end's CR and LF
+    // (tests/fuzz/regressions/http_head/long-method-prefix-414, line-end-split-at-limit).
+    const std::string long_method = std::string(9000, 'M') + " /x HTTP/1.1\r\nHost: h" + end;
+    CHECK(status_of(long_method) == 200);
+    for (std::size_t n :
+         {std::size_t{100}, std::size_t{8300}, long_method.find('\r') + 1, long_method.size() - 1})
+        CHECK(status_of(long_method.substr(0, n)) == 0);
+    // Without a line end, a target already over the limit is a 414 and a line longer than a
+    // whole head a 431; a CR at the end of what arrived is not counted as the target's.
+    CHECK(status_of("GET /" + std::string(8191, 'a') + "\r") == 0);
+    CHECK(status_of("GET /" + std::string(8192, 'a') + "\r") == 414);
+    CHECK(status_of(std::string(70000, 'M')) == 431);
+    CHECK(status_of("GET /x " + std::string(70000, 'H')) == 431);
     // Empty prefixes of all of these are merely incomplete.
     CHECK(status_of("GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n") == 0);
 }

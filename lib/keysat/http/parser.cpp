@@ -139,9 +139,21 @@ void parse_query(std::string_view text, std::multimap<std::string, std::string>&
 
 ParseResult parse_head(std::string_view buffer, const Limits& limits, Request& req, Head& head) {
     // The request line first, so that an over-long target is a 414 even before the head ends.
+    // Before its line end arrives, a line is refused only for what more bytes cannot mend: a
+    // target already longer than the limit, or more bytes than a whole head may have. (A long
+    // method or version is judged once the line is whole, as it would be in one read.)
     auto line_end = buffer.find("\r\n");
-    if (line_end == std::string_view::npos)
-        return buffer.size() > limits.max_target + 32 ? fail(414) : ParseResult{};
+    if (line_end == std::string_view::npos) {
+        if (auto sp1 = buffer.find(' '); sp1 != std::string_view::npos) {
+            auto so_far = buffer.substr(sp1 + 1);
+            so_far = so_far.substr(0, so_far.find(' '));
+            if (so_far.ends_with('\r') && so_far.size() == buffer.size() - sp1 - 1)
+                so_far.remove_suffix(1); // the first half of the line end
+            if (so_far.size() > limits.max_target)
+                return fail(414);
+        }
+        return buffer.size() > limits.max_head ? fail(431) : ParseResult{};
+    }
     auto end = buffer.find("\r\n\r\n");
     std::string_view line = buffer.substr(0, line_end);
     auto sp1 = line.find(' ');
