@@ -108,6 +108,14 @@ export async function admin(method: Method, path: string, body?: unknown): Promi
   return r.data
 }
 
+/** The items of a comma-separated form field, trimmed, without empty ones. */
+export function commaList(text: string | null | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item)
+}
+
 /** A path segment or query value, encoded. */
 export const enc = encodeURIComponent
 

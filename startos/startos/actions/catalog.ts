@@ -1,6 +1,6 @@
 // Products and their tiers (policies).
 import { sdk } from '../sdk'
-import { admin, answer, sats } from '../utils'
+import { admin, answer, commaList, sats } from '../utils'
 
 const { InputSpec, Value } = sdk
 
@@ -114,10 +114,7 @@ export const createPolicy = sdk.Action.withInput(
   }),
   async () => null,
   async ({ input }) => {
-    const entitlements = (input.entitlements ?? '')
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e)
+    const entitlements = commaList(input.entitlements)
     const p = await admin('POST', '/v1/admin/policies', {
       product_slug: input.product_slug,
       slug: input.slug,

@@ -1,6 +1,6 @@
 // Machines, webhook endpoints and the audit log.
 import { sdk } from '../sdk'
-import { admin, answer, enc, Json, table, when } from '../utils'
+import { admin, answer, commaList, enc, Json, table, when } from '../utils'
 
 const { InputSpec, Value } = sdk
 
@@ -100,10 +100,7 @@ export const registerWebhook = sdk.Action.withInput(
   }),
   async () => null,
   async ({ input }) => {
-    const events = (input.events ?? '')
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e)
+    const events = commaList(input.events)
     const e = await admin('POST', '/v1/admin/webhook-endpoints', {
       url: input.url.trim(),
       ...(events.length ? { events } : {}),
