@@ -666,10 +666,26 @@ TEST_CASE("two keysat-serve processes on one database, one killed and restarted 
     auto db = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_only);
     REQUIRE(db);
     auto count = [&](const std::string& sql) { return *db->query_int(sql); };
-    for (int i = 0; i < 200 && count("SELECT count(*) FROM invoices WHERE purpose = 'renewal' "
-                                     "AND provider_invoice_id IS NOT NULL") < k_plans;
-         ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto wait_for_checkouts = [&] {
+        for (int i = 0; i < 200 && count("SELECT count(*) FROM invoices WHERE purpose = "
+                                         "'renewal' AND provider_invoice_id IS NOT NULL") < k_plans;
+             ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    };
+    wait_for_checkouts();
+    // A kill that lands between recording a renewal invoice and asking BTCPay leaves that one
+    // invoice without its checkout, and a pass takes it over once it is five minutes untouched.
+    // Rather than wait, age it by five minutes; the living workers must then finish it, once.
+    auto stuck = count("SELECT count(*) FROM invoices WHERE purpose = 'renewal' AND "
+                       "provider_invoice_id IS NULL");
+    CHECK(stuck <= 1);
+    if (stuck > 0) {
+        auto rw = db::Database::open(dir / "data/keysat.db", db::OpenMode::read_write);
+        REQUIRE(rw);
+        REQUIRE(rw->exec("UPDATE invoices SET updated_at = updated_at - 301 WHERE purpose = "
+                         "'renewal' AND provider_invoice_id IS NULL"));
+        wait_for_checkouts();
+    }
     std::this_thread::sleep_for(std::chrono::seconds(3)); // more passes by both
     CHECK(count("SELECT count(*) FROM subscriptions") == k_plans);
     CHECK(count("SELECT count(*) FROM invoices WHERE purpose = 'renewal'") == k_plans);
