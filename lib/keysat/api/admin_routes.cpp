@@ -32,6 +32,16 @@ std::optional<Actor> authorize(const App& app, db::Database& db, const http::Req
     // Failed attempts are limited per client address: 10, then one every 5 seconds. The
     // credential is checked first, so that nobody can lock the operator out by failing on
     // purpose from a shared address; once over the limit a failure answers 429.
+    // A request the console dispatched carries the operator it signed in (and checked at this
+    // request): authorized here by the same scopes as a key's request.
+    if (const auto* signed_in = std::any_cast<Actor>(&req.on_behalf_of)) {
+        if (scope.empty() ? signed_in->kind == "master" : signed_in->may(scope))
+            return *signed_in;
+        denied = error_response("forbidden", scope.empty()
+                                                 ? "forbidden: this needs the master key"
+                                                 : "forbidden: this key lacks the scope " + scope);
+        return std::nullopt;
+    }
     std::string ip = client_address(req, app.trusted_proxies);
     auto refuse = [&](const char* code) {
         bool within =

@@ -99,6 +99,9 @@ void register_subscription_routes(http::Server& server, const App& app);
 http::Response upgrade_answer(const App& app, db::Database& db, const http::Request& req);
 // GET /buy/:slug, POST /buy/:slug, GET /thank-you, GET and POST /recover, and their assets.
 void register_page_routes(http::Server& server, const App& app);
+// The operator's console under /admin/ (console.hpp): register it after every admin route, the
+// release gate's included, since its pages and forms call them.
+void register_console_routes(http::Server& server, const App& app);
 // /v1/admin/merchant-profiles...: profiles, the default one, rail preferences.
 void register_merchant_routes(http::Server& server, const App& app);
 // BTCPay's connect round trip, status and disconnect; the payment providers' status.

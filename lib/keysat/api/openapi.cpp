@@ -48,8 +48,8 @@ std::pair<std::string, std::vector<std::string>> openapi_path(const std::string&
 json openapi_document(const http::Server& server, const App& app) {
     json paths = json::object();
     for (const auto& [method, pattern] : server.routes()) {
-        if (pattern.starts_with("/assets/"))
-            continue; // the pages' stylesheet and scripts
+        if (pattern.starts_with("/assets/") || pattern.starts_with("/admin"))
+            continue; // the pages' stylesheet and scripts; the operator's console
         auto [path, params] = openapi_path(pattern);
         json op{{"responses",
                  {{"200", {{"description", "success"}}},

@@ -168,13 +168,72 @@ constexpr const char* k_thank_you_js = R"JS('use strict';
 })();
 )JS";
 
+// The operator's console: a top bar, the navigation (a row of links that wraps on a phone),
+// tables that become stacked cards below 48rem, and forms in cards. No colour but the frame's.
+constexpr const char* k_console_css = R"CSS(*,*::before,*::after{box-sizing:border-box}
+html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.5;color:#111827;background:#f3f4f6}
+body{margin:0}
+.skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem 1rem;z-index:2}
+.skip:focus{left:0}
+.bar{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;background:#111827;color:#fff;padding:.5rem 1rem}
+.shop{font-weight:700;overflow-wrap:anywhere}
+.who{display:flex;gap:.75rem;align-items:center;margin:0;font-size:.875rem}
+.who button{background:#374151;color:#fff;margin:0;padding:.375rem .75rem;min-height:2.25rem}
+nav ul{display:flex;flex-wrap:wrap;gap:.25rem;list-style:none;margin:0;padding:.5rem 1rem;background:#fff;border-bottom:1px solid #e5e7eb}
+nav a{display:block;padding:.375rem .625rem;border-radius:.375rem;color:#1f2937;text-decoration:none}
+nav a[aria-current=page]{background:#1d4ed8;color:#fff}
+main{max-width:80rem;margin:0 auto;padding:1rem}
+main:focus{outline:none}
+h1{font-size:1.5rem;margin:.25rem 0 1rem}
+h2{font-size:1.125rem;margin:1.5rem 0 .5rem}
+section{margin-bottom:1.5rem}
+.card{background:#fff;border-radius:.75rem;padding:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12);display:grid;gap:.375rem;max-width:40rem}
+.narrow{max-width:24rem;margin:2rem auto}
+label{font-weight:600}
+input,select{font:inherit;padding:.5rem .625rem;border:1px solid #9ca3af;border-radius:.5rem;min-height:2.75rem;width:100%}
+.check{display:flex;gap:.5rem;align-items:center}
+.check input{width:auto;min-height:auto}
+button{font:inherit;font-weight:600;background:#1d4ed8;color:#fff;border:0;border-radius:.5rem;padding:.5rem 1rem;min-height:2.75rem;cursor:pointer;margin-top:.5rem}
+form.inline{display:inline;margin:0}
+form.inline button{margin:.125rem;padding:.25rem .75rem;min-height:2.25rem;background:#e5e7eb;color:#111827;border:1px solid #9ca3af}
+.inline-search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:1rem}
+.inline-search input{width:auto;flex:1;min-width:12rem}
+.inline-search label{width:100%}
+.inline-search button{margin:0}
+:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+.scroll{overflow-x:auto;background:#fff;border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+table{border-collapse:collapse;width:100%;font-size:.9375rem}
+th,td{text-align:left;padding:.5rem .75rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f9fafb;font-size:.8125rem;text-transform:uppercase;letter-spacing:.03em;color:#374151}
+.empty{color:#4b5563}
+.notice{padding:.75rem 1rem;border-radius:.5rem;margin:0 0 1rem}
+.notice.ok{background:#ecfdf5;color:#065f46}
+.notice.error{background:#fef2f2;color:#991b1b}
+pre.secret{background:#fff;border:2px dashed #1d4ed8;padding:1rem;border-radius:.5rem;white-space:pre-wrap;word-break:break-all}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.75rem;list-style:none;padding:0;margin:0 0 1.5rem}
+.tiles li{background:#fff;border-radius:.75rem;padding:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.tiles .n{display:block;font-size:1.75rem;font-weight:700}
+.chart{background:#fff;border-radius:.75rem;padding:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12);margin-bottom:1rem}
+.chart svg{width:100%;height:auto;display:block}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+code{font-family:ui-monospace,monospace}
+@media (max-width:48rem){
+table,thead,tbody,tr,th,td{display:block}
+thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+tr{border-bottom:2px solid #e5e7eb;padding:.5rem 0}
+td{border:0;padding:.25rem .75rem}
+td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:#374151}
+}
+)CSS";
+
 } // namespace
 
 const std::vector<PageAsset>& page_assets() {
     static const std::vector<PageAsset> assets = {
         {"keysat.css", "text/css; charset=utf-8", k_css},
         {"buy.js", "text/javascript; charset=utf-8", k_buy_js},
-        {"thank-you.js", "text/javascript; charset=utf-8", k_thank_you_js}};
+        {"thank-you.js", "text/javascript; charset=utf-8", k_thank_you_js},
+        {"console.css", "text/css; charset=utf-8", k_console_css}};
     return assets;
 }
 

@@ -29,6 +29,7 @@
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/account_store.hpp"
 #include "keysat/store/license_store.hpp"
+#include "keysat/store/session_store.hpp"
 #include "keysat/util/encoding.hpp"
 #include "keysat/util/file.hpp"
 #include "keysat/util/terminal.hpp"
@@ -302,6 +303,8 @@ Expected<int> run_set_admin_password(const ServeOptions& o) {
     KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
     store::AccessStore access(db);
     KEYSAT_TRY(access.set_setting("admin_password_hash", *hash, now));
+    // A new password ends every console session signed in with the old one.
+    KEYSAT_TRY(store::SessionStore(db).remove_for("master", "master"));
     KEYSAT_TRY(access.append_audit({0, now, "system", std::string("keysat-serve"), std::nullopt,
                                     "console_password.set", std::nullopt, std::nullopt, "{}"}));
     KEYSAT_TRY(tx.commit());
@@ -455,6 +458,7 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
                 return g->tree.newest_builds(product);
             };
     }
+    api::register_console_routes(server, app);
     api::register_openapi_route(server, app);
     KEYSAT_TRY_ASSIGN(port, server.bind(c.bind_host, c.bind_port));
     outbound.own = own_addresses(c.bind_host, port);

@@ -137,6 +137,17 @@ const Route* Server::Impl::find_route(Request& req, std::string& allowed) const 
     return nullptr;
 }
 
+Response Server::dispatch(Request req) const {
+    std::string allowed;
+    const Route* route = m_impl->find_route(req, allowed);
+    if (route)
+        return route->handler(req);
+    int status = allowed.empty() ? 404 : 405;
+    Response res = m_impl->options.error_body ? m_impl->options.error_body(status) : Response{};
+    res.status = status;
+    return res;
+}
+
 void Server::Impl::answer(Connection* c, Request& req, const detail::Head& head) {
     auto start = Clock::now();
     bool head_only = req.method == "HEAD";

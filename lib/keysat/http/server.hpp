@@ -5,6 +5,7 @@
 // holds up only its own client. Request log without query strings, limits on every part of a
 // request, timeouts on idle and slow clients, graceful stop.
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,9 @@ struct Request {
     std::multimap<std::string, std::string> query;
     std::vector<std::string> params; // regex captures of the route
     std::string remote_addr;
+    // Set only by an in-process caller of Server::dispatch (never from the wire): who the caller
+    // has already authenticated, for the handler to authorize (the console's signed-in operator).
+    std::any on_behalf_of;
 
     // A header's value, or empty.
     std::string header(const std::string& lower_name) const;
@@ -91,6 +95,10 @@ class Server {
 
     // Routes: `pattern` is a regular expression over the path; captures become Request::params.
     void route(const std::string& method, const std::string& pattern, Handler handler);
+    // Answers `req` in this thread as the route registered for its method and path would (404 or
+    // 405 without one): for a handler that builds a request for another route, such as a console
+    // form that becomes an admin API call.
+    Response dispatch(Request req) const;
     // Every route registered so far: (method, pattern), in registration order.
     const std::vector<std::pair<std::string, std::string>>& routes() const;
 

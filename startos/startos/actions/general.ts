@@ -118,8 +118,8 @@ export const setConsolePassword = sdk.Action.withInput(
   {
     name: 'Set console password',
     description:
-      'The password for the operator console at /admin/ (the console itself arrives in a later ' +
-      'version). Scripts keep using the admin API key.',
+      'The password for the operator console at /admin/ (the Console interface). Setting a new ' +
+      'one signs every console session out. Scripts keep using the admin API key.',
     warning: null,
     allowedStatuses: 'any',
     group: 'General',

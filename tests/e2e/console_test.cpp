@@ -1,0 +1,384 @@
+// The operator's console over HTTP on loopback (keysat-serve in process, with a clock the test
+// moves): sign-in with the password or a scoped key, sessions stored hashed, CSRF and origin
+// checks on every form, idle and absolute expiry, sign-out ending the session server-side, the
+// brute-force limit, and forms that become admin API calls with the same scope checks and audit.
+
+#include <regex>
+
+#include <catch2/catch.hpp>
+
+#include "keysat/api/console.hpp"
+#include "keysat/crypto/hash.hpp"
+#include "keysat/crypto/password.hpp"
+#include "keysat/db/database.hpp"
+#include "keysat/util/encoding.hpp"
+#include "support/serve_in_process.hpp"
+#include "support/support.hpp"
+
+using namespace keysat;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t k_t0 = 1'790'000'000;
+const std::string k_password = "correct horse battery";
+
+// A browser of the console: keeps its session cookie, sends its origin on every POST.
+struct Browser {
+    const test::InProcessServer& server;
+    std::string cookie;    // "keysat_console=<token>", or empty
+    std::string origin;    // sent as Origin on POSTs; empty: none
+    std::string last_csrf; // the newest form token seen on a page
+
+    Browser(const test::InProcessServer& s) : server(s), origin(s.base()) {}
+
+    test::HttpResult request(const std::string& method, const std::string& path,
+                             const std::string& body = "") {
+        std::map<std::string, std::string> h;
+        if (!cookie.empty())
+            h["Cookie"] = cookie;
+        if (method == "POST") {
+            h["Content-Type"] = "application/x-www-form-urlencoded";
+            if (!origin.empty())
+                h["Origin"] = origin;
+        }
+        auto r = test::http_request(server.port(), method, path, body, h);
+        if (auto set = r.headers.find("Set-Cookie"); set != r.headers.end()) {
+            std::string v = set->second.substr(0, set->second.find(';'));
+            cookie = v == "keysat_console=" ? "" : v;
+        }
+        std::smatch m;
+        static const std::regex csrf("name=\"_csrf\" value=\"([A-Za-z0-9_-]+)\"");
+        if (std::regex_search(r.raw, m, csrf))
+            last_csrf = m[1];
+        return r;
+    }
+    test::HttpResult get(const std::string& path) { return request("GET", path); }
+    test::HttpResult post(const std::string& path, const std::string& body) {
+        return request("POST", path, body);
+    }
+    test::HttpResult sign_in(const std::string& field, const std::string& secret) {
+        return post("/admin/login", field + "=" + html_form(secret));
+    }
+    // A console form post: /admin/act with the session's token unless `csrf` is given.
+    test::HttpResult act(const std::string& method, const std::string& path,
+                         const std::string& fields, std::optional<std::string> csrf = {}) {
+        std::string body = "_method=" + method + "&_path=" + path + "&_back=/admin/products";
+        if (!csrf || !csrf->empty())
+            body += "&_csrf=" + csrf.value_or(last_csrf);
+        if (!fields.empty())
+            body += "&" + fields;
+        return post("/admin/act", body);
+    }
+    static std::string html_form(const std::string& s) {
+        std::string out;
+        for (char c : s)
+            out += c == ' ' ? std::string("+") : std::string(1, c);
+        return out;
+    }
+};
+
+struct Console {
+    FixedClock clock{k_t0};
+    test::TempDir dir;
+    std::unique_ptr<test::InProcessServer> server;
+
+    Console() {
+        server = std::make_unique<test::InProcessServer>(dir / "data", "", clock);
+        auto hash = crypto::hash_password(k_password);
+        REQUIRE(hash);
+        auto db = db::Database::open(server->app().db_path, db::OpenMode::read_write);
+        REQUIRE(db);
+        auto q = db->prepare("INSERT INTO settings (key, value, updated_at) VALUES "
+                             "('admin_password_hash', ?, 0)");
+        REQUIRE(q);
+        q->bind(1, *hash);
+        REQUIRE(q->run());
+    }
+    std::int64_t count(const std::string& sql) const {
+        auto db = db::Database::open(server->app().db_path, db::OpenMode::read_only);
+        REQUIRE(db);
+        auto n = db->query_int(sql);
+        INFO(sql);
+        REQUIRE(n);
+        return *n;
+    }
+    std::string api_key(const std::string& role) {
+        auto made = server->post("/v1/admin/api-keys", json{{"label", role}, {"role", role}}.dump(),
+                                 server->admin_key());
+        REQUIRE(made.status == 200);
+        return made.body["token"];
+    }
+};
+
+std::string location(const test::HttpResult& r) {
+    auto l = r.headers.find("Location");
+    return l == r.headers.end() ? "" : l->second;
+}
+
+} // namespace
+
+TEST_CASE("console: sign-in with the password gives an HttpOnly SameSite=Strict session stored "
+          "only as its hash, and sign-out ends it on the server",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    // Pages need a session.
+    auto before = b.get("/admin/licenses");
+    CHECK(before.status == 303);
+    CHECK(location(before) == "/admin/login");
+    auto form = b.get("/admin/login");
+    CHECK(form.status == 200);
+    CHECK(form.raw.find("name=\"password\"") != std::string::npos);
+    CHECK(form.headers["Content-Security-Policy"].find("script-src 'self'") != std::string::npos);
+    CHECK(form.headers["Cache-Control"] == "no-store");
+
+    auto wrong = b.sign_in("password", "wrong horse battery");
+    CHECK(wrong.status == 401);
+    CHECK(b.cookie.empty());
+    auto in = b.sign_in("password", k_password);
+    REQUIRE(in.status == 303);
+    CHECK(location(in) == "/admin/");
+    std::string set = in.headers["Set-Cookie"];
+    CHECK(set.find("; Path=/admin; HttpOnly; SameSite=Strict") != std::string::npos);
+    CHECK(set.find("Secure") == std::string::npos); // the public URL is http here
+    REQUIRE(b.cookie.size() == std::string("keysat_console=").size() + 43);
+    std::string token = b.cookie.substr(std::string("keysat_console=").size());
+    // Stored as its SHA-256 only; audited both ways without the token.
+    CHECK(c.count("SELECT count(*) FROM console_sessions") == 1);
+    CHECK(c.count("SELECT count(*) FROM console_sessions WHERE id_sha256 = '" +
+                  hex_encode(crypto::sha256(as_bytes(token))) + "'") == 1);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'console.sign_in' AND "
+                  "actor_kind = 'master'") == 1);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'console.sign_in_failed'") == 1);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE details LIKE '%" + token +
+                  "%' OR "
+                  "actor_hmac LIKE '%" +
+                  token + "%'") == 0);
+
+    auto dash = b.get("/admin/");
+    CHECK(dash.status == 200);
+    CHECK(dash.raw.find("Signed in as operator") != std::string::npos);
+    CHECK(dash.raw.find("href=\"/admin/api-keys\"") != std::string::npos);
+
+    // Sign-out needs the form token too; then the stolen cookie is worth nothing.
+    std::string stolen = b.cookie;
+    CHECK(b.post("/admin/logout", "_csrf=wrong").status == 403);
+    CHECK(c.count("SELECT count(*) FROM console_sessions") == 1);
+    auto out = b.post("/admin/logout", "_csrf=" + b.last_csrf);
+    CHECK(out.status == 303);
+    CHECK(out.headers["Set-Cookie"].find("Max-Age=0") != std::string::npos);
+    CHECK(b.cookie.empty());
+    CHECK(c.count("SELECT count(*) FROM console_sessions") == 0);
+    Browser thief(*c.server);
+    thief.cookie = stolen;
+    CHECK(thief.get("/admin/").status == 303);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'console.sign_out'") == 1);
+}
+
+TEST_CASE("console: a form without the session's token, from another site or without an origin "
+          "changes nothing",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    REQUIRE(b.get("/admin/products").status == 200);
+    const std::string product = "name=App&slug=app&price_sats:int=1000";
+    CHECK(b.act("POST", "/v1/admin/products", product, std::string()).status == 403);
+    CHECK(b.act("POST", "/v1/admin/products", product, std::string("forged")).status == 403);
+    CHECK(b.act("POST", "/v1/admin/products", product, std::string(43, 'A')).status == 403);
+    b.origin = "https://evil.example";
+    CHECK(b.act("POST", "/v1/admin/products", product).status == 403);
+    b.origin = "null";
+    CHECK(b.act("POST", "/v1/admin/products", product).status == 403);
+    b.origin = "";
+    CHECK(b.act("POST", "/v1/admin/products", product).status == 403);
+    // A cross-site sign-in form is refused too (login CSRF).
+    CHECK(b.post("/admin/login", "password=x").status == 403);
+    CHECK(c.count("SELECT count(*) FROM products") == 0);
+    // The same post from the console's own page goes through the admin route, audited as the
+    // operator of this session.
+    b.origin = c.server->base();
+    auto made = b.act("POST", "/v1/admin/products", product + "&_done=Created.");
+    CHECK(made.status == 303);
+    CHECK(location(made) == "/admin/products?done=Created.");
+    CHECK(c.count("SELECT count(*) FROM products WHERE slug = 'app' AND price_amount = 1000") == 1);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'product.create' AND "
+                  "actor_kind = 'master'") == 1);
+    // A refusal by the route shows its message and changes nothing.
+    auto dup = b.act("POST", "/v1/admin/products", product);
+    CHECK(dup.status == 409);
+    CHECK(dup.raw.find("Nothing was changed") != std::string::npos);
+    // Only admin routes, only change methods, typed fields checked.
+    CHECK(b.act("POST", "/v1/validate", "key=x").status == 400);
+    CHECK(b.act("GET", "/v1/admin/products", "").status == 400);
+    CHECK(b.act("POST", "/v1/admin/../v1/validate", "").status == 400);
+    CHECK(b.act("POST", "/v1/admin/products", "name=B&slug=b&price_sats:int=ten").status == 400);
+    CHECK(c.count("SELECT count(*) FROM products") == 1);
+}
+
+TEST_CASE("console: a session ends after 30 idle minutes or 12 hours, and a new password ends "
+          "every password session",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    // Each request within 30 minutes keeps it alive, up to 12 hours in all.
+    for (int i = 1; i <= 24; ++i) {
+        c.clock.set(k_t0 + i * 29 * 60);
+        REQUIRE(b.get("/admin/").status == 200);
+    }
+    c.clock.set(k_t0 + 12 * 3600);
+    CHECK(b.get("/admin/").status == 303);
+    CHECK(c.count("SELECT count(*) FROM console_sessions") == 0);
+
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    CHECK(b.get("/admin/").status == 200);
+    c.clock.set(k_t0 + 12 * 3600 + 30 * 60);
+    CHECK(b.get("/admin/").status == 303);
+
+    // keysat-serve --set-admin-password with a new password: the old sessions end.
+    c.clock.set(k_t0 + 13 * 3600);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    REQUIRE(b.get("/admin/").status == 200);
+    test::spit(c.dir / "password", "another good password\n");
+    auto set =
+        test::run({KEYSAT_SERVE_BIN, "--data-dir", (c.dir / "data").string(),
+                   "--set-admin-password", "--password-file", (c.dir / "password").string()});
+    INFO(set.err);
+    REQUIRE(set.exit_code == 0);
+    CHECK(b.get("/admin/").status == 303);
+    CHECK(b.sign_in("password", k_password).status == 401);
+    CHECK(b.sign_in("password", "another good password").status == 303);
+}
+
+TEST_CASE("console: sign-ins are limited per address, 5 then one every 3 minutes, and each "
+          "failure is audited",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    for (int i = 0; i < 5; ++i)
+        CHECK(b.sign_in("password", "guess " + std::to_string(i)).status == 401);
+    auto limited = b.sign_in("password", k_password); // even the right one, until time passes
+    CHECK(limited.status == 429);
+    CHECK(limited.headers["Retry-After"] == "180");
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'console.sign_in_failed'") == 5);
+    c.clock.set(k_t0 + 181);
+    CHECK(b.sign_in("password", k_password).status == 303);
+    CHECK(b.sign_in("password", "guess 6").status == 429);
+}
+
+TEST_CASE("console: a read-only key sees no write control, and a forged write is refused by the "
+          "route's own scope check",
+          "[e2e][console]") {
+    Console c;
+    std::string read_only = c.api_key("read-only");
+    std::string issuer = c.api_key("license-issuer");
+    REQUIRE(c.server
+                ->post("/v1/admin/products",
+                       json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(),
+                       c.server->admin_key())
+                .status == 200);
+    Browser b(*c.server);
+    CHECK(b.sign_in("api_key", "ks_not_a_real_key").status == 401);
+    REQUIRE(b.sign_in("api_key", read_only).status == 303);
+    CHECK(c.count("SELECT count(*) FROM console_sessions WHERE actor_kind = 'api_key'") == 1);
+    for (const char* page :
+         {"/admin/", "/admin/products", "/admin/codes", "/admin/licenses", "/admin/machines",
+          "/admin/subscriptions", "/admin/webhooks", "/admin/audit"}) {
+        INFO(page);
+        auto r = b.get(page);
+        CHECK(r.status == 200);
+        CHECK(r.raw.find("action=\"/admin/act\"") == std::string::npos);
+        CHECK(r.raw.find("(read-only)") != std::string::npos);
+    }
+    auto keys = b.get("/admin/api-keys");
+    CHECK(keys.status == 403);
+    CHECK(keys.raw.find("href=\"/admin/api-keys\"") == std::string::npos);
+    // A hand-made form with the session's own token: the admin route's scope check refuses it.
+    auto forged = b.act("POST", "/v1/admin/products", "name=B&slug=b&price_sats:int=1");
+    CHECK(forged.status == 403);
+    CHECK(forged.raw.find("lacks the scope products:write") != std::string::npos);
+    auto key_forged = b.act("POST", "/v1/admin/api-keys", "label=x&role=full-admin");
+    CHECK(key_forged.status == 403);
+    CHECK(c.count("SELECT count(*) FROM products") == 1);
+    CHECK(c.count("SELECT count(*) FROM api_keys") == 2);
+
+    // A license-issuer key may issue: the key is shown once, the audit names the key.
+    Browser issuing(*c.server);
+    REQUIRE(issuing.sign_in("api_key", issuer).status == 303);
+    auto page = issuing.get("/admin/licenses");
+    CHECK(page.raw.find("Issue a complimentary license") != std::string::npos);
+    CHECK(issuing.get("/admin/products").raw.find("action=\"/admin/act\"") == std::string::npos);
+    auto issued = issuing.act("POST", "/v1/admin/licenses",
+                              "product_slug=app&_show=license_key&_title=Issued");
+    CHECK(issued.status == 200);
+    CHECK(issued.raw.find("LIC1") != std::string::npos);
+    CHECK(issued.headers["Cache-Control"] == "no-store");
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'license.issue' AND "
+                  "actor_kind = 'api_key'") == 1);
+
+    // Revoking the key ends its console session at the next request.
+    auto listed = c.server->get("/v1/admin/api-keys", c.server->admin_key());
+    std::string id;
+    for (const auto& k : listed.body["api_keys"])
+        if (k["role"] == "license-issuer")
+            id = k["id"];
+    REQUIRE_FALSE(id.empty());
+    REQUIRE(test::http_request(c.server->port(), "DELETE", "/v1/admin/api-keys/" + id, "",
+                               {{"Authorization", "Bearer " + c.server->admin_key()}})
+                .status == 200);
+    CHECK(issuing.get("/admin/licenses").status == 303);
+}
+
+TEST_CASE("console: hostile strings from the database render as text on every page",
+          "[e2e][console]") {
+    Console c;
+    const std::string evil = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+    const auto& admin = c.server->admin_key();
+    REQUIRE(
+        c.server
+            ->post("/v1/admin/products",
+                   json{{"slug", "app"}, {"name", evil}, {"price_sats", 5}, {"description", evil}}
+                       .dump(),
+                   admin)
+            .status == 200);
+    REQUIRE(c.server
+                ->post("/v1/admin/policies",
+                       json{{"product_slug", "app"},
+                            {"slug", "pro"},
+                            {"name", evil},
+                            {"entitlements", {"a"}},
+                            {"marketing_bullets", {evil}}}
+                           .dump(),
+                       admin)
+                .status == 200);
+    REQUIRE(
+        c.server
+            ->post(
+                "/v1/admin/discount-codes",
+                json{{"code", "EVIL"}, {"kind", "percent"}, {"amount", 1000}, {"description", evil}}
+                    .dump(),
+                admin)
+            .status == 200);
+    REQUIRE(c.server
+                ->post("/v1/admin/licenses",
+                       json{{"product_slug", "app"}, {"buyer_email", "a@x.test"}}.dump(), admin)
+                .status == 200);
+    Browser b(*c.server);
+    b.cookie.clear();
+    REQUIRE(b.post("/admin/login", "password=" + Browser::html_form(k_password)).status == 303);
+    // The operator's own name is shown in the header.
+    REQUIRE(c.server->post("/v1/admin/settings/operator-name", json{{"name", evil}}.dump(), admin)
+                .status == 200);
+    for (const auto& [path, _] : api::console_pages()) {
+        INFO(path);
+        auto r = b.get(path);
+        CHECK(r.status == 200);
+        CHECK(r.raw.find("<script") == std::string::npos);
+        CHECK(r.raw.find("<img") == std::string::npos);
+    }
+    CHECK(b.get("/admin/products").raw.find("&lt;script&gt;alert(1)&lt;/script&gt;") !=
+          std::string::npos);
+    CHECK(b.get("/admin/audit").raw.find("&lt;script&gt;") != std::string::npos);
+}
