@@ -26,15 +26,16 @@ const std::string k_password = "correct horse battery";
 // A browser of the console: keeps its session cookie, sends its origin on every POST.
 struct Browser {
     const test::InProcessServer& server;
-    std::string cookie;    // "keysat_console=<token>", or empty
-    std::string origin;    // sent as Origin on POSTs; empty: none
-    std::string last_csrf; // the newest form token seen on a page
+    std::string cookie;                       // "keysat_console=<token>", or empty
+    std::string origin;                       // sent as Origin on POSTs; empty: none
+    std::string last_csrf;                    // the newest form token seen on a page
+    std::map<std::string, std::string> extra; // more headers on every request
 
     Browser(const test::InProcessServer& s) : server(s), origin(s.base()) {}
 
     test::HttpResult request(const std::string& method, const std::string& path,
                              const std::string& body = "") {
-        std::map<std::string, std::string> h;
+        std::map<std::string, std::string> h = extra;
         if (!cookie.empty())
             h["Cookie"] = cookie;
         if (method == "POST") {
@@ -45,7 +46,7 @@ struct Browser {
         auto r = test::http_request(server.port(), method, path, body, h);
         if (auto set = r.headers.find("Set-Cookie"); set != r.headers.end()) {
             std::string v = set->second.substr(0, set->second.find(';'));
-            cookie = v == "keysat_console=" ? "" : v;
+            cookie = v.ends_with('=') ? "" : v;
         }
         std::smatch m;
         static const std::regex csrf("name=\"_csrf\" value=\"([A-Za-z0-9_-]+)\"");
@@ -58,7 +59,7 @@ struct Browser {
         return request("POST", path, body);
     }
     test::HttpResult sign_in(const std::string& field, const std::string& secret) {
-        return post("/admin/login", field + "=" + html_form(secret));
+        return post("/admin/login", field + "=" + html_form(secret) + "&with=" + field);
     }
     // A console form post: /admin/act with the session's token unless `csrf` is given.
     test::HttpResult act(const std::string& method, const std::string& path,
@@ -83,8 +84,8 @@ struct Console {
     test::TempDir dir;
     std::unique_ptr<test::InProcessServer> server;
 
-    Console() {
-        server = std::make_unique<test::InProcessServer>(dir / "data", "", clock);
+    explicit Console(const std::string& toml = "") {
+        server = std::make_unique<test::InProcessServer>(dir / "data", toml, clock);
         auto hash = crypto::hash_password(k_password);
         REQUIRE(hash);
         auto db = db::Database::open(server->app().db_path, db::OpenMode::read_write);
@@ -111,9 +112,13 @@ struct Console {
     }
 };
 
+// The Location header, with %20 read as a space (the HTTP client may hand it over either way).
 std::string location(const test::HttpResult& r) {
     auto l = r.headers.find("Location");
-    return l == r.headers.end() ? "" : l->second;
+    std::string out = l == r.headers.end() ? "" : l->second;
+    for (auto at = out.find("%20"); at != std::string::npos; at = out.find("%20"))
+        out.replace(at, 3, " ");
+    return out;
 }
 
 } // namespace
@@ -199,9 +204,9 @@ TEST_CASE("console: a form without the session's token, from another site or wit
     // The same post from the console's own page goes through the admin route, audited as the
     // operator of this session.
     b.origin = c.server->base();
-    auto made = b.act("POST", "/v1/admin/products", product + "&_done=Created.");
+    auto made = b.act("POST", "/v1/admin/products", product + "&_done=Product+created.");
     CHECK(made.status == 303);
-    CHECK(location(made) == "/admin/products?done=Created.");
+    CHECK(location(made) == "/admin/products?done=Product created.");
     CHECK(c.count("SELECT count(*) FROM products WHERE slug = 'app' AND price_amount = 1000") == 1);
     CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'product.create' AND "
                   "actor_kind = 'master'") == 1);
@@ -312,9 +317,10 @@ TEST_CASE("console: a read-only key sees no write control, and a forged write is
     CHECK(issuing.get("/admin/products").raw.find("action=\"/admin/act\"") == std::string::npos);
     auto issued = issuing.act("POST", "/v1/admin/licenses",
                               "product_slug=app&_show=license_key&_title=Issued");
-    CHECK(issued.status == 200);
-    CHECK(issued.raw.find("LIC1") != std::string::npos);
-    CHECK(issued.headers["Cache-Control"] == "no-store");
+    CHECK(issued.status == 303);
+    auto shown = issuing.get("/admin/shown");
+    CHECK(shown.raw.find("LIC1") != std::string::npos);
+    CHECK(shown.headers["Cache-Control"] == "no-store");
     CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'license.issue' AND "
                   "actor_kind = 'api_key'") == 1);
 
@@ -381,4 +387,141 @@ TEST_CASE("console: hostile strings from the database render as text on every pa
     CHECK(b.get("/admin/products").raw.find("&lt;script&gt;alert(1)&lt;/script&gt;") !=
           std::string::npos);
     CHECK(b.get("/admin/audit").raw.find("&lt;script&gt;") != std::string::npos);
+}
+
+TEST_CASE("console: the browser's own form posts pass (Origin null only when same-origin), a "
+          "rebound domain does not, and ?done= shows only the console's own messages",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    auto form = b.get("/admin/login");
+    // With no-referrer a browser would send "Origin: null" on the console's own posts.
+    CHECK(form.headers["Referrer-Policy"] == "same-origin");
+    b.origin = "null";
+    CHECK(b.sign_in("password", k_password).status == 403);
+    b.extra["Sec-Fetch-Site"] = "same-origin";
+    CHECK(b.sign_in("password", k_password).status == 303);
+    b.extra["Sec-Fetch-Site"] = "cross-site";
+    b.origin = c.server->base();
+    CHECK(b.act("POST", "/v1/admin/products", "name=A&slug=a&price_sats:int=1").status == 403);
+    b.extra.erase("Sec-Fetch-Site");
+    // DNS rebinding: a page of evil.example, rebound to this server, posts with its own origin
+    // and Host. That Host is not ours (not an address, .local, .onion or the public URL's host).
+    Browser rebound(*c.server);
+    rebound.extra["Host"] = "evil.example";
+    rebound.origin = "http://evil.example";
+    CHECK(rebound.sign_in("password", k_password).status == 403);
+    // The same server reached by a .local name is ours.
+    Browser lan(*c.server);
+    lan.extra["Host"] = "keysat.local";
+    lan.origin = "http://keysat.local";
+    CHECK(lan.sign_in("password", k_password).status == 303);
+    // A link cannot put its own words on the console.
+    auto faked = b.get("/admin/?done=Session+expired.+Sign+in+at+https://evil.example");
+    CHECK(faked.status == 200);
+    CHECK(faked.raw.find("evil.example") == std::string::npos);
+    CHECK(b.get("/admin/?done=Product%20created.").raw.find("Product created.") !=
+          std::string::npos);
+    // Two session cookies (one planted by a sibling site): neither counts.
+    Browser twice(*c.server);
+    twice.cookie = b.cookie + "; " + b.cookie;
+    CHECK(twice.get("/admin/").status == 303);
+    CHECK(b.get("/admin/").status == 200);
+}
+
+TEST_CASE("console: with an https public URL the session cookie is __Host- prefixed and Secure",
+          "[e2e][console]") {
+    Console c("public_url = \"https://shop.example\"\n");
+    Browser b(*c.server);
+    b.origin = "https://shop.example";
+    auto in = b.sign_in("password", k_password);
+    REQUIRE(in.status == 303);
+    std::string set = in.headers["Set-Cookie"];
+    CHECK(set.starts_with("__Host-keysat_console="));
+    CHECK(set.find("; Path=/; HttpOnly; SameSite=Strict") != std::string::npos);
+    CHECK(set.find("; Secure") != std::string::npos);
+    CHECK(b.get("/admin/").status == 200);
+    // The plain name is not read when the prefixed one is the cookie.
+    Browser plain(*c.server);
+    plain.cookie = "keysat_console=" + b.cookie.substr(b.cookie.find('=') + 1);
+    CHECK(plain.get("/admin/").status == 303);
+}
+
+TEST_CASE("console: a secret the API shows once is shown once, after a redirect, so a reload "
+          "makes nothing twice",
+          "[e2e][console]") {
+    Console c;
+    REQUIRE(c.server
+                ->post("/v1/admin/products",
+                       json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(),
+                       c.server->admin_key())
+                .status == 200);
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    REQUIRE(b.get("/admin/licenses").status == 200);
+    auto issued = b.act("POST", "/v1/admin/licenses",
+                        "product_slug=app&_show=license_key&_title=License+issued");
+    CHECK(issued.status == 303);
+    CHECK(location(issued) == "/admin/shown");
+    auto shown = b.get("/admin/shown");
+    CHECK(shown.status == 200);
+    CHECK(shown.raw.find("LIC1-") != std::string::npos);
+    CHECK(shown.raw.find("<title>License issued") != std::string::npos);
+    CHECK(shown.headers["Cache-Control"] == "no-store");
+    auto again = b.get("/admin/shown");
+    CHECK(again.status == 404);
+    CHECK(again.raw.find("LIC1-") == std::string::npos);
+    CHECK(c.count("SELECT count(*) FROM licenses") == 1);
+    // Another session never sees it.
+    REQUIRE(b.act("POST", "/v1/admin/licenses", "product_slug=app&_show=license_key").status ==
+            303);
+    Browser other(*c.server);
+    REQUIRE(other.sign_in("password", k_password).status == 303);
+    CHECK(other.get("/admin/shown").status == 404);
+    CHECK(b.get("/admin/shown").status == 200);
+}
+
+TEST_CASE("console: key sign-ins have their own allowance and never use up the password's",
+          "[e2e][console]") {
+    Console c;
+    std::string key = c.api_key("read-only");
+    Browser b(*c.server);
+    for (int i = 0; i < 8; ++i)
+        CHECK(b.sign_in("api_key", "ks_wrong_" + std::to_string(i)).status == 401);
+    CHECK(b.sign_in("api_key", key).status == 303);
+    CHECK(b.sign_in("password", k_password).status == 303);
+}
+
+TEST_CASE("console: the dashboard's figures come from GET /v1/admin/dashboard and are drawn as "
+          "SVG charts with their numbers",
+          "[e2e][console]") {
+    Console c;
+    const auto& admin = c.server->admin_key();
+    REQUIRE(c.server
+                ->post("/v1/admin/products",
+                       json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
+                .status == 200);
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(c.server->post("/v1/admin/licenses", json{{"product_slug", "app"}}.dump(), admin)
+                    .status == 200);
+    CHECK(c.server->get("/v1/admin/dashboard?days=8", admin).status == 400);
+    auto d = c.server->get("/v1/admin/dashboard?days=7", admin);
+    REQUIRE(d.status == 200);
+    CHECK(d.body["days"] == 7);
+    REQUIRE(d.body["licenses_issued"].size() == 1);
+    CHECK(d.body["licenses_issued"][0]["count"] == 3);
+    CHECK(d.body["licenses_issued"][0]["date"] == d.body["to"]);
+    CHECK(d.body["active_machines"] == 0);
+    CHECK(d.body["open_invoices"] == 0);
+    CHECK(d.body["revenue"].empty());
+
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    auto page = b.get("/admin/?days=7");
+    CHECK(page.status == 200);
+    CHECK(page.raw.find("<svg viewBox=") != std::string::npos);
+    CHECK(page.raw.find("role=\"img\" aria-label=\"Licenses issued per day: 3 licenses in 7 "
+                        "days, at most 3 a day\"") != std::string::npos);
+    CHECK(page.raw.find("<span class=\"n\">3</span> <a href=\"/admin/licenses\">licenses "
+                        "issued</a>") != std::string::npos);
 }

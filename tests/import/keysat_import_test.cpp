@@ -51,7 +51,8 @@ std::string digest(const std::filesystem::path& path) {
         std::string list;
         for (const auto& c : *cols)
             list += (list.empty() ? "" : " || ',' || ") + c;
-        auto rows = db->query_texts("SELECT " + list + " FROM \"" + t + "\" ORDER BY rowid");
+        // Ordered by the row's text: WITHOUT ROWID tables (validation_daily) have no rowid.
+        auto rows = db->query_texts("SELECT " + list + " FROM \"" + t + "\" ORDER BY 1");
         REQUIRE(rows);
         all += t + "\n";
         for (const auto& r : *rows)

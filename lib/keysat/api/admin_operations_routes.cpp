@@ -22,6 +22,7 @@
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/machine_store.hpp"
+#include "keysat/store/stats_store.hpp"
 #include "keysat/store/webhook_store.hpp"
 #include "keysat/util/date.hpp"
 #include "keysat/util/encoding.hpp"
@@ -90,6 +91,52 @@ http::Response list_machines(db::Database& db, const http::Request& r) {
         out.push_back(std::move(m));
     }
     return json_response(200, {{"machines", out}});
+}
+
+// GET /v1/admin/dashboard?days=7|30|90 (default 30): the operator's figures over the last
+// `days` UTC days, today included. Every figure reads an index or the validation rollup.
+http::Response dashboard(const App& app, db::Database& db, const http::Request& r) {
+    std::string days_text = r.query_value("days").value_or("30");
+    if (days_text != "7" && days_text != "30" && days_text != "90")
+        return error_response("bad_request", "bad request: 'days' must be 7, 30 or 90");
+    std::int64_t days = std::stoll(days_text);
+    std::int64_t today = app.clock->now() / 86400;
+    std::int64_t from = today - days + 1;
+    store::StatsStore stats(db);
+    auto revenue = stats.revenue(from);
+    auto issued = stats.licenses_issued(from);
+    auto checks = stats.validations(from);
+    auto machines = stats.active_machines();
+    auto open = stats.open_invoices();
+    auto failed = stats.failed_deliveries();
+    auto products = store::CatalogStore(db).list_products(false);
+    if (!revenue || !issued || !checks || !machines || !open || !failed || !products)
+        return error_response("internal_error", "could not read the dashboard's figures");
+    std::map<std::string, std::string> slugs;
+    for (const auto& p : *products)
+        slugs[p.id] = p.slug;
+    auto date = [](std::int64_t day) { return format_date(day * 86400); };
+    json rev = json::array(), lic = json::array(), val = json::array();
+    for (const auto& d : *revenue)
+        rev.push_back({{"date", date(d.day)},
+                       {"product_id", d.product_id},
+                       {"product_slug", slugs.count(d.product_id) ? slugs[d.product_id] : ""},
+                       {"currency", d.currency},
+                       {"amount", d.amount},
+                       {"invoices", d.invoices}});
+    for (const auto& d : *issued)
+        lic.push_back({{"date", date(d.day)}, {"count", d.count}});
+    for (const auto& d : *checks)
+        val.push_back({{"date", date(d.day)}, {"result", d.key}, {"count", d.count}});
+    return json_response(200, {{"days", days},
+                               {"from", date(from)},
+                               {"to", date(today)},
+                               {"revenue", rev},
+                               {"licenses_issued", lic},
+                               {"validations", val},
+                               {"active_machines", *machines},
+                               {"open_invoices", *open},
+                               {"failed_deliveries", *failed}});
 }
 
 http::Response list_licenses(db::Database& db, const http::Request& r) {
@@ -323,6 +370,11 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_licenses(db, r);
             }));
+    s.route(
+        "GET", "/v1/admin/dashboard",
+        admin(app, "licenses:read", [&app](db::Database& db, const Actor&, const http::Request& r) {
+            return dashboard(app, db, r);
+        }));
     // The body is JSON lines, read by the import itself.
     s.route("POST", "/v1/admin/licenses/import",
             mutation(app, "licenses:write", Body::none, import_ledger));

@@ -80,6 +80,10 @@ std::string checkbox(const std::string& label, const std::string& name);
 std::string select(const std::string& label, const std::string& name,
                    const std::vector<std::pair<std::string, std::string>>& options);
 
+// Whether `text` is one of the messages the console's forms show back after a change (a ?done=
+// link shows nothing else, so no link can put words of its own on the console).
+bool is_done_message(const std::string& text);
+
 // The console's pages: path, renderer.
 using ConsolePage = std::function<http::Response(const ConsoleView&)>;
 const std::vector<std::pair<std::string, ConsolePage>>& console_pages();

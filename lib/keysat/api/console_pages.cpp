@@ -2,10 +2,13 @@
 // operator and shows only the forms whose scope the operator holds; the routes refuse a forged
 // form anyway. Every string from the database goes through table() or html::text.
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "keysat/api/console.hpp"
 #include "keysat/api/html.hpp"
+#include "keysat/util/date.hpp"
 
 namespace keysat::api {
 
@@ -30,6 +33,14 @@ std::string listing(const ConsoleView& v, const std::string& path, const Query& 
     return table(a.body.value(key, json::array()), columns, actions, empty_text);
 }
 
+// A form that sends a file: multipart instead of URL-encoded.
+std::string replace_form_type(std::string form_html) {
+    const std::string open = "<form method=\"post\" action=\"/admin/act\"";
+    if (form_html.starts_with(open))
+        form_html.insert(open.size(), " enctype=\"multipart/form-data\"");
+    return form_html;
+}
+
 // The message /admin/act shows back on the page after the change.
 std::string hidden_done(const std::string& message) {
     return "<input type=\"hidden\" name=\"_done\" value=\"" + html::text(message) + "\">";
@@ -39,21 +50,211 @@ std::string id_of(const json& row) {
     return row.value("id", "");
 }
 
+// One series of a bar chart: a value per day.
+struct Series {
+    std::string name;
+    const char* colour;
+    std::vector<std::int64_t> values;
+};
+
+// A bar chart of daily values, series stacked, drawn as SVG by us: each day's bar has a <title>
+// (a tooltip, and what a screen reader reads), and the numbers follow in a table.
+std::string bar_chart(const std::string& title, const std::vector<std::string>& dates,
+                      const std::vector<Series>& series, const std::string& unit) {
+    constexpr int w = 720, h = 180, left = 8, top = 18, bottom = 22;
+    std::size_t n = dates.size();
+    std::int64_t max = 0, total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::int64_t day = 0;
+        for (const auto& s : series)
+            day += s.values[i];
+        max = std::max(max, day);
+        total += day;
+    }
+    double slot =
+        static_cast<double>(w - 2 * left) / static_cast<double>(std::max<std::size_t>(n, 1));
+    double plot = h - top - bottom;
+    std::string bars;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string tip = dates[i] + ":";
+        double y = top + plot;
+        std::string rects;
+        for (const auto& s : series) {
+            tip += fmt::format(" {} {} {}", s.name, s.values[i], unit);
+            if (max == 0 || s.values[i] == 0)
+                continue;
+            double height = plot * static_cast<double>(s.values[i]) / static_cast<double>(max);
+            y -= height;
+            rects += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+                                 "height=\"{:.1f}\" fill=\"{}\"></rect>",
+                                 left + slot * static_cast<double>(i) + slot * 0.1, y, slot * 0.8,
+                                 height, s.colour);
+        }
+        bars += "<g><title>" + html::text(tip) + "</title>" +
+                fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+                            "fill=\"transparent\"></rect>",
+                            left + slot * static_cast<double>(i), top, slot, plot) +
+                rects + "</g>";
+    }
+    std::string legend;
+    for (const auto& s : series)
+        legend += fmt::format("<span class=\"key\"><svg width=\"12\" height=\"12\" "
+                              "aria-hidden=\"true\"><rect width=\"12\" height=\"12\" "
+                              "fill=\"{}\"></rect></svg> {}</span>",
+                              s.colour, html::text(s.name));
+    std::string rows;
+    for (std::size_t i = 0; i < n; ++i) {
+        rows += "<tr><th scope=\"row\">" + html::text(dates[i]) + "</th>";
+        for (const auto& s : series)
+            rows += fmt::format("<td>{}</td>", s.values[i]);
+        rows += "</tr>";
+    }
+    std::string head = "<tr><th scope=\"col\">Day</th>";
+    for (const auto& s : series)
+        head += "<th scope=\"col\">" + html::text(s.name) + "</th>";
+    head += "</tr>";
+    std::string summary =
+        fmt::format("{}: {} {} in {} days, at most {} a day", title, total, unit, n, max);
+    return fmt::format(
+        "<figure class=\"chart\"><figcaption>{title} <span class=\"legend\">{legend}</span>"
+        "</figcaption><svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{summary}\">"
+        "<text x=\"{left}\" y=\"12\" font-size=\"11\" fill=\"#374151\">{max} {unit}</text>"
+        "<line x1=\"{left}\" x2=\"{right}\" y1=\"{base}\" y2=\"{base}\" stroke=\"#9ca3af\">"
+        "</line>{bars}<text x=\"{left}\" y=\"{h2}\" font-size=\"11\" fill=\"#374151\">{first}"
+        "</text><text x=\"{right}\" y=\"{h2}\" font-size=\"11\" fill=\"#374151\" "
+        "text-anchor=\"end\">{last}</text></svg><details><summary>The numbers</summary>"
+        "<div class=\"scroll\"><table><thead>{head}</thead><tbody>{rows}</tbody></table></div>"
+        "</details></figure>",
+        fmt::arg("title", html::text(title)), fmt::arg("legend", legend), fmt::arg("w", w),
+        fmt::arg("h", h), fmt::arg("summary", html::text(summary)), fmt::arg("left", left),
+        fmt::arg("right", w - left), fmt::arg("base", top + static_cast<int>(plot)),
+        fmt::arg("max", max), fmt::arg("unit", html::text(unit)), fmt::arg("bars", bars),
+        fmt::arg("h2", h - 6), fmt::arg("first", html::text(n ? dates.front() : "")),
+        fmt::arg("last", html::text(n ? dates.back() : "")), fmt::arg("head", head),
+        fmt::arg("rows", rows));
+}
+
+// A currency's amounts for people: sats as they are, cents as units.
+std::string unit_of(const std::string& currency) {
+    return currency == "SAT" ? "sats" : currency;
+}
+
+std::int64_t shown_amount(const std::string& currency, std::int64_t amount) {
+    return currency == "SAT" ? amount : amount / 100;
+}
+
 http::Response dashboard(const ConsoleView& v) {
-    std::string main;
-    auto count_of = [&](const std::string& path, const Query& q, const std::string& key) {
-        auto a = v.get(path, q);
-        return a.status == 200 ? std::to_string(a.body.value(key, json::array()).size()) : "–";
+    std::string days = v.req.query_value("days").value_or("30");
+    if (days != "7" && days != "90")
+        days = "30";
+    auto a = v.get("/v1/admin/dashboard", {{"days", days}});
+    std::string main = "<nav aria-label=\"Period\" class=\"periods\">";
+    for (const char* d : {"7", "30", "90"})
+        main += fmt::format("<a href=\"/admin/?days={0}\"{1}>{0} days</a>", d,
+                            days == d ? " aria-current=\"true\"" : "");
+    main += "</nav>";
+    if (a.status != 200)
+        return v.page("Dashboard", "/admin/", main + v.refusal(a), a.status);
+    const json& d = a.body;
+    // The days of the period, oldest first, and each series' value per day.
+    std::vector<std::string> dates;
+    std::map<std::string, std::size_t> index;
+    {
+        std::string first = d.value("from", "");
+        auto from = parse_date_unix(first);
+        for (int i = 0; from && i < std::stoi(days); ++i) {
+            dates.push_back(format_date(*from + i * 86400));
+            index[dates.back()] = dates.size() - 1;
+        }
+    }
+    auto per_day = [&](const json& rows, const std::function<bool(const json&)>& keep,
+                       const char* field) {
+        std::vector<std::int64_t> out(dates.size(), 0);
+        for (const auto& r : rows)
+            if (auto at = index.find(r.value("date", "")); at != index.end() && keep(r))
+                out[at->second] += r.value(field, std::int64_t{0});
+        return out;
     };
+    std::int64_t issued = 0, checks = 0, failed = 0;
+    std::map<std::string, std::int64_t> reasons;
+    for (const auto& r : d["licenses_issued"])
+        issued += r.value("count", std::int64_t{0});
+    for (const auto& r : d["validations"]) {
+        std::int64_t n = r.value("count", std::int64_t{0});
+        checks += n;
+        if (r.value("result", "") != "ok") {
+            failed += n;
+            reasons[r.value("result", "")] += n;
+        }
+    }
     main += "<ul class=\"tiles\">";
-    main += fmt::format(
-        "<li><span class=\"n\">{}</span> active licenses (up to 1000)</li>",
-        count_of("/v1/admin/licenses", {{"status", "active"}, {"limit", "1000"}}, "licenses"));
+    auto tile = [&](std::int64_t n, const std::string& what, const std::string& href) {
+        main += fmt::format("<li><span class=\"n\">{}</span> {}</li>", n,
+                            href.empty() ? html::text(what)
+                                         : "<a href=\"" + href + "\">" + html::text(what) + "</a>");
+    };
+    tile(issued, "licenses issued", "/admin/licenses");
+    tile(d.value("active_machines", std::int64_t{0}), "active machines", "/admin/machines");
+    tile(checks, fmt::format("validations, {} refused", failed), "");
+    tile(d.value("open_invoices", std::int64_t{0}), "invoices awaiting payment", "");
     if (v.may("webhooks:read"))
-        main += fmt::format("<li><span class=\"n\">{}</span> webhook deliveries that gave up</li>",
-                            count_of("/v1/admin/webhook-deliveries",
-                                     {{"status", "failed"}, {"limit", "500"}}, "deliveries"));
+        tile(d.value("failed_deliveries", std::int64_t{0}), "webhook deliveries that gave up",
+             "/admin/webhooks");
     main += "</ul>";
+
+    // Revenue: a chart per currency, and the totals per product.
+    std::map<std::string, std::map<std::string, std::int64_t>> by_product; // currency -> slug
+    std::set<std::string> currencies;
+    for (const auto& r : d["revenue"]) {
+        currencies.insert(r.value("currency", ""));
+        by_product[r.value("currency", "")][r.value("product_slug", "")] +=
+            r.value("amount", std::int64_t{0});
+    }
+    std::string revenue;
+    for (const auto& c : currencies) {
+        auto amounts = per_day(
+            d["revenue"], [&](const json& r) { return r.value("currency", "") == c; }, "amount");
+        for (auto& x : amounts)
+            x = shown_amount(c, x);
+        revenue += bar_chart("Revenue in " + unit_of(c), dates, {{"settled", "#1d4ed8", amounts}},
+                             unit_of(c));
+    }
+    json totals = json::array();
+    for (const auto& [c, products] : by_product)
+        for (const auto& [slug, amount] : products)
+            totals.push_back(
+                {{"product", slug},
+                 {"amount", std::to_string(shown_amount(c, amount)) + " " + unit_of(c)}});
+    main += section("Revenue", (revenue.empty() ? "<p class=\"empty\">No settled sales in these "
+                                                  "days.</p>"
+                                                : revenue) +
+                                   table(totals, {{"Product", "product"}, {"Total", "amount"}},
+                                         nullptr, "No revenue in these days."));
+    main +=
+        section("Licenses issued",
+                bar_chart("Licenses issued per day", dates,
+                          {{"issued", "#047857",
+                            per_day(
+                                d["licenses_issued"], [](const json&) { return true; }, "count")}},
+                          "licenses"));
+    json reason_rows = json::array();
+    for (const auto& [reason, n] : reasons)
+        reason_rows.push_back({{"reason", reason}, {"count", n}});
+    main += section(
+        "Validations",
+        bar_chart("Validations per day", dates,
+                  {{"ok", "#1d4ed8",
+                    per_day(
+                        d["validations"],
+                        [](const json& r) { return r.value("result", "") == "ok"; }, "count")},
+                   {"refused", "#b91c1c",
+                    per_day(
+                        d["validations"],
+                        [](const json& r) { return r.value("result", "") != "ok"; }, "count")}},
+                  "checks") +
+            "<h3>Why validations were refused</h3>" +
+            table(reason_rows, {{"Reason", "reason"}, {"Count", "count"}}, nullptr,
+                  "None were refused."));
     return v.page("Dashboard", "/admin/", main);
 }
 
@@ -136,27 +337,28 @@ http::Response products(const ConsoleView& v) {
 
 http::Response codes(const ConsoleView& v) {
     const std::string back = "/admin/codes";
-    std::string main =
-        section("Discount codes",
-                listing(v, "/v1/admin/discount-codes", {}, "codes",
-                        {{"Code", "code"},
-                         {"Kind", "kind"},
-                         {"Amount", "amount"},
-                         {"Used", "used_count"},
-                         {"Max uses", "max_uses"},
-                         {"Expires", "expires_at"},
-                         {"Description", "description"},
-                         {"Active", "active"}},
-                        v.may("discount_codes:write")
-                            ? std::function<std::string(const json&)>([&](const json& c) {
-                                  bool active = c.value("active", false);
-                                  return v.button(
-                                      "PATCH", "/v1/admin/discount-codes/" + id_of(c) + "/active",
-                                      back, active ? "Deactivate" : "Activate",
-                                      {{"active:bool", active ? "false" : "true"}});
-                              })
-                            : nullptr,
-                        "No discount codes yet."));
+    std::string main = section(
+        "Discount codes",
+        listing(v, "/v1/admin/discount-codes", {{"include_inactive", "true"}}, "codes",
+                {{"Code", "code"},
+                 {"Kind", "kind"},
+                 {"Amount", "amount"},
+                 {"Used", "used_count"},
+                 {"Max uses", "max_uses"},
+                 {"Expires", "expires_at"},
+                 {"Description", "description"},
+                 {"Active", "active"}},
+                v.may("discount_codes:write")
+                    ? std::function<std::string(const json&)>([&](const json& c) {
+                          bool active = c.value("active", false);
+                          return v.button(
+                              "PATCH", "/v1/admin/discount-codes/" + id_of(c) + "/active", back,
+                              active ? "Deactivate" : "Activate",
+                              {{"active:bool", active ? "false" : "true"},
+                               {"_done", active ? "Code deactivated." : "Code activated."}});
+                      })
+                    : nullptr,
+                "No discount codes yet."));
     if (v.may("discount_codes:write"))
         main +=
             section("New code",
@@ -230,6 +432,18 @@ http::Response licenses(const ConsoleView& v) {
                                "<input type=\"hidden\" name=\"_show\" value=\"license_key\">"
                                "<input type=\"hidden\" name=\"_title\" value=\"License issued\">"
                                "<button type=\"submit\">Issue the license</button>"));
+    if (write)
+        main += section(
+            "Import a ledger from keysat-issue",
+            "<p>The JSON lines file <code>keysat-issue</code> writes as it signs keys offline: "
+            "every key must verify against a trusted key, and a file with a bad record imports "
+            "nothing.</p>" +
+                replace_form_type(v.form("POST", "/v1/admin/licenses/import", back,
+                                         field("Ledger file", "_body", "file",
+                                               " required accept=\".jsonl,.json,.txt\"") +
+                                             "<input type=\"hidden\" name=\"_summary\" "
+                                             "value=\"records,inserted,unchanged\">"
+                                             "<button type=\"submit\">Import</button>")));
     return v.page("Licenses", "/admin/licenses", main);
 }
 
@@ -239,7 +453,6 @@ http::Response machines(const ConsoleView& v) {
         {{"Hostname", "hostname"},
          {"Platform", "platform"},
          {"License", "license_id"},
-         {"Last address", "ip_last_seen"},
          {"Active", "active"}},
         v.may("machines:write") ? std::function<std::string(const json&)>([&](const json& m) {
             if (!m.value("active", false))
@@ -265,8 +478,10 @@ http::Response subscriptions(const ConsoleView& v) {
             std::string status = s.value("status", "");
             std::string base = "/v1/admin/subscriptions/" + id_of(s);
             if (status == "cancelled")
-                return v.button("POST", base + "/resume", "/admin/subscriptions", "Resume");
-            return v.button("POST", base + "/cancel", "/admin/subscriptions", "Cancel");
+                return v.button("POST", base + "/resume", "/admin/subscriptions", "Resume",
+                                {{"_done", "Subscription resumed."}});
+            return v.button("POST", base + "/cancel", "/admin/subscriptions", "Cancel",
+                            {{"_done", "Subscription cancelled."}});
         })
                                      : nullptr,
         "No subscriptions yet.");
@@ -364,7 +579,7 @@ http::Response api_keys(const ConsoleView& v) {
                             "No API keys."));
     main += section("New key",
                     v.form("POST", "/v1/admin/api-keys", back,
-                           field("Label", "label", "text", " required maxlength=\"100\"") +
+                           field("Label", "label", "text", " required maxlength=\"80\"") +
                                select("Role", "role",
                                       {{"read-only", "read-only"},
                                        {"license-issuer", "license-issuer"},
@@ -378,6 +593,27 @@ http::Response api_keys(const ConsoleView& v) {
 }
 
 } // namespace
+
+bool is_done_message(const std::string& text) {
+    static const std::set<std::string> known = {"Done.",
+                                                "Code created.",
+                                                "Code activated.",
+                                                "Code deactivated.",
+                                                "Delivery queued again.",
+                                                "Endpoint deleted.",
+                                                "Key revoked.",
+                                                "License revoked.",
+                                                "License suspended.",
+                                                "License unsuspended.",
+                                                "Machine deactivated.",
+                                                "Product activated.",
+                                                "Product created.",
+                                                "Product deactivated.",
+                                                "Tier created.",
+                                                "Subscription cancelled.",
+                                                "Subscription resumed."};
+    return known.count(text) == 1;
+}
 
 const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
     static const std::vector<std::pair<std::string, ConsolePage>> pages = {

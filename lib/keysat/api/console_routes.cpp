@@ -10,7 +10,9 @@
 // this server's own origin (Origin, else Referer) and, once signed in, carry the session's CSRF
 // token. Sign-ins are limited per client (5, then one every 3 minutes) and audited either way.
 
+#include <atomic>
 #include <charconv>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -35,7 +37,10 @@ using nlohmann::json;
 
 namespace {
 
+// The session cookie: with an https public URL the __Host- prefix, which a browser accepts only
+// Secure, for Path=/ and from this host itself, so a sibling subdomain cannot plant one.
 constexpr const char* k_cookie = "keysat_console";
+constexpr const char* k_host_cookie = "__Host-keysat_console";
 constexpr std::int64_t k_idle_seconds = 30 * 60;
 constexpr std::int64_t k_lifetime_seconds = 12 * 3600;
 constexpr double k_sign_in_rate = 1.0 / 180.0; // per second, per client
@@ -51,19 +56,24 @@ std::string random_token() {
     return base64url_encode(ByteView(raw, sizeof raw));
 }
 
-// The value of cookie `name` in the request's Cookie header, or empty.
+// The value of cookie `name` in the request's Cookie header; empty when it is missing or sent
+// more than once (a planted second cookie must not pick the session).
 std::string cookie(const http::Request& req, std::string_view name) {
     std::string all = req.header("cookie");
     std::string_view rest = all;
+    std::string found;
+    int seen = 0;
     while (!rest.empty()) {
         auto semi = rest.find(';');
         auto pair = trim(rest.substr(0, semi));
         rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
         auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name)
-            return std::string(pair.substr(eq + 1));
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            found = std::string(pair.substr(eq + 1));
+            ++seen;
+        }
     }
-    return {};
+    return seen == 1 ? found : std::string();
 }
 
 bool is_session_token(std::string_view t) {
@@ -72,9 +82,53 @@ bool is_session_token(std::string_view t) {
            });
 }
 
+// The parts of a multipart/form-data body (a form with a file) by name; nullopt when the body
+// is not one. Each part's content is taken as it is (a file's bytes, a field's text).
+std::optional<std::map<std::string, std::string>> multipart_fields(const http::Request& req) {
+    std::string type = req.header("content-type");
+    if (!type.starts_with("multipart/form-data"))
+        return std::nullopt;
+    auto b = type.find("boundary=");
+    if (b == std::string::npos)
+        return std::nullopt;
+    std::string boundary = type.substr(b + 9);
+    boundary = boundary.substr(0, boundary.find(';'));
+    if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"')
+        boundary = boundary.substr(1, boundary.size() - 2);
+    if (boundary.empty() || boundary.size() > 70)
+        return std::nullopt;
+    const std::string delimiter = "--" + boundary;
+    std::string_view body = req.body;
+    if (!body.starts_with(delimiter))
+        return std::nullopt;
+    std::map<std::string, std::string> out;
+    std::size_t pos = delimiter.size();
+    while (body.substr(pos, 2) == "\r\n") {
+        auto head_end = body.find("\r\n\r\n", pos);
+        auto next = body.find("\r\n" + delimiter, pos);
+        if (head_end == std::string_view::npos || next == std::string_view::npos || head_end > next)
+            return std::nullopt;
+        std::string_view head = body.substr(pos + 2, head_end - pos - 2);
+        auto n = head.find("name=\"");
+        if (n == std::string_view::npos)
+            return std::nullopt;
+        auto name_end = head.find('"', n + 6);
+        if (name_end == std::string_view::npos)
+            return std::nullopt;
+        out[std::string(head.substr(n + 6, name_end - n - 6))] =
+            std::string(body.substr(head_end + 4, next - head_end - 4));
+        pos = next + 2 + delimiter.size();
+    }
+    if (body.substr(pos, 2) != "--")
+        return std::nullopt;
+    return out;
+}
+
 // The form's fields; a name sent twice keeps its last value (a checkbox after its hidden
-// "false").
+// "false"). A multipart form's parts are its fields.
 std::map<std::string, std::string> last_fields(const http::Request& req) {
+    if (auto parts = multipart_fields(req))
+        return *parts;
     std::multimap<std::string, std::string> all;
     http::detail::parse_query(req.body, all);
     std::map<std::string, std::string> out;
@@ -83,25 +137,66 @@ std::map<std::string, std::string> last_fields(const http::Request& req) {
     return out;
 }
 
+// Whether a Host names this machine without a domain someone else controls: an IP address,
+// localhost, or a .local or .onion name (what StartOS and a LAN use besides the public URL). A
+// DNS-rebinding page reaches us under its own domain, which is none of these.
+bool host_is_ours(const App& app, std::string_view host) {
+    std::string name(host);
+    if (name.starts_with('[')) // [v6]:port
+        return name.find(']') != std::string::npos;
+    if (auto colon = name.rfind(':'); colon != std::string::npos)
+        name = name.substr(0, colon);
+    for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name.empty())
+        return false;
+    if (std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(c) || c == '.'; }))
+        return true;
+    if (name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local") ||
+        name.ends_with(".onion"))
+        return true;
+    std::string pub = html::origin_of(app.public_url);
+    auto scheme_end = pub.find("://");
+    std::string pub_host = scheme_end == std::string::npos ? "" : pub.substr(scheme_end + 3);
+    if (auto colon = pub_host.rfind(':'); colon != std::string::npos && !pub_host.ends_with(']'))
+        pub_host = pub_host.substr(0, colon);
+    return name == pub_host;
+}
+
 // Whether a POST comes from this server's own pages: its Origin (else its Referer's origin) is
-// the public URL's or this request's Host's. A browser always sends Origin on a cross-site POST.
+// the public URL's, or that of the Host it was sent to when that Host is ours (host_is_ours).
+// A browser always sends Origin on a POST; "null" only from a page that hides its origin, so
+// it passes only when the browser also says the request is same-origin.
 bool from_our_pages(const App& app, const http::Request& req) {
     std::string site = req.header("sec-fetch-site");
     if (!site.empty() && site != "same-origin" && site != "none")
         return false;
     std::string origin = req.header("origin");
+    if (origin == "null")
+        return site == "same-origin";
     if (origin.empty())
         origin = html::origin_of(req.header("referer"));
-    if (origin.empty() || origin == "null")
+    if (origin.empty())
         return false;
     if (origin == html::origin_of(app.public_url))
         return true;
     std::string host = req.header("host");
-    return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
+    return !host.empty() && host_is_ours(app, host) &&
+           (origin == "http://" + host || origin == "https://" + host);
 }
 
-std::string secure_flag(const App& app) {
-    return app.public_url.starts_with("https://") ? "; Secure" : "";
+bool https(const App& app) {
+    return app.public_url.starts_with("https://");
+}
+
+const char* cookie_name(const App& app) {
+    return https(app) ? k_host_cookie : k_cookie;
+}
+
+// The Set-Cookie value of a session token (empty with max_age 0: the browser's copy ends).
+std::string session_cookie(const App& app, const std::string& token, std::int64_t max_age) {
+    return fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{}", cookie_name(app),
+                       token, https(app) ? "/" : "/admin", max_age, https(app) ? "; Secure" : "");
 }
 
 // ---- the frame ---------------------------------------------------------------------------
@@ -140,7 +235,9 @@ http::Response console_response(int status, std::string body) {
                   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
                  {"X-Content-Type-Options", "nosniff"},
-                 {"Referrer-Policy", "no-referrer"},
+                 // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null"
+                 // on the console's own form posts.
+                 {"Referrer-Policy", "same-origin"},
                  {"X-Frame-Options", "DENY"},
                  {"Cache-Control", "no-store"}};
     return r;
@@ -157,6 +254,7 @@ struct ConsoleOperator {
     Actor actor;
     std::string csrf;
     std::string session_hash;
+    std::string label; // who the header says is signed in: "operator", or the key's label
 };
 
 namespace {
@@ -175,10 +273,10 @@ http::Response console_page(const App& app, db::Database& db, int status, const 
                     fmt::format("<li><a href=\"{}\"{}>{}</a></li>", item.href,
                                 current == item.href ? " aria-current=\"page\"" : "", item.label);
         nav += "</ul></nav>";
-        std::string role = op->actor.kind == "master"
-                               ? "operator"
-                               : "key " + op->actor.id + " (" +
-                                     service::role_of(json(op->actor.scopes).dump()) + ")";
+        std::string role =
+            op->actor.kind == "master"
+                ? "operator"
+                : "key " + op->label + " (" + service::role_of(json(op->actor.scopes).dump()) + ")";
         who = fmt::format("<form method=\"post\" action=\"/admin/logout\" class=\"who\">"
                           "<span>Signed in as {}</span>{}<button type=\"submit\">Sign out"
                           "</button></form>",
@@ -221,7 +319,7 @@ std::string notice(const std::string& kind, const std::string& text) {
 // key revoked since sign-in ends its sessions here).
 std::optional<ConsoleOperator> signed_in(const App& app, db::Database& db,
                                          const http::Request& req) {
-    std::string token = cookie(req, k_cookie);
+    std::string token = cookie(req, cookie_name(app));
     if (!is_session_token(token))
         return std::nullopt;
     std::string hash = sha256_hex(token);
@@ -247,6 +345,10 @@ std::optional<ConsoleOperator> signed_in(const App& app, db::Database& db,
             if (k.id == (*s)->actor_id && !k.revoked_at) {
                 op.actor.kind = "api_key";
                 op.actor.id = k.id;
+                op.label = k.name;
+                // The key's last use, to the minute, as the admin API keeps it.
+                if (!k.last_used_at || app.clock->now() - *k.last_used_at >= 60)
+                    (void)store::AccessStore(db).touch_api_key(k.id, app.clock->now());
                 json scopes = json::parse(k.scopes_json, nullptr, false);
                 if (scopes.is_array())
                     for (const auto& sc : scopes)
@@ -263,18 +365,26 @@ http::Response login_form(const App& app, db::Database& db, int status,
     std::string main =
         (message.empty() ? std::string() : notice("error", message)) +
         "<form method=\"post\" action=\"/admin/login\" class=\"card narrow\">"
+        // For password managers: the console has one user.
+        "<input type=\"text\" name=\"username\" value=\"operator\" autocomplete=\"username\" "
+        "hidden>"
         "<label for=\"password\">Console password</label>"
         "<input id=\"password\" name=\"password\" type=\"password\" "
         "autocomplete=\"current-password\" autofocus>"
-        "<button type=\"submit\">Sign in</button>"
+        "<button type=\"submit\" name=\"with\" value=\"password\">Sign in</button>"
         "<details><summary>Sign in with an API key instead</summary>"
         "<label for=\"api_key\">API key (<code>ks_…</code>): the console then shows and allows "
         "only what the key's role may do</label>"
         "<input id=\"api_key\" name=\"api_key\" type=\"password\" autocomplete=\"off\">"
-        "<button type=\"submit\">Sign in with the key</button></details></form>";
-    auto r = console_page(app, db, status, "Sign in", nullptr, "", main);
-    return r;
+        "<button type=\"submit\" name=\"with\" value=\"api_key\">Sign in with the key"
+        "</button></details></form>";
+    return console_page(app, db, status, "Sign in", nullptr, "", main);
 }
+
+// Password checks under way: Argon2id takes 64 MiB and a third of a second each, so a burst of
+// sign-ins from many addresses is answered "busy" rather than run at once.
+std::atomic<int> g_password_checks{0};
+constexpr int k_max_password_checks = 2;
 
 http::Response sign_in(const App& app, db::Database& db, const http::Request& req) {
     if (!from_our_pages(app, req))
@@ -282,24 +392,33 @@ http::Response sign_in(const App& app, db::Database& db, const http::Request& re
     std::string ip = client_address(req, app.trusted_proxies);
     std::int64_t now = app.clock->now();
     store::AccessStore access(db);
-    auto within = access.take_token("console-sign-in:" + net::rate_limit_key(ip), k_sign_in_rate,
-                                    k_sign_in_burst, now);
+    auto fields = last_fields(req);
+    const std::string& password = fields["password"];
+    const std::string& key = fields["api_key"];
+    // The button pressed says which; without one (a script), whichever field was filled.
+    std::string how = fields["with"];
+    if (how != "password" && how != "api_key")
+        how = password.empty() ? "api_key" : "password";
+    // Passwords: 5 attempts per client, then one every 3 minutes. Keys (256 random bits) get
+    // the admin API's allowance in a bucket of their own, so key sign-ins never use up the
+    // operator's password attempts.
+    auto within =
+        how == "password"
+            ? access.take_token("console-sign-in:" + net::rate_limit_key(ip), k_sign_in_rate,
+                                k_sign_in_burst, now)
+            : access.take_token("console-key-sign-in:" + net::rate_limit_key(ip), 0.2, 10.0, now);
     if (!within)
         return login_form(app, db, 500, "The database is unavailable; try again.");
     if (!*within) {
         auto r = login_form(app, db, 429,
                             "Too many sign-in attempts from this address. Wait a few minutes.");
-        r.headers.emplace_back("Retry-After", "180");
+        r.headers.emplace_back("Retry-After", how == "password" ? "180" : "5");
         return r;
     }
-    auto fields = last_fields(req);
-    const std::string& password = fields["password"];
-    const std::string& key = fields["api_key"];
     std::string user_agent = req.header("user-agent").substr(0, 256);
     Actor actor;
     actor.ip = ip;
-    std::string how = password.empty() ? "api_key" : "password";
-    if (!password.empty()) {
+    if (how == "password") {
         auto stored = access.setting("admin_password_hash");
         if (!stored)
             return login_form(app, db, 500, "The database is unavailable; try again.");
@@ -308,7 +427,17 @@ http::Response sign_in(const App& app, db::Database& db, const http::Request& re
                               "No console password is set. Set one on the server with "
                               "keysat-serve --set-admin-password (on StartOS: the \"Set console "
                               "password\" action).");
-        if (crypto::verify_password(**stored, password))
+        if (g_password_checks.fetch_add(1) >= k_max_password_checks) {
+            g_password_checks.fetch_sub(1);
+            auto r = login_form(app, db, 503,
+                                "The server is busy checking other sign-ins; try "
+                                "again in a moment.");
+            r.headers.emplace_back("Retry-After", "2");
+            return r;
+        }
+        bool right = !password.empty() && crypto::verify_password(**stored, password);
+        g_password_checks.fetch_sub(1);
+        if (right)
             actor.kind = actor.id = "master";
     } else if (key.starts_with("ks_")) {
         auto found_key = access.find_active_api_key(sha256_hex(key));
@@ -343,15 +472,12 @@ http::Response sign_in(const App& app, db::Database& db, const http::Request& re
                {{"method", how}, {"user_agent", user_agent}}) ||
         !tx->commit())
         return login_form(app, db, 500, "The database is busy; try again.");
-    return see_other("/admin/",
-                     fmt::format("{}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                                 k_cookie, token, k_lifetime_seconds, secure_flag(app)));
+    return see_other("/admin/", session_cookie(app, token, k_lifetime_seconds));
 }
 
 // The cookie that ends the browser's copy of a session.
 std::string cleared_cookie(const App& app) {
-    return fmt::format("{}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{}", k_cookie,
-                       secure_flag(app));
+    return session_cookie(app, "", 0);
 }
 
 // A POST from a signed-in operator's page: signed in, from our origin, with the session's CSRF
@@ -440,7 +566,7 @@ std::string ConsoleView::button(const std::string& method, const std::string& pa
 http::Response ConsoleView::page(const std::string& title, const std::string& current,
                                  const std::string& main_html, int status) const {
     std::string flash;
-    if (auto done = req.query_value("done"))
+    if (auto done = req.query_value("done"); done && is_done_message(*done))
         flash = notice("ok", *done);
     return console_page(app, db, status, title, &op, current, flash + main_html);
 }
@@ -579,6 +705,56 @@ bool plain_path(const std::string& p, std::string_view prefix) {
            });
 }
 
+// Secrets the API showed once, waiting for their session's next GET of /admin/shown (in
+// memory: a restart, or the next request reaching another process, loses them; the API shows
+// them once either way). Five minutes at most.
+class ShownOnce {
+  public:
+    struct Secret {
+        std::string title, text, back;
+        std::int64_t expires_at = 0;
+    };
+    void put(const std::string& session, Secret s) {
+        std::lock_guard lock(m_mutex);
+        std::int64_t now = s.expires_at - 300;
+        std::erase_if(m_by_session, [&](const auto& kv) { return kv.second.expires_at < now; });
+        m_by_session[session] = std::move(s);
+    }
+    std::optional<Secret> take(const std::string& session, std::int64_t now) {
+        std::lock_guard lock(m_mutex);
+        auto it = m_by_session.find(session);
+        if (it == m_by_session.end())
+            return std::nullopt;
+        Secret s = std::move(it->second);
+        m_by_session.erase(it);
+        if (s.expires_at < now)
+            return std::nullopt;
+        return s;
+    }
+
+  private:
+    std::mutex m_mutex;
+    std::map<std::string, Secret> m_by_session;
+};
+
+ShownOnce& shown_once() {
+    static ShownOnce store;
+    return store;
+}
+
+http::Response show_secret(const App& app, db::Database& db, const ConsoleOperator& op) {
+    auto s = shown_once().take(op.session_hash, app.clock->now());
+    if (!s)
+        return console_page(app, db, 404, "Nothing to show", &op, "",
+                            notice("error", "A secret is shown once, right after it is made; "
+                                            "this one was shown already or has expired.") +
+                                "<p><a href=\"/admin/\">Back to the dashboard</a></p>");
+    return console_page(app, db, 200, s->title, &op, "",
+                        notice("ok", "Done. This is shown once: copy it now.") +
+                            "<pre class=\"secret\" tabindex=\"0\">" + html::text(s->text) +
+                            "</pre><p><a href=\"" + html::text(s->back) + "\">Back</a></p>");
+}
+
 http::Response act(const App& app, const http::Server& server, db::Database& db,
                    const http::Request& req) {
     auto op = signed_in(app, db, req);
@@ -603,8 +779,15 @@ http::Response act(const App& app, const http::Server& server, db::Database& db,
     http::Request inner;
     inner.method = method;
     inner.path = path;
-    inner.body = body->dump(-1, ' ', false, json::error_handler_t::replace);
-    inner.headers["content-type"] = "application/json";
+    // A file sent as `_body` is the route's body as it is (a ledger to import); otherwise the
+    // fields are a JSON object.
+    if (auto file = fields.find("_body"); file != fields.end()) {
+        inner.body = file->second;
+        inner.headers["content-type"] = "application/octet-stream";
+    } else {
+        inner.body = body->dump(-1, ' ', false, json::error_handler_t::replace);
+        inner.headers["content-type"] = "application/json";
+    }
     inner.headers["user-agent"] = req.header("user-agent");
     inner.remote_addr = req.remote_addr;
     inner.on_behalf_of = op->actor;
@@ -614,18 +797,32 @@ http::Response act(const App& app, const http::Server& server, db::Database& db,
         std::string message = answer.is_object() ? answer.value("message", "") : "";
         return fail(res.status, (message.empty() ? "Refused" : message) + ". Nothing was changed.");
     }
-    // What the API shows once (a new key's secret, a comp license's key), shown here once.
+    // What the API shows once (a new key's secret, a comp license's key): kept for this session
+    // and shown once by the page the browser is sent to, so that a reload asks for nothing twice.
     std::string show = fields["_show"];
     if (!show.empty() && answer.is_object() && answer.contains(show) && answer[show].is_string()) {
-        auto r = console_page(app, db, 200, fields["_title"].empty() ? "Done" : fields["_title"],
-                              &*op, "",
-                              notice("ok", "Done. This is shown once: copy it now.") +
-                                  "<pre class=\"secret\" tabindex=\"0\">" +
-                                  html::text(answer[show].get<std::string>()) +
-                                  "</pre><p><a href=\"" + html::text(back) + "\">Back</a></p>");
-        return r;
+        shown_once().put(op->session_hash,
+                         {fields["_title"].empty() ? "Done" : fields["_title"].substr(0, 100),
+                          answer[show].get<std::string>(), back, app.clock->now() + 300});
+        return see_other("/admin/shown");
     }
-    std::string done = fields["_done"].empty() ? "Done." : fields["_done"];
+    // What an idempotent change reports (an import's counts): shown at once, as a list.
+    if (auto summary = fields.find("_summary"); summary != fields.end() && answer.is_object()) {
+        std::string items;
+        std::string_view rest = summary->second;
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            std::string key(trim(rest.substr(0, comma)));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            if (answer.contains(key))
+                items += "<dt>" + html::text(key) + "</dt><dd>" +
+                         html::text(cell_text(answer[key])) + "</dd>";
+        }
+        return console_page(app, db, 200, "Done", &*op, "",
+                            notice("ok", "Done.") + "<dl class=\"summary\">" + items +
+                                "</dl><p><a href=\"" + html::text(back) + "\">Back</a></p>");
+    }
+    std::string done = is_done_message(fields["_done"]) ? fields["_done"] : "Done.";
     return see_other(back + (back.find('?') == std::string::npos ? "?" : "&") +
                      "done=" + html::url_component(done));
 }
@@ -661,6 +858,13 @@ void register_console_routes(http::Server& s, const App& app) {
     s.route("POST", "/admin/act",
             with_database(app, [&app, &s](db::Database& db, const http::Request& req) {
                 return act(app, s, db, req);
+            }));
+    s.route("GET", "/admin/shown",
+            with_database(app, [&app](db::Database& db, const http::Request& req) {
+                auto op = signed_in(app, db, req);
+                if (!op)
+                    return see_other("/admin/login");
+                return show_secret(app, db, *op);
             }));
     // The pages: each needs a session (else the sign-in page) and renders through a view.
     for (const auto& [path, render] : console_pages()) {

@@ -203,7 +203,9 @@ form.inline button{margin:.125rem;padding:.25rem .75rem;min-height:2.25rem;backg
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .scroll{overflow-x:auto;background:#fff;border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 table{border-collapse:collapse;width:100%;font-size:.9375rem}
-th,td{text-align:left;padding:.5rem .75rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.5rem .75rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:break-word}
+th{white-space:nowrap}
+td.actions{white-space:nowrap}
 th{background:#f9fafb;font-size:.8125rem;text-transform:uppercase;letter-spacing:.03em;color:#374151}
 .empty{color:#4b5563}
 .notice{padding:.75rem 1rem;border-radius:.5rem;margin:0 0 1rem}
@@ -215,6 +217,16 @@ pre.secret{background:#fff;border:2px dashed #1d4ed8;padding:1rem;border-radius:
 .tiles .n{display:block;font-size:1.75rem;font-weight:700}
 .chart{background:#fff;border-radius:.75rem;padding:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12);margin-bottom:1rem}
 .chart svg{width:100%;height:auto;display:block}
+.chart figcaption{font-weight:600;margin-bottom:.5rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem}
+.legend{font-weight:400;display:flex;gap:.75rem}
+.key{display:inline-flex;align-items:center;gap:.25rem}
+figure.chart{margin:0 0 1rem}
+.chart details{margin-top:.5rem}
+.chart rect:hover{opacity:.8}
+.periods{display:flex;gap:.5rem;margin-bottom:1rem}
+.periods a{padding:.375rem .75rem;border-radius:999px;background:#fff;color:#1f2937;text-decoration:none;border:1px solid #d1d5db}
+.periods a[aria-current]{background:#1d4ed8;color:#fff;border-color:#1d4ed8}
+.tiles a{color:inherit}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 code{font-family:ui-monospace,monospace}
 @media (max-width:48rem){

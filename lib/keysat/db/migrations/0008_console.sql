@@ -19,3 +19,30 @@ CREATE TABLE console_sessions (
 
 CREATE INDEX console_sessions_actor ON console_sessions (actor_kind, actor_id);
 CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+
+-- The dashboard's figures without scanning what grows without end. validation_log gets a row
+-- per check (tens of millions in a busy shop): validation_daily counts them per UTC day and
+-- result ("ok" or the refusal's reason), kept by a trigger so that every writer (the server's
+-- background writer, an import) counts alike, and filled here from the rows already logged.
+-- Deleting old log rows leaves the counts.
+CREATE TABLE validation_daily (
+    day INTEGER NOT NULL,                        -- days since 1970-01-01, UTC
+    result TEXT NOT NULL,
+    count INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (day, result)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO validation_daily (day, result, count)
+    SELECT at / 86400, result, count(*) FROM validation_log GROUP BY at / 86400, result;
+
+CREATE TRIGGER validation_log_daily AFTER INSERT ON validation_log
+BEGIN
+    INSERT INTO validation_daily (day, result, count) VALUES (NEW.at / 86400, NEW.result, 1)
+        ON CONFLICT (day, result) DO UPDATE SET count = count + 1;
+END;
+
+-- Revenue per settled day and licenses per issued day, read by date range.
+CREATE INDEX invoices_settled ON invoices (status, settled_at);
+CREATE INDEX licenses_issued ON licenses (issued_at);
+-- Deliveries that gave up, counted and listed without reading the delivered ones.
+CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (dead, created_at);
