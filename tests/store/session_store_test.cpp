@@ -51,6 +51,10 @@ TEST_CASE("console sessions: used while fresh, ended when idle, past their end, 
     CHECK((*used)->ip == "192.0.2.1");
     CHECK_FALSE((*used)->user_agent);
     CHECK(*sessions.use(a, t + 2 * idle - 2, idle));
+    // A use within a minute of the last touch does not write; the window still runs from it.
+    CHECK(*sessions.use(a, t + 2 * idle + 30, idle));
+    CHECK(*db.query_int("SELECT last_seen_at FROM console_sessions WHERE id_sha256 = '" + a +
+                        "'") == t + 2 * idle - 2);
     // Idle for the whole window: gone, and stays gone.
     CHECK_FALSE(*sessions.use(a, t + 3 * idle - 2, idle));
     CHECK_FALSE(*sessions.use(a, t + 3 * idle - 3, idle));

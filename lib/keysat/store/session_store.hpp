@@ -29,7 +29,7 @@ class SessionStore {
 
     Expected<void> create(const SessionRow& s);
     // The session, when it is neither past its end nor idle for `idle_seconds` or more; its
-    // last_seen_at becomes `now`. A session found stale is deleted.
+    // last_seen_at becomes `now` when a minute or more older. A session found stale is deleted.
     Expected<std::optional<SessionRow>> use(const std::string& id_sha256, std::int64_t now,
                                             std::int64_t idle_seconds);
     // Sign-out: true when there was such a session.

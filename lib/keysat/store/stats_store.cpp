@@ -15,7 +15,8 @@ constexpr const char* k_licenses = "SELECT issued_at / 86400 AS day, '', count(*
                                    "WHERE issued_at >= ? * 86400 GROUP BY day ORDER BY day";
 constexpr const char* k_validations =
     "SELECT day, result, count FROM validation_daily WHERE day >= ? ORDER BY day, result";
-constexpr const char* k_machines = "SELECT count(*) FROM machines WHERE deactivated_at IS NULL";
+constexpr const char* k_machines =
+    "SELECT value FROM dashboard_counts WHERE name = 'active_machines'";
 constexpr const char* k_open =
     "SELECT count(*) FROM invoices WHERE status IN ('new', 'processing')";
 constexpr const char* k_failed = "SELECT count(*) FROM webhook_deliveries WHERE dead = 1";
