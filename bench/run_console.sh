@@ -91,8 +91,8 @@ ls -la "$db" | awk '{printf "database: %.0f MiB\n", $5 / 1048576}'
 # The six queries as the dashboard runs them (lib/keysat/store/stats_store.cpp), 90 days.
 from_day=$(( now / 86400 - 89 ))
 cat >"$tmp/queries.sql" <<SQL
-SELECT settled_at / 86400 AS day, product_id, currency, sum(amount), count(*) FROM invoices WHERE status = 'settled' AND settled_at >= $from_day * 86400 GROUP BY day, product_id, currency ORDER BY day, product_id, currency;
-SELECT issued_at / 86400 AS day, '', count(*) FROM licenses WHERE issued_at >= $from_day * 86400 GROUP BY day ORDER BY day;
+SELECT day, product_id, currency, amount, invoices FROM revenue_daily WHERE day >= $from_day ORDER BY day, product_id, currency;
+SELECT day, '', count FROM licenses_daily WHERE day >= $from_day AND count > 0 ORDER BY day;
 SELECT day, result, count FROM validation_daily WHERE day >= $from_day ORDER BY day, result;
 SELECT value FROM dashboard_counts WHERE name = 'active_machines';
 SELECT count(*) FROM invoices WHERE status IN ('new', 'processing');

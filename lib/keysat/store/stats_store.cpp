@@ -8,11 +8,10 @@ namespace {
 
 // Every query of the dashboard, in one place so that their plans can be shown (plans()).
 constexpr const char* k_revenue =
-    "SELECT settled_at / 86400 AS day, product_id, currency, sum(amount), count(*) FROM invoices "
-    "WHERE status = 'settled' AND settled_at >= ? * 86400 GROUP BY day, product_id, currency "
-    "ORDER BY day, product_id, currency";
-constexpr const char* k_licenses = "SELECT issued_at / 86400 AS day, '', count(*) FROM licenses "
-                                   "WHERE issued_at >= ? * 86400 GROUP BY day ORDER BY day";
+    "SELECT day, product_id, currency, amount, invoices FROM revenue_daily WHERE day >= ? ORDER BY "
+    "day, product_id, currency";
+constexpr const char* k_licenses =
+    "SELECT day, '', count FROM licenses_daily WHERE day >= ? AND count > 0 ORDER BY day";
 constexpr const char* k_validations =
     "SELECT day, result, count FROM validation_daily WHERE day >= ? ORDER BY day, result";
 constexpr const char* k_machines =

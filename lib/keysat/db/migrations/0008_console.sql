@@ -41,9 +41,65 @@ BEGIN
         ON CONFLICT (day, result) DO UPDATE SET count = count + 1;
 END;
 
--- Revenue per settled day and licenses per issued day, read by date range.
+-- Licenses per issued day and revenue per settled day, product and currency: rollups kept by
+-- triggers (a million licenses issue over a hundred thousand a quarter; counting them per request
+-- took most of the dashboard's time), filled here.
+CREATE TABLE licenses_daily (
+    day INTEGER PRIMARY KEY NOT NULL,
+    count INTEGER NOT NULL CHECK (count >= 0)
+) STRICT;
+
+INSERT INTO licenses_daily (day, count)
+    SELECT issued_at / 86400, count(*) FROM licenses GROUP BY issued_at / 86400;
+
+CREATE TRIGGER licenses_daily_insert AFTER INSERT ON licenses
+BEGIN
+    INSERT INTO licenses_daily (day, count) VALUES (NEW.issued_at / 86400, 1)
+        ON CONFLICT (day) DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER licenses_daily_delete AFTER DELETE ON licenses
+BEGIN
+    UPDATE licenses_daily SET count = count - 1 WHERE day = OLD.issued_at / 86400;
+END;
+
+CREATE TABLE revenue_daily (
+    day INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    invoices INTEGER NOT NULL CHECK (invoices >= 0),
+    PRIMARY KEY (day, product_id, currency)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO revenue_daily (day, product_id, currency, amount, invoices)
+    SELECT coalesce(settled_at, updated_at) / 86400, product_id, currency, sum(amount), count(*)
+    FROM invoices WHERE status = 'settled'
+    GROUP BY coalesce(settled_at, updated_at) / 86400, product_id, currency;
+
+-- An invoice is settled once (settled is final): by an update, or already when written (a zero
+-- price, an import).
+CREATE TRIGGER revenue_daily_insert AFTER INSERT ON invoices WHEN NEW.status = 'settled'
+BEGIN
+    INSERT INTO revenue_daily (day, product_id, currency, amount, invoices)
+        VALUES (coalesce(NEW.settled_at, NEW.updated_at) / 86400, NEW.product_id, NEW.currency,
+                NEW.amount, 1)
+        ON CONFLICT (day, product_id, currency)
+        DO UPDATE SET amount = amount + excluded.amount, invoices = invoices + 1;
+END;
+
+CREATE TRIGGER revenue_daily_settle AFTER UPDATE OF status ON invoices
+    WHEN NEW.status = 'settled' AND OLD.status != 'settled'
+BEGIN
+    INSERT INTO revenue_daily (day, product_id, currency, amount, invoices)
+        VALUES (coalesce(NEW.settled_at, NEW.updated_at) / 86400, NEW.product_id, NEW.currency,
+                NEW.amount, 1)
+        ON CONFLICT (day, product_id, currency)
+        DO UPDATE SET amount = amount + excluded.amount, invoices = invoices + 1;
+END;
+
+-- Invoices awaiting payment, counted through this index.
 CREATE INDEX invoices_settled ON invoices (status, settled_at);
-CREATE INDEX licenses_issued ON licenses (issued_at);
 -- Deliveries that gave up, counted and listed without reading the delivered ones.
 CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (dead, created_at);
 
