@@ -3,7 +3,9 @@
 // checks on every form, idle and absolute expiry, sign-out ending the session server-side, the
 // brute-force limit, and forms that become admin API calls with the same scope checks and audit.
 
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -377,7 +379,13 @@ TEST_CASE("console: hostile strings from the database render as text on every pa
     // The operator's own name is shown in the header.
     REQUIRE(c.server->post("/v1/admin/settings/operator-name", json{{"name", evil}}.dump(), admin)
                 .status == 200);
-    for (const auto& [path, _] : api::console_pages()) {
+    auto listed = c.server->get("/v1/admin/licenses", admin);
+    REQUIRE(listed.body["licenses"].size() == 1);
+    std::string license_id = listed.body["licenses"][0]["id"];
+    for (auto [path, _] : api::console_pages()) {
+        // A page of one row: this license's.
+        if (auto group = path.find('('); group != std::string::npos)
+            path = path.substr(0, group) + license_id;
         INFO(path);
         auto r = b.get(path);
         CHECK(r.status == 200);
@@ -524,4 +532,70 @@ TEST_CASE("console: the dashboard's figures come from GET /v1/admin/dashboard an
                         "days, at most 3 a day\"") != std::string::npos);
     CHECK(page.raw.find("<span class=\"n\">3</span> <a href=\"/admin/licenses\">licenses "
                         "issued</a>") != std::string::npos);
+}
+
+TEST_CASE("console: a license's page shows its terms, machines, newest validations and audit "
+          "trail, and a key finds it",
+          "[e2e][console]") {
+    Console c;
+    const auto& admin = c.server->admin_key();
+    REQUIRE(c.server->post("/v1/admin/products",
+                           json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
+                .status == 200);
+    auto issued = c.server->post("/v1/admin/licenses",
+                                 json{{"product_slug", "app"}, {"buyer_email", "x@y.test"}}.dump(),
+                                 admin);
+    REQUIRE(issued.status == 200);
+    std::string id = issued.body["license_id"], key = issued.body["license_key"];
+    auto other = c.server->post("/v1/admin/licenses", json{{"product_slug", "app"}}.dump(), admin);
+    REQUIRE(other.status == 200);
+    REQUIRE(c.server->post("/v1/validate", json{{"key", key}, {"fingerprint", "m-1"}}.dump())
+                .status == 200);
+    REQUIRE(test::http_request(c.server->port(), "POST", "/v1/admin/licenses/" + id + "/suspend",
+                               "{}", {{"Authorization", "Bearer " + admin}})
+                .status == 200);
+    // The validation log is written in the background: wait for the row.
+    test::HttpResult detail;
+    for (int i = 0; i < 100; ++i) {
+        detail = c.server->get("/v1/admin/licenses/" + id, admin);
+        if (detail.status == 200 && !detail.body["validations"].empty())
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(detail.status == 200);
+    CHECK(detail.body["id"] == id);
+    CHECK(detail.body["status"] == "suspended");
+    REQUIRE(detail.body["validations"].size() == 1);
+    CHECK(detail.body["validations"][0]["result"] == "ok");
+    CHECK(c.server->get("/v1/admin/licenses/00000000-0000-4000-8000-000000000000", admin).status ==
+          404);
+    // The audit trail of one row; a key finds its license, and only the one stored.
+    auto trail = c.server->get("/v1/admin/audit?target_id=" + id, admin);
+    REQUIRE(trail.body["entries"].size() == 2);
+    CHECK(trail.body["entries"][0]["action"] == "license.suspend");
+    CHECK(trail.body["entries"][1]["action"] == "license.issue");
+    auto by_key = c.server->get("/v1/admin/licenses/search?key=" + key, admin);
+    REQUIRE(by_key.body["licenses"].size() == 1);
+    CHECK(by_key.body["licenses"][0]["id"] == id);
+    CHECK(c.server->get("/v1/admin/licenses/search?key=LIC1-NOT-A-KEY", admin)
+              .body["licenses"]
+              .empty());
+    std::string forged = key;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A'; // names the same id, not the stored key
+    CHECK(c.server->get("/v1/admin/licenses/search?key=" + forged, admin)
+              .body["licenses"]
+              .empty());
+
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    auto page = b.get("/admin/licenses/" + id);
+    CHECK(page.status == 200);
+    CHECK(page.raw.find("<dd>suspended</dd>") != std::string::npos);
+    CHECK(page.raw.find("license.suspend") != std::string::npos);
+    CHECK(page.raw.find(">Unsuspend</button>") != std::string::npos);
+    CHECK(page.raw.find("m-1") == std::string::npos); // fingerprints are shown only hashed
+    auto found = b.get("/admin/licenses?q=" + key);
+    CHECK(found.raw.find("href=\"/admin/licenses/" + id + "\"") != std::string::npos);
+    CHECK(found.raw.find(other.body["license_id"].get<std::string>()) == std::string::npos);
+    CHECK(b.get("/admin/licenses/00000000-0000-4000-8000-000000000000").status == 404);
 }

@@ -33,6 +33,7 @@ inline const std::vector<AdminRoute>& admin_routes() {
         {"post", "/v1/admin/licenses", "licenses:write"},
         {"get", "/v1/admin/licenses/search", "licenses:read"},
         {"get", "/v1/admin/dashboard", "licenses:read"},
+        {"get", "/v1/admin/licenses/{id}", "licenses:read"},
         {"post", "/v1/admin/licenses/import", "licenses:write"},
         {"post", "/v1/admin/licenses/{id}/revoke", "licenses:write"},
         {"post", "/v1/admin/licenses/{id}/suspend", "licenses:write"},

@@ -139,6 +139,34 @@ http::Response dashboard(const App& app, db::Database& db, const http::Request& 
                                {"failed_deliveries", *failed}});
 }
 
+// GET /v1/admin/licenses/:id: the license as listed, with its newest validations (?limit=,
+// default 50).
+http::Response license_detail(db::Database& db, const http::Request& r) {
+    http::Response error;
+    auto licenses = store::LicenseStore::open(db);
+    if (!licenses)
+        return error_response("internal_error", "licenses");
+    auto row = found(licenses->find(r.params[0]), "license", r.params[0], error);
+    if (!row)
+        return error;
+    auto limit = limit_param(r, 50, error);
+    if (!limit)
+        return error;
+    auto checks = store::AccessStore(db).validations_of(row->id, *limit);
+    if (!checks)
+        return error_response("internal_error", "validations");
+    json validations = json::array();
+    for (const auto& v : *checks)
+        validations.push_back({{"at", format_timestamp(v.at)},
+                               {"result", v.result},
+                               {"fingerprint_sha256",
+                                v.fingerprint_sha256 ? json(*v.fingerprint_sha256) : json(nullptr)},
+                               {"request_ip", v.request_ip ? json(*v.request_ip) : json(nullptr)}});
+    json out = license_out(*row);
+    out["validations"] = validations;
+    return json_response(200, out);
+}
+
 http::Response list_licenses(db::Database& db, const http::Request& r) {
     std::optional<std::string> product_id;
     if (auto slug = r.query_value("product_slug")) {
@@ -369,6 +397,11 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
     s.route("GET", "/v1/admin/licenses",
             admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_licenses(db, r);
+            }));
+    // One license with its newest validations (what the console's license page shows).
+    s.route("GET", fmt::format("/v1/admin/licenses/{}", k_id),
+            admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                return license_detail(db, r);
             }));
     s.route(
         "GET", "/v1/admin/dashboard",

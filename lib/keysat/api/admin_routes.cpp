@@ -11,6 +11,7 @@
 #include "keysat/crypto/secure.hpp"
 #include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/issuing/issue.hpp"
+#include "keysat/license/lic1.hpp"
 #include "keysat/service/catalog.hpp"
 #include "keysat/service/issuance.hpp"
 #include "keysat/service/roles.hpp"
@@ -533,6 +534,17 @@ void register_admin_routes(http::Server& s, const App& app) {
                                               r.query_value("invoice_id"), 100);
                 if (!found)
                     return error_response("internal_error", "licenses");
+                // Ours: ?key=LIC1-... finds the license the key names, when the key is the one
+                // stored (the key itself is not trusted: it only names an id).
+                if (auto key = r.query_value("key")) {
+                    found->clear();
+                    auto decoded =
+                        license::decode_license_key(trim(*key), license::Strictness::lenient);
+                    if (decoded)
+                        if (auto l = licenses->find(decoded->payload.license_id.to_string());
+                            l && *l && (*l)->license_key == trim(*key))
+                            found->push_back(**l);
+                }
                 store::CatalogStore catalog(db);
                 for (const auto& l : *found) {
                     json row = license_out(l);
@@ -588,6 +600,7 @@ void register_admin_routes(http::Server& s, const App& app) {
             filter.action = r.query_value("action");
             filter.actor_hmac = r.query_value("actor_hash");
             filter.actor_id = r.query_value("actor_id");
+            filter.target = r.query_value("target_id");
             for (auto [name, slot] :
                  {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}})
                 if (auto t = r.query_value(name)) {

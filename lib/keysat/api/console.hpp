@@ -64,6 +64,8 @@ struct Column {
     std::string label;
     std::string field;
     std::function<std::string(const nlohmann::json&)> render = {};
+    // When set, the cell links to this path (a console page; escaped by the table).
+    std::function<std::string(const nlohmann::json&)> href = {};
 };
 
 // A JSON value as a table shows it: strings as they are, booleans yes/no, arrays comma-joined.
@@ -84,7 +86,8 @@ std::string select(const std::string& label, const std::string& name,
 // link shows nothing else, so no link can put words of its own on the console).
 bool is_done_message(const std::string& text);
 
-// The console's pages: path, renderer.
+// The console's pages: path (a regular expression; captures reach the page as the request's
+// params), renderer.
 using ConsolePage = std::function<http::Response(const ConsoleView&)>;
 const std::vector<std::pair<std::string, ConsolePage>>& console_pages();
 

@@ -384,43 +384,48 @@ http::Response licenses(const ConsoleView& v) {
     auto q = v.req.query_value("q").value_or("");
     std::string main =
         "<form method=\"get\" action=\"/admin/licenses\" role=\"search\" class=\"inline-search\">"
-        "<label for=\"q\">Find by e-mail or invoice id</label><input id=\"q\" name=\"q\" "
+        "<label for=\"q\">Find by e-mail, invoice id or license key</label><input id=\"q\" "
+        "name=\"q\" "
         "type=\"search\" value=\"" +
         html::text(q) + "\"><button type=\"submit\">Search</button></form>";
     Query query;
     std::string path = "/v1/admin/licenses";
     if (!q.empty()) {
         path = "/v1/admin/licenses/search";
-        query.emplace(q.find('@') != std::string::npos ? "buyer_email" : "invoice_id", q);
+        query.emplace(q.starts_with("LIC1-") || q.starts_with("lic1-") ? "key"
+                      : q.find('@') != std::string::npos               ? "buyer_email"
+                                                                       : "invoice_id",
+                      q);
     } else {
         query.emplace("limit", "100");
     }
     bool write = v.may("licenses:write");
-    main += section(q.empty() ? "Newest licenses" : "Found",
-                    listing(v, path, query, "licenses",
-                            {{"Buyer", "buyer_email"},
-                             {"Status", "status"},
-                             {"Issued", "issued_at"},
-                             {"Expires", "expires_at"},
-                             {"Entitlements", "entitlements"},
-                             {"Id", "id"}},
-                            write ? std::function<std::string(const json&)>([&](const json& l) {
-                                std::string base = "/v1/admin/licenses/" + id_of(l);
-                                std::string status = l.value("status", "");
-                                std::string out;
-                                if (status != "revoked")
-                                    out += v.button("POST", base + "/revoke", back, "Revoke",
-                                                    {{"_done", "License revoked."}});
-                                if (status == "active")
-                                    out += v.button("POST", base + "/suspend", back, "Suspend",
-                                                    {{"_done", "License suspended."}});
-                                if (status == "suspended")
-                                    out += v.button("POST", base + "/unsuspend", back, "Unsuspend",
-                                                    {{"_done", "License unsuspended."}});
-                                return out;
-                            })
-                                  : nullptr,
-                            q.empty() ? "No licenses yet." : "No license matches."));
+    main += section(
+        q.empty() ? "Newest licenses" : "Found",
+        listing(v, path, query, "licenses",
+                {{"Buyer", "buyer_email"},
+                 {"Status", "status"},
+                 {"Issued", "issued_at"},
+                 {"Expires", "expires_at"},
+                 {"Entitlements", "entitlements"},
+                 {"Id", "id", {}, [](const json& l) { return "/admin/licenses/" + id_of(l); }}},
+                write ? std::function<std::string(const json&)>([&](const json& l) {
+                    std::string base = "/v1/admin/licenses/" + id_of(l);
+                    std::string status = l.value("status", "");
+                    std::string out;
+                    if (status != "revoked")
+                        out += v.button("POST", base + "/revoke", back, "Revoke",
+                                        {{"_done", "License revoked."}});
+                    if (status == "active")
+                        out += v.button("POST", base + "/suspend", back, "Suspend",
+                                        {{"_done", "License suspended."}});
+                    if (status == "suspended")
+                        out += v.button("POST", base + "/unsuspend", back, "Unsuspend",
+                                        {{"_done", "License unsuspended."}});
+                    return out;
+                })
+                      : nullptr,
+                q.empty() ? "No licenses yet." : "No license matches."));
     if (write)
         main +=
             section("Issue a complimentary license",
@@ -445,6 +450,76 @@ http::Response licenses(const ConsoleView& v) {
                                              "value=\"records,inserted,unchanged\">"
                                              "<button type=\"submit\">Import</button>")));
     return v.page("Licenses", "/admin/licenses", main);
+}
+
+// One license: its terms, the status changes the operator may make, its machines, its newest
+// validations and its audit trail.
+http::Response license_page(const ConsoleView& v) {
+    const std::string id = v.req.params.empty() ? "" : v.req.params[0];
+    const std::string back = "/admin/licenses/" + id;
+    auto a = v.get("/v1/admin/licenses/" + id);
+    if (a.status != 200)
+        return v.page("License", "/admin/licenses", v.refusal(a), a.status);
+    const json& l = a.body;
+    std::string main = "<dl class=\"terms\">";
+    for (const auto& [label, field] : std::vector<std::pair<const char*, const char*>>{
+             {"Buyer", "buyer_email"},
+             {"Status", "status"},
+             {"Issued", "issued_at"},
+             {"Expires", "expires_at"},
+             {"Entitlements", "entitlements"},
+             {"Machines allowed", "max_machines"},
+             {"Invoice", "invoice_id"},
+             {"Suspension reason", "suspension_reason"},
+             {"Revocation reason", "revocation_reason"},
+             {"Id", "id"}})
+        main += "<dt>" + html::text(label) + "</dt><dd>" +
+                html::text(cell_text(l.value(field, json()))) + "</dd>";
+    main += "</dl>";
+    if (v.may("licenses:write")) {
+        std::string status = l.value("status", ""), base = "/v1/admin/licenses/" + id;
+        std::string actions;
+        if (status != "revoked")
+            actions +=
+                v.button("POST", base + "/revoke", back, "Revoke", {{"_done", "License revoked."}});
+        if (status == "active")
+            actions += v.button("POST", base + "/suspend", back, "Suspend",
+                                {{"_done", "License suspended."}});
+        if (status == "suspended")
+            actions += v.button("POST", base + "/unsuspend", back, "Unsuspend",
+                                {{"_done", "License unsuspended."}});
+        main += "<p class=\"actions\">" + actions + "</p>";
+    }
+    main += section(
+        "Machines",
+        listing(
+            v, "/v1/admin/machines", {{"license_id", id}, {"include_inactive", "true"}}, "machines",
+            {{"Hostname", "hostname"}, {"Platform", "platform"}, {"Active", "active"}},
+            v.may("machines:write") ? std::function<std::string(const json&)>([&](const json& m) {
+                if (!m.value("active", false))
+                    return std::string();
+                return v.button("POST", "/v1/admin/machines/" + id_of(m) + "/deactivate", back,
+                                "Deactivate", {{"_done", "Machine deactivated."}});
+            })
+                                    : nullptr,
+            "No machine has activated this license."));
+    main += section("Newest validations",
+                    table(l.value("validations", json::array()),
+                          {{"When", "at"}, {"Result", "result"}, {"From", "request_ip"}}, nullptr,
+                          "Never validated."));
+    if (v.may("audit:read"))
+        main +=
+            section("Audit trail",
+                    listing(v, "/v1/admin/audit", {{"target_id", id}, {"limit", "100"}}, "entries",
+                            {{"When", "occurred_at"},
+                             {"Action", "action"},
+                             {"Who", "actor_kind",
+                              [](const json& e) {
+                                  return cell_text(e.value("actor_kind", json())) + " " +
+                                         cell_text(e.value("actor_id", json()));
+                              }}},
+                            nullptr, "Nothing recorded."));
+    return v.page("License " + id.substr(0, 8), "/admin/licenses", main);
 }
 
 http::Response machines(const ConsoleView& v) {
@@ -617,10 +692,15 @@ bool is_done_message(const std::string& text) {
 
 const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
     static const std::vector<std::pair<std::string, ConsolePage>> pages = {
-        {"/admin/", dashboard},        {"/admin/products", products},
-        {"/admin/codes", codes},       {"/admin/licenses", licenses},
-        {"/admin/machines", machines}, {"/admin/subscriptions", subscriptions},
-        {"/admin/webhooks", webhooks}, {"/admin/audit", audit_log},
+        {"/admin/", dashboard},
+        {"/admin/products", products},
+        {"/admin/codes", codes},
+        {"/admin/licenses", licenses},
+        {"/admin/licenses/([0-9a-f-]{36})", license_page},
+        {"/admin/machines", machines},
+        {"/admin/subscriptions", subscriptions},
+        {"/admin/webhooks", webhooks},
+        {"/admin/audit", audit_log},
         {"/admin/api-keys", api_keys},
     };
     return pages;

@@ -606,7 +606,10 @@ std::string table(const json& rows, const std::vector<Column>& columns,
         out += "<tr>";
         for (const auto& c : columns) {
             std::string text = c.render ? c.render(row) : cell_text(row.value(c.field, json()));
-            out += "<td data-label=\"" + html::text(c.label) + "\">" + html::text(text) + "</td>";
+            std::string cell = html::text(text);
+            if (c.href)
+                cell = "<a href=\"" + html::text(c.href(row)) + "\">" + cell + "</a>";
+            out += "<td data-label=\"" + html::text(c.label) + "\">" + cell + "</td>";
         }
         if (actions)
             out += "<td class=\"actions\">" + actions(row) + "</td>";

@@ -88,16 +88,29 @@ Expected<std::vector<AuditRow>> AccessStore::list_audit(const AuditFilter& f) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format(
                              "SELECT {} FROM audit_log WHERE (?1 IS NULL OR action = ?1) AND (?2 "
                              "IS NULL OR actor_hmac = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 "
-                             "IS NULL OR at <= ?4) AND (?6 IS NULL OR actor_id = ?6) ORDER BY at "
-                             "DESC, id DESC LIMIT ?5",
+                             "IS NULL OR at <= ?4) AND (?6 IS NULL OR actor_id = ?6) AND (?7 IS "
+                             "NULL OR target = ?7) ORDER BY at DESC, id DESC LIMIT ?5",
                              k_audit_columns)));
     s.bind(1, f.action)
         .bind(2, f.actor_hmac)
         .bind(3, f.since)
         .bind(4, f.until)
         .bind(5, f.limit)
-        .bind(6, f.actor_id);
+        .bind(6, f.actor_id)
+        .bind(7, f.target);
     return read_all<AuditRow>(s, read_audit);
+}
+
+Expected<std::vector<ValidationRow>> AccessStore::validations_of(const std::string& license_id,
+                                                                 std::int64_t limit) {
+    KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT at, license_id, result, fingerprint_sha256, "
+                                       "request_ip FROM validation_log WHERE license_id = ? ORDER "
+                                       "BY at DESC, id DESC LIMIT ?"));
+    s.bind(1, license_id).bind(2, limit);
+    return read_all<ValidationRow>(s, [](const db::Statement& st) {
+        return ValidationRow{st.column_int(0), opt_text(st, 1), st.column_text(2), opt_text(st, 3),
+                             opt_text(st, 4)};
+    });
 }
 
 Expected<void> AccessStore::append_validations(const std::vector<ValidationRow>& rows) {

@@ -37,6 +37,7 @@ struct AuditFilter {
     std::optional<std::string> action;
     std::optional<std::string> actor_id;
     std::optional<std::string> actor_hmac;
+    std::optional<std::string> target; // the row an action named
     std::optional<std::int64_t> since;
     std::optional<std::int64_t> until;
     std::int64_t limit = 100;
@@ -68,6 +69,9 @@ class AccessStore {
 
     // Appends a batch of validation results in one transaction (kept off request paths).
     Expected<void> append_validations(const std::vector<ValidationRow>& rows);
+    // A license's newest validation-log rows, newest first.
+    Expected<std::vector<ValidationRow>> validations_of(const std::string& license_id,
+                                                        std::int64_t limit);
 
     Expected<std::optional<std::string>> setting(const std::string& key);
     Expected<void> set_setting(const std::string& key, const std::string& value, std::int64_t now);

@@ -130,3 +130,6 @@ CREATE TRIGGER machines_count_delete AFTER DELETE ON machines WHEN OLD.deactivat
 BEGIN
     UPDATE dashboard_counts SET value = value - 1 WHERE name = 'active_machines';
 END;
+
+-- A license's (or any row's) audit trail, read by its target.
+CREATE INDEX audit_log_target ON audit_log (target, at);
