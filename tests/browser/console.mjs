@@ -20,7 +20,7 @@ if (!scenario || !outdir) {
 const args = JSON.parse(raw || '{}');
 
 const PAGES = ['/admin/', '/admin/products', '/admin/codes', '/admin/licenses', '/admin/machines',
-  '/admin/subscriptions', '/admin/webhooks', '/admin/audit', '/admin/api-keys'];
+  '/admin/subscriptions', '/admin/webhooks', '/admin/audit', '/admin/api-keys', '/admin/settings'];
 
 async function openPage(browser, width = 1280) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });

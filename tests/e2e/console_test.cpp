@@ -599,3 +599,34 @@ TEST_CASE("console: a license's page shows its terms, machines, newest validatio
     CHECK(found.raw.find(other.body["license_id"].get<std::string>()) == std::string::npos);
     CHECK(b.get("/admin/licenses/00000000-0000-4000-8000-000000000000").status == 404);
 }
+
+TEST_CASE("console: settings change the operator name through its route, and the operator alone "
+          "gets a backup link, shown once",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    auto page = b.get("/admin/settings");
+    CHECK(page.status == 200);
+    CHECK(page.raw.find("Make a download link") != std::string::npos);
+    auto saved = b.act("POST", "/v1/admin/settings/operator-name",
+                       "name=Ada%27s+Apps&_done=Operator+name+saved.");
+    CHECK(saved.status == 303);
+    CHECK(c.server->get("/v1/admin/settings/operator-name", c.server->admin_key())
+              .body["operator_name"] == "Ada's Apps");
+    CHECK(b.get("/admin/settings").raw.find("<strong>Ada&#39;s Apps</strong>") !=
+          std::string::npos);
+    auto link = b.act("POST", "/v1/admin/backup/link", "_show=url&_title=Backup+download+link");
+    REQUIRE(link.status == 303);
+    auto shown = b.get("/admin/shown");
+    CHECK(shown.raw.find(c.server->base() + "/v1/backup/") != std::string::npos);
+    // A key may read the settings, but neither gets a backup link nor changes the name.
+    std::string key = c.api_key("read-only");
+    Browser viewer(*c.server);
+    REQUIRE(viewer.sign_in("api_key", key).status == 303);
+    auto seen = viewer.get("/admin/settings");
+    CHECK(seen.status == 200);
+    CHECK(seen.raw.find("Make a download link") == std::string::npos);
+    CHECK(seen.raw.find("action=\"/admin/act\"") == std::string::npos);
+    CHECK(viewer.act("POST", "/v1/admin/backup/link", "_show=url").status == 403);
+}

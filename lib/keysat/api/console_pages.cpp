@@ -681,6 +681,7 @@ bool is_done_message(const std::string& text) {
                                                 "License suspended.",
                                                 "License unsuspended.",
                                                 "Machine deactivated.",
+                                                "Operator name saved.",
                                                 "Product activated.",
                                                 "Product created.",
                                                 "Product deactivated.",
@@ -688,6 +689,34 @@ bool is_done_message(const std::string& text) {
                                                 "Subscription cancelled.",
                                                 "Subscription resumed."};
     return known.count(text) == 1;
+}
+
+// Settings: the operator name buyers see, and a backup download link (the operator's alone).
+http::Response settings(const ConsoleView& v) {
+    const std::string back = "/admin/settings";
+    auto a = v.get("/v1/admin/settings/operator-name");
+    if (a.status != 200)
+        return v.page("Settings", back, v.refusal(a), a.status);
+    std::string main = "<p>Buyers see the operator name <strong>" +
+                       html::text(a.body.value("operator_name", "")) +
+                       "</strong> on the buy, thank-you and recovery pages.</p>";
+    if (v.may("settings:write"))
+        main +=
+            section("Operator name",
+                    v.form("POST", "/v1/admin/settings/operator-name", back,
+                           field("Name buyers see", "name", "text", " required maxlength=\"200\"") +
+                               hidden_done("Operator name saved.") +
+                               "<button type=\"submit\">Save</button>"));
+    if (v.is_master())
+        main += section(
+            "Backup",
+            "<p>A link that downloads a consistent copy of the database once, within 10 minutes, "
+            "without the admin key. It is shown once.</p>" +
+                v.form("POST", "/v1/admin/backup/link", back,
+                       "<input type=\"hidden\" name=\"_show\" value=\"url\">"
+                       "<input type=\"hidden\" name=\"_title\" value=\"Backup download "
+                       "link\"><button type=\"submit\">Make a download link</button>"));
+    return v.page("Settings", back, main);
 }
 
 const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
@@ -702,6 +731,7 @@ const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
         {"/admin/webhooks", webhooks},
         {"/admin/audit", audit_log},
         {"/admin/api-keys", api_keys},
+        {"/admin/settings", settings},
     };
     return pages;
 }

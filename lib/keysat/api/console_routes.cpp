@@ -218,6 +218,7 @@ const std::vector<NavItem>& nav_items() {
         {"/admin/webhooks", "Webhooks", "webhooks:read"},
         {"/admin/audit", "Audit log", "audit:read"},
         {"/admin/api-keys", "API keys", ""},
+        {"/admin/settings", "Settings", "settings:read"},
     };
     return items;
 }
