@@ -539,18 +539,20 @@ TEST_CASE("console: a license's page shows its terms, machines, newest validatio
           "[e2e][console]") {
     Console c;
     const auto& admin = c.server->admin_key();
-    REQUIRE(c.server->post("/v1/admin/products",
-                           json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
+    REQUIRE(c.server
+                ->post("/v1/admin/products",
+                       json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
                 .status == 200);
-    auto issued = c.server->post("/v1/admin/licenses",
-                                 json{{"product_slug", "app"}, {"buyer_email", "x@y.test"}}.dump(),
-                                 admin);
+    auto issued =
+        c.server->post("/v1/admin/licenses",
+                       json{{"product_slug", "app"}, {"buyer_email", "x@y.test"}}.dump(), admin);
     REQUIRE(issued.status == 200);
     std::string id = issued.body["license_id"], key = issued.body["license_key"];
     auto other = c.server->post("/v1/admin/licenses", json{{"product_slug", "app"}}.dump(), admin);
     REQUIRE(other.status == 200);
-    REQUIRE(c.server->post("/v1/validate", json{{"key", key}, {"fingerprint", "m-1"}}.dump())
-                .status == 200);
+    REQUIRE(
+        c.server->post("/v1/validate", json{{"key", key}, {"fingerprint", "m-1"}}.dump()).status ==
+        200);
     REQUIRE(test::http_request(c.server->port(), "POST", "/v1/admin/licenses/" + id + "/suspend",
                                "{}", {{"Authorization", "Bearer " + admin}})
                 .status == 200);
@@ -582,9 +584,7 @@ TEST_CASE("console: a license's page shows its terms, machines, newest validatio
               .empty());
     std::string forged = key;
     forged.back() = forged.back() == 'A' ? 'B' : 'A'; // names the same id, not the stored key
-    CHECK(c.server->get("/v1/admin/licenses/search?key=" + forged, admin)
-              .body["licenses"]
-              .empty());
+    CHECK(c.server->get("/v1/admin/licenses/search?key=" + forged, admin).body["licenses"].empty());
 
     Browser b(*c.server);
     REQUIRE(b.sign_in("password", k_password).status == 303);

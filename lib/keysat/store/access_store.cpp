@@ -104,8 +104,8 @@ Expected<std::vector<AuditRow>> AccessStore::list_audit(const AuditFilter& f) {
 Expected<std::vector<ValidationRow>> AccessStore::validations_of(const std::string& license_id,
                                                                  std::int64_t limit) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare("SELECT at, license_id, result, fingerprint_sha256, "
-                                       "request_ip FROM validation_log WHERE license_id = ? ORDER "
-                                       "BY at DESC, id DESC LIMIT ?"));
+                                       "request_ip FROM validation_log WHERE license_id = ? "
+                                       "ORDER BY at DESC, id DESC LIMIT ?"));
     s.bind(1, license_id).bind(2, limit);
     return read_all<ValidationRow>(s, [](const db::Statement& st) {
         return ValidationRow{st.column_int(0), opt_text(st, 1), st.column_text(2), opt_text(st, 3),
