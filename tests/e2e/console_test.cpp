@@ -630,3 +630,48 @@ TEST_CASE("console: settings change the operator name through its route, and the
     CHECK(seen.raw.find("action=\"/admin/act\"") == std::string::npos);
     CHECK(viewer.act("POST", "/v1/admin/backup/link", "_show=url").status == 403);
 }
+
+TEST_CASE("console: malformed multipart forms change nothing, and a well-formed one uploads",
+          "[e2e][console]") {
+    Console c;
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    REQUIRE(b.get("/admin/licenses").status == 200);
+    auto post = [&](const std::string& type, const std::string& body) {
+        return test::http_request(
+            c.server->port(), "POST", "/admin/act", body,
+            {{"Cookie", b.cookie}, {"Origin", c.server->base()}, {"Content-Type", type}});
+    };
+    auto part = [](const std::string& boundary, const std::string& name, const std::string& value) {
+        return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name +
+               "\"\r\n\r\n" + value + "\r\n";
+    };
+    const std::string bd = "XyZ123";
+    std::string fields = part(bd, "_csrf", b.last_csrf) + part(bd, "_method", "POST") +
+                         part(bd, "_path", "/v1/admin/products") + part(bd, "name", "App") +
+                         part(bd, "slug", "app") + part(bd, "price_sats:int", "5");
+    const std::string type = "multipart/form-data; boundary=" + bd;
+    // No closing delimiter, a boundary that is not the body's, none at all, one too long, a part
+    // without a name, a part without its blank line, a part without headers, no parts: none is
+    // read as a form (so no token).
+    for (const auto& [t, body] : std::vector<std::pair<std::string, std::string>>{
+             {type, fields},
+             {"multipart/form-data; boundary=Other", fields + "--" + bd + "--\r\n"},
+             {"multipart/form-data", fields + "--" + bd + "--\r\n"},
+             {"multipart/form-data; boundary=" + std::string(71, 'b'), fields + "--" + bd + "--"},
+             {type, fields + "--" + bd + "\r\nContent-Disposition: form-data\r\n\r\nx\r\n--" + bd +
+                        "--\r\n"},
+             {type, "--" + bd + "\r\nContent-Disposition: form-data; name=\"_csrf\"" + "\r\n" +
+                        b.last_csrf + "\r\n--" + bd + "--\r\n"},
+             {type, "--" + bd + "\r\n\r\n" + b.last_csrf + "\r\n" + fields + "--" + bd + "--\r\n"},
+             {type, "--" + bd + "--\r\n"},
+             {type, ""}}) {
+        INFO(t << "\n" << body);
+        CHECK(post(t, body).status == 403);
+    }
+    CHECK(c.count("SELECT count(*) FROM products") == 0);
+    // The same fields, closed properly: the product is made.
+    auto made = post(type, fields + "--" + bd + "--\r\n");
+    CHECK(made.status == 303);
+    CHECK(c.count("SELECT count(*) FROM products WHERE slug = 'app'") == 1);
+}

@@ -119,19 +119,27 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(5);
     client.set_read_timeout(10);
-    httplib::Headers h(headers.begin(), headers.end());
+    // A Content-Type in `headers` is the body's type (else JSON): httplib sends the type it is
+    // given as an argument, so it goes there, once.
+    std::string type = "application/json";
+    httplib::Headers h;
+    for (const auto& [name, value] : headers)
+        if (name == "Content-Type")
+            type = value;
+        else
+            h.emplace(name, value);
     auto send = [&]() -> httplib::Result {
         if (method == "GET")
             return client.Get(path, h);
         if (method == "HEAD")
             return client.Head(path, h);
         if (method == "POST")
-            return client.Post(path, h, body, "application/json");
+            return client.Post(path, h, body, type);
         if (method == "PATCH")
-            return client.Patch(path, h, body, "application/json");
+            return client.Patch(path, h, body, type);
         if (method == "PUT")
-            return client.Put(path, h, body, "application/json");
-        return client.Delete(path, h, body, "application/json");
+            return client.Put(path, h, body, type);
+        return client.Delete(path, h, body, type);
     };
     httplib::Result r = send();
     if (!r)

@@ -20,6 +20,7 @@
 #include "keysat/api/console.hpp"
 #include "keysat/api/html.hpp"
 #include "keysat/api/limits.hpp"
+#include "keysat/api/pages.hpp"
 #include "keysat/crypto/hash.hpp"
 #include "keysat/crypto/password.hpp"
 #include "keysat/crypto/secure.hpp"
@@ -48,6 +49,13 @@ constexpr double k_sign_in_burst = 5.0;
 
 std::string sha256_hex(std::string_view s) {
     return hex_encode(crypto::sha256(as_bytes(s)));
+}
+
+// What the audit shows for a console session's actor: an HMAC of the session under the server's
+// secret, the same for every change made in one session.
+std::string session_hmac(const App& app, const std::string& session_hash) {
+    return hex_encode(crypto::hmac_sha256(as_bytes(app.audit_secret),
+                                          as_bytes("console-session:" + session_hash)));
 }
 
 std::string random_token() {
@@ -106,7 +114,9 @@ std::optional<std::map<std::string, std::string>> multipart_fields(const http::R
     while (body.substr(pos, 2) == "\r\n") {
         auto head_end = body.find("\r\n\r\n", pos);
         auto next = body.find("\r\n" + delimiter, pos);
-        if (head_end == std::string_view::npos || next == std::string_view::npos || head_end > next)
+        // Each part has headers (a name at least), then a blank line, before the next delimiter.
+        if (head_end == std::string_view::npos || next == std::string_view::npos ||
+            head_end < pos + 2 || head_end > next)
             return std::nullopt;
         std::string_view head = body.substr(pos + 2, head_end - pos - 2);
         auto n = head.find("name=\"");
@@ -299,11 +309,7 @@ http::Response console_page(const App& app, db::Database& db, int status, const 
 }
 
 http::Response see_other(const std::string& location, std::string set_cookie = "") {
-    http::Response r;
-    r.status = 303;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = "See " + location + "\n";
-    r.headers = {{"Location", location}, {"Cache-Control", "no-store"}};
+    http::Response r = redirect(location);
     if (!set_cookie.empty())
         r.headers.emplace_back("Set-Cookie", std::move(set_cookie));
     return r;
@@ -332,10 +338,7 @@ std::optional<ConsoleOperator> signed_in(const App& app, db::Database& db,
     op.session_hash = hash;
     op.csrf = (*s)->csrf_token;
     op.actor.ip = client_address(req, app.trusted_proxies);
-    // What the audit shows of the credential: an HMAC of the session under the server's secret,
-    // the same for every change made in one session.
-    op.actor.hmac = hex_encode(
-        crypto::hmac_sha256(as_bytes(app.audit_secret), as_bytes("console-session:" + hash)));
+    op.actor.hmac = session_hmac(app, hash);
     if ((*s)->actor_kind == "master") {
         op.actor.kind = op.actor.id = "master";
         return op;
@@ -461,8 +464,7 @@ http::Response sign_in(const App& app, db::Database& db, const http::Request& re
     }
     std::string token = random_token();
     std::string hash = sha256_hex(token);
-    actor.hmac = hex_encode(
-        crypto::hmac_sha256(as_bytes(app.audit_secret), as_bytes("console-session:" + hash)));
+    actor.hmac = session_hmac(app, hash);
     store::SessionStore sessions(db);
     (void)sessions.remove_stale(now, k_idle_seconds);
     store::SessionRow row{

@@ -447,15 +447,6 @@ http::Request as_json_request(const http::Request& req, const json& body) {
     return r;
 }
 
-http::Response redirect(const std::string& location) {
-    http::Response r;
-    r.status = 303;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = "See " + location + "\n";
-    r.headers = {{"Location", location}, {"Cache-Control", "no-store"}};
-    return r;
-}
-
 http::Response buy_submit(const App& app, db::Database& db, const http::Request& req) {
     const std::string& slug = req.params[0];
     auto fields = form_fields(req);
@@ -769,6 +760,15 @@ http::Response asset(const PageAsset& a) {
 }
 
 } // namespace
+
+http::Response redirect(const std::string& location) {
+    http::Response r;
+    r.status = 303;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "See " + location + "\n";
+    r.headers = {{"Location", location}, {"Cache-Control", "no-store"}};
+    return r;
+}
 
 std::map<std::string, std::string> form_fields(const http::Request& req) {
     std::multimap<std::string, std::string> all;

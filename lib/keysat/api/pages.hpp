@@ -13,6 +13,9 @@ namespace keysat::api {
 // A form body (application/x-www-form-urlencoded) as a map of each name's first value.
 std::map<std::string, std::string> form_fields(const http::Request& req);
 
+// A 303 to `location` (not cached).
+http::Response redirect(const std::string& location);
+
 // A page whose <main> is `main_html` (already escaped by the caller), titled `title`.
 http::Response html_page(const App& app, db::Database& db, int status, const std::string& title,
                          const std::string& main_html);
