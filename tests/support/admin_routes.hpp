@@ -33,6 +33,7 @@ inline const std::vector<AdminRoute>& admin_routes() {
         {"post", "/v1/admin/licenses", "licenses:write"},
         {"get", "/v1/admin/licenses/search", "licenses:read"},
         {"get", "/v1/admin/dashboard", "licenses:read"},
+        {"get", "/v1/admin/invoices", "licenses:read"},
         {"get", "/v1/admin/licenses/{id}", "licenses:read"},
         {"post", "/v1/admin/licenses/import", "licenses:write"},
         {"post", "/v1/admin/licenses/{id}/revoke", "licenses:write"},
@@ -83,6 +84,7 @@ inline const std::vector<AdminRoute>& admin_routes() {
         {"patch", "/v1/admin/discount-codes/{id}", "discount_codes:write"},
         {"patch", "/v1/admin/discount-codes/{id}/active", "discount_codes:write"},
         {"delete", "/v1/admin/discount-codes/{id}", "discount_codes:write"},
+        {"get", "/v1/admin/releases", "products:read", true},
         {"post", "/v1/admin/releases/revocations/reload", "settings:write", true},
     };
     return routes;

@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,7 @@
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/access_store.hpp"
 #include "keysat/store/catalog_store.hpp"
+#include "keysat/store/commerce_store.hpp"
 #include "keysat/store/machine_store.hpp"
 #include "keysat/store/stats_store.hpp"
 #include "keysat/store/webhook_store.hpp"
@@ -200,6 +202,49 @@ http::Response list_licenses(db::Database& db, const http::Request& r) {
     for (const auto& l : *rows)
         out.push_back(license_out(l));
     return json_response(200, {{"licenses", out}});
+}
+
+// GET /v1/admin/invoices?status=&limit=: the newest invoices, newest first, with their
+// product's slug (what the console's invoices page lists).
+http::Response list_invoices(db::Database& db, const http::Request& r) {
+    auto status = r.query_value("status");
+    if (status && *status != "new" && *status != "processing" && *status != "settled" &&
+        *status != "expired" && *status != "invalid")
+        return error_response("bad_request", "bad request: 'status' must be new, processing, "
+                                             "settled, expired or invalid");
+    http::Response error;
+    auto limit = limit_param(r, 100, error);
+    if (!limit)
+        return error;
+    auto rows = store::CommerceStore(db).newest_invoices(status, static_cast<int>(*limit));
+    auto products = store::CatalogStore(db).list_products(false);
+    if (!rows || !products)
+        return error_response("internal_error", "invoices");
+    std::map<std::string, std::string> slugs;
+    for (const auto& p : *products)
+        slugs[p.id] = p.slug;
+    auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+    json out = json::array();
+    for (const auto& i : *rows)
+        out.push_back(
+            {{"id", i.id},
+             {"status", i.status},
+             {"purpose", i.purpose},
+             {"product_id", i.product_id},
+             {"product_slug",
+              slugs.count(i.product_id) ? json(slugs[i.product_id]) : json(nullptr)},
+             {"policy_id", opt(i.policy_id)},
+             {"base_amount", i.base_amount},
+             {"discount_amount", i.discount_amount},
+             {"amount", i.amount},
+             {"currency", i.currency},
+             {"buyer_email", opt(i.buyer_email)},
+             {"license_id", opt(i.license_id)},
+             {"provider_id", opt(i.provider_id)},
+             {"provider_invoice_id", opt(i.provider_invoice_id)},
+             {"created_at", format_timestamp(i.created_at)},
+             {"settled_at", i.settled_at ? json(format_timestamp(*i.settled_at)) : json(nullptr)}});
+    return json_response(200, {{"invoices", out}});
 }
 
 // POST /v1/admin/licenses/import: the body is a keysat-issue ledger (JSON lines). Every key must
@@ -411,6 +456,10 @@ void register_operations_admin_routes(http::Server& s, const App& app) {
     // The body is JSON lines, read by the import itself.
     s.route("POST", "/v1/admin/licenses/import",
             mutation(app, "licenses:write", Body::none, import_ledger));
+    s.route("GET", "/v1/admin/invoices",
+            admin(app, "licenses:read", [](db::Database& db, const Actor&, const http::Request& r) {
+                return list_invoices(db, r);
+            }));
     s.route("GET", "/v1/admin/machines",
             admin(app, "machines:read", [](db::Database& db, const Actor&, const http::Request& r) {
                 return list_machines(db, r);

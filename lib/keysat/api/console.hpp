@@ -46,8 +46,11 @@ class ConsoleView {
                        const std::string& label,
                        const nlohmann::json& fields = nlohmann::json::object()) const;
     // The page: frame, navigation (`current` marked), the ?done= notice, then `main_html`.
+    // `also_post_to`: an origin the page's forms may lead to besides this server (BTCPay's,
+    // where the connect form's answer redirects).
     http::Response page(const std::string& title, const std::string& current,
-                        const std::string& main_html, int status = 200) const;
+                        const std::string& main_html, int status = 200,
+                        const std::string& also_post_to = "") const;
     // A refused read, as a notice.
     std::string refusal(const Answer& a) const;
 
@@ -75,12 +78,41 @@ std::string table(const nlohmann::json& rows, const std::vector<Column>& columns
                   const std::function<std::string(const nlohmann::json&)>& actions,
                   const std::string& empty_text);
 // Labelled inputs. `name` may carry /admin/act's type suffix (":int", ":list", ...). `extra` is
-// raw attribute text (" required", " min=\"0\"") written by the caller, never from data.
+// raw attribute text (" required", " min=\"0\"") written by the caller, never from data;
+// `value` (escaped here) is what the input starts with.
 std::string field(const std::string& label, const std::string& name,
-                  const std::string& type = "text", const std::string& extra = "");
+                  const std::string& type = "text", const std::string& extra = "",
+                  const std::string& value = "");
 std::string checkbox(const std::string& label, const std::string& name);
 std::string select(const std::string& label, const std::string& name,
                    const std::vector<std::pair<std::string, std::string>>& options);
+
+using Query = std::multimap<std::string, std::string>;
+// A titled section of a page (`body` escaped by the caller).
+std::string section(const std::string& heading, const std::string& body);
+// A list from an admin route: its `key` rows as a table, or the refusal as a notice.
+std::string listing(const ConsoleView& v, const std::string& path, const Query& query,
+                    const std::string& key, const std::vector<Column>& columns,
+                    const std::function<std::string(const nlohmann::json&)>& actions,
+                    const std::string& empty_text);
+// A form (from ConsoleView::form) that sends a file: multipart instead of URL-encoded.
+std::string replace_form_type(std::string form_html);
+// The hidden field naming the message /admin/act shows back after the change (one of
+// is_done_message's).
+std::string hidden_done(const std::string& message);
+// A row's "id".
+std::string id_of(const nlohmann::json& row);
+
+// The origin the operator's browser reaches BTCPay at (btcpay_browser_url, else btcpay_url);
+// empty when neither is set. The payments page may post forms there (the connect's redirect).
+std::string btcpay_browser_origin(const App& app);
+
+// Pages in console_commerce_pages.cpp: invoices, payments (providers, merchant profiles, rail
+// preferences), releases, one discount code.
+http::Response invoices_page(const ConsoleView& v);
+http::Response payments_page(const ConsoleView& v);
+http::Response releases_page(const ConsoleView& v);
+http::Response code_page(const ConsoleView& v);
 
 // Whether `text` is one of the messages the console's forms show back after a change (a ?done=
 // link shows nothing else, so no link can put words of its own on the console).

@@ -14,15 +14,12 @@ namespace keysat::api {
 
 using nlohmann::json;
 
-namespace {
-
-using Query = std::multimap<std::string, std::string>;
+// ---- helpers the pages share (console.hpp) ----------------------------------------------
 
 std::string section(const std::string& heading, const std::string& body) {
     return "<section><h2>" + html::text(heading) + "</h2>" + body + "</section>";
 }
 
-// A list from an admin route: its rows, or the refusal as a notice.
 std::string listing(const ConsoleView& v, const std::string& path, const Query& query,
                     const std::string& key, const std::vector<Column>& columns,
                     const std::function<std::string(const json&)>& actions,
@@ -33,7 +30,6 @@ std::string listing(const ConsoleView& v, const std::string& path, const Query& 
     return table(a.body.value(key, json::array()), columns, actions, empty_text);
 }
 
-// A form that sends a file: multipart instead of URL-encoded.
 std::string replace_form_type(std::string form_html) {
     const std::string open = "<form method=\"post\" action=\"/admin/act\"";
     if (form_html.starts_with(open))
@@ -41,7 +37,6 @@ std::string replace_form_type(std::string form_html) {
     return form_html;
 }
 
-// The message /admin/act shows back on the page after the change.
 std::string hidden_done(const std::string& message) {
     return "<input type=\"hidden\" name=\"_done\" value=\"" + html::text(message) + "\">";
 }
@@ -49,6 +44,10 @@ std::string hidden_done(const std::string& message) {
 std::string id_of(const json& row) {
     return row.value("id", "");
 }
+
+// ---- the pages ----------------------------------------------------------------------------
+
+namespace {
 
 // One series of a bar chart: a value per day.
 struct Series {
@@ -340,7 +339,7 @@ http::Response codes(const ConsoleView& v) {
     std::string main = section(
         "Discount codes",
         listing(v, "/v1/admin/discount-codes", {{"include_inactive", "true"}}, "codes",
-                {{"Code", "code"},
+                {{"Code", "code", {}, [](const json& c) { return "/admin/codes/" + id_of(c); }},
                  {"Kind", "kind"},
                  {"Amount", "amount"},
                  {"Used", "used_count"},
@@ -452,6 +451,38 @@ http::Response licenses(const ConsoleView& v) {
     return v.page("Licenses", "/admin/licenses", main);
 }
 
+// Moving an active license to another tier of its product: at once and free, or with a
+// checkout (shown once, for the buyer) for what the move costs.
+std::string change_tier_form(const ConsoleView& v, const json& license, const std::string& back) {
+    if (!v.may("products:read") || !v.may("policies:read"))
+        return "";
+    std::string slug;
+    auto products = v.get("/v1/admin/products");
+    for (const auto& p : products.body.value("products", json::array()))
+        if (p.value("id", "") == license.value("product_id", ""))
+            slug = p.value("slug", "");
+    if (slug.empty())
+        return "";
+    auto tiers = v.get("/v1/admin/policies", {{"product_slug", slug}});
+    std::vector<std::pair<std::string, std::string>> options;
+    for (const auto& t : tiers.body.value("policies", json::array()))
+        if (t.value("id", json()) != license.value("policy_id", json()))
+            options.emplace_back(t.value("slug", ""), t.value("name", ""));
+    if (options.empty())
+        return "";
+    return section(
+        "Change tier",
+        v.form("POST", "/v1/admin/licenses/" + id_of(license) + "/change-tier", back,
+               select("Move to", "to_policy_slug", options) +
+                   checkbox("Apply at once without charging", "skip_payment:bool") +
+                   field("Reason (kept in the audit log)", "reason", "text", " maxlength=\"500\"") +
+                   "<input type=\"hidden\" name=\"_show\" value=\"checkout_url\">"
+                   "<input type=\"hidden\" name=\"_title\" value=\"Tier change: the checkout "
+                   "to send the buyer\">" +
+                   hidden_done("Tier changed.") +
+                   "<button type=\"submit\">Change the tier</button>"));
+}
+
 // One license: its terms, the status changes the operator may make, its machines, its newest
 // validations and its audit trail.
 http::Response license_page(const ConsoleView& v) {
@@ -489,6 +520,8 @@ http::Response license_page(const ConsoleView& v) {
             actions += v.button("POST", base + "/unsuspend", back, "Unsuspend",
                                 {{"_done", "License unsuspended."}});
         main += "<p class=\"actions\">" + actions + "</p>";
+        if (status == "active")
+            main += change_tier_form(v, l, back);
     }
     main += section(
         "Machines",
@@ -671,6 +704,16 @@ http::Response api_keys(const ConsoleView& v) {
 
 bool is_done_message(const std::string& text) {
     static const std::set<std::string> known = {"Done.",
+                                                "Brand colour saved.",
+                                                "Code saved.",
+                                                "Default profile set.",
+                                                "Merchant profile created.",
+                                                "Merchant profile deleted.",
+                                                "Merchant profile saved.",
+                                                "Provider disconnected.",
+                                                "Rail preference saved.",
+                                                "Tier changed.",
+                                                "Zaprite connected.",
                                                 "Code created.",
                                                 "Code activated.",
                                                 "Code deactivated.",
@@ -691,6 +734,37 @@ bool is_done_message(const std::string& text) {
     return known.count(text) == 1;
 }
 
+// The brand colour of the buy pages: the default merchant profile's (the payments page edits
+// every profile's).
+std::string brand_colour(const ConsoleView& v, const std::string& back) {
+    if (!v.may("merchant_profiles:read"))
+        return "";
+    auto a = v.get("/v1/admin/merchant-profiles");
+    if (a.status != 200)
+        return "";
+    for (const auto& p : a.body.value("profiles", json::array())) {
+        if (!p.value("is_default", false))
+            continue;
+        auto colour = p.value("brand_color", json());
+        std::string now = colour.is_string() ? colour.get<std::string>() : "";
+        std::string body =
+            "<p>The buy pages of <strong>" + html::text(p.value("name", "")) +
+            "</strong> (the default merchant profile) use " +
+            (now.empty() ? std::string("the standard colour") : "the colour " + html::text(now)) +
+            ".</p>";
+        if (v.may("merchant_profiles:write"))
+            body += v.form("PATCH", "/v1/admin/merchant-profiles/" + id_of(p), back,
+                           field("Brand colour (#rrggbb; empty: the standard one)",
+                                 "brand_color:str", "text", " pattern=\"#[0-9a-fA-F]{6}\"", now) +
+                               hidden_done("Brand colour saved.") +
+                               "<button type=\"submit\">Save</button>");
+        return section("Brand colour", body);
+    }
+    return section("Brand colour", "<p>Buy pages use the standard colour until a merchant profile "
+                                   "exists (connecting a payment provider makes the default one; "
+                                   "the payments page makes others).</p>");
+}
+
 // Settings: the operator name buyers see, and a backup download link (the operator's alone).
 http::Response settings(const ConsoleView& v) {
     const std::string back = "/admin/settings";
@@ -707,6 +781,7 @@ http::Response settings(const ConsoleView& v) {
                            field("Name buyers see", "name", "text", " required maxlength=\"200\"") +
                                hidden_done("Operator name saved.") +
                                "<button type=\"submit\">Save</button>"));
+    main += brand_colour(v, back);
     if (v.is_master())
         main += section(
             "Backup",
@@ -728,6 +803,10 @@ const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
         {"/admin/licenses/([0-9a-f-]{36})", license_page},
         {"/admin/machines", machines},
         {"/admin/subscriptions", subscriptions},
+        {"/admin/invoices", invoices_page},
+        {"/admin/payments", payments_page},
+        {"/admin/releases", releases_page},
+        {"/admin/codes/([0-9a-f-]{36})", code_page},
         {"/admin/webhooks", webhooks},
         {"/admin/audit", audit_log},
         {"/admin/api-keys", api_keys},

@@ -225,6 +225,9 @@ const std::vector<NavItem>& nav_items() {
         {"/admin/licenses", "Licenses", "licenses:read"},
         {"/admin/machines", "Machines", "machines:read"},
         {"/admin/subscriptions", "Subscriptions", "subscriptions:read"},
+        {"/admin/invoices", "Invoices", "licenses:read"},
+        {"/admin/payments", "Payments", "payment_providers:read"},
+        {"/admin/releases", "Releases", "products:read"},
         {"/admin/webhooks", "Webhooks", "webhooks:read"},
         {"/admin/audit", "Audit log", "audit:read"},
         {"/admin/api-keys", "API keys", ""},
@@ -237,14 +240,18 @@ bool may_read(const Actor& a, const char* scope) {
     return *scope == '\0' ? a.kind == "master" : a.may(scope);
 }
 
-http::Response console_response(int status, std::string body) {
+// `also_post_to`: one more origin forms may lead to (checked by the caller: a configured one).
+http::Response console_response(int status, std::string body,
+                                const std::string& also_post_to = "") {
     http::Response r;
     r.status = status;
     r.content_type = "text/html; charset=utf-8";
     r.body = std::move(body);
     r.headers = {{"Content-Security-Policy",
                   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+                  "form-action 'self'" +
+                      (also_post_to.empty() ? std::string() : " " + also_post_to) +
+                      "; base-uri 'none'; frame-ancestors 'none'"},
                  {"X-Content-Type-Options", "nosniff"},
                  // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null"
                  // on the console's own form posts.
@@ -274,7 +281,7 @@ namespace {
 // and `main_html` (escaped by the caller).
 http::Response console_page(const App& app, db::Database& db, int status, const std::string& title,
                             const ConsoleOperator* op, const std::string& current,
-                            const std::string& main_html) {
+                            const std::string& main_html, const std::string& also_post_to = "") {
     std::string nav, who;
     if (op) {
         nav = "<nav aria-label=\"Console\"><ul>";
@@ -305,7 +312,8 @@ http::Response console_page(const App& app, db::Database& db, int status, const 
             "<main id=\"main\" tabindex=\"-1\"><h1>{title}</h1>{main}</main></body></html>\n",
             fmt::arg("title", html::text(title)),
             fmt::arg("shop", html::text(operator_name(app, db))), fmt::arg("who", who),
-            fmt::arg("nav", nav), fmt::arg("main", main_html)));
+            fmt::arg("nav", nav), fmt::arg("main", main_html)),
+        also_post_to);
 }
 
 http::Response see_other(const std::string& location, std::string set_cookie = "") {
@@ -507,6 +515,12 @@ std::optional<http::Response> refuse_post(const App& app, db::Database& db,
 
 // ---- pages over the admin API -----------------------------------------------------------
 
+std::string btcpay_browser_origin(const App& app) {
+    const std::string& url =
+        app.btcpay_browser_url.empty() ? app.btcpay_url : app.btcpay_browser_url;
+    return url.empty() ? std::string() : html::origin_of(url);
+}
+
 ConsoleView::ConsoleView(const App& app, const http::Server& server, db::Database& db,
                          const ConsoleOperator& op, const http::Request& req)
     : app(app), server(server), db(db), op(op), req(req) {}
@@ -567,11 +581,12 @@ std::string ConsoleView::button(const std::string& method, const std::string& pa
 }
 
 http::Response ConsoleView::page(const std::string& title, const std::string& current,
-                                 const std::string& main_html, int status) const {
+                                 const std::string& main_html, int status,
+                                 const std::string& also_post_to) const {
     std::string flash;
     if (auto done = req.query_value("done"); done && is_done_message(*done))
         flash = notice("ok", *done);
-    return console_page(app, db, status, title, &op, current, flash + main_html);
+    return console_page(app, db, status, title, &op, current, flash + main_html, also_post_to);
 }
 
 std::string ConsoleView::refusal(const Answer& a) const {
@@ -610,8 +625,8 @@ std::string table(const json& rows, const std::vector<Column>& columns,
         for (const auto& c : columns) {
             std::string text = c.render ? c.render(row) : cell_text(row.value(c.field, json()));
             std::string cell = html::text(text);
-            if (c.href)
-                cell = "<a href=\"" + html::text(c.href(row)) + "\">" + cell + "</a>";
+            if (std::string href = c.href ? c.href(row) : ""; !href.empty())
+                cell = "<a href=\"" + html::text(href) + "\">" + cell + "</a>";
             out += "<td data-label=\"" + html::text(c.label) + "\">" + cell + "</td>";
         }
         if (actions)
@@ -622,14 +637,16 @@ std::string table(const json& rows, const std::vector<Column>& columns,
 }
 
 std::string field(const std::string& label, const std::string& name, const std::string& type,
-                  const std::string& extra) {
+                  const std::string& extra, const std::string& value) {
     // The id is the field's name without its type suffix (name:int -> f-name).
     std::string id = "f-" + name.substr(0, name.find(':'));
-    return fmt::format("<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{name}\" "
-                       "type=\"{type}\"{extra}>",
-                       fmt::arg("id", html::text(id)), fmt::arg("label", html::text(label)),
-                       fmt::arg("name", html::text(name)), fmt::arg("type", html::text(type)),
-                       fmt::arg("extra", extra));
+    return fmt::format(
+        "<label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{name}\" "
+        "type=\"{type}\"{value}{extra}>",
+        fmt::arg("id", html::text(id)), fmt::arg("label", html::text(label)),
+        fmt::arg("name", html::text(name)), fmt::arg("type", html::text(type)),
+        fmt::arg("value", value.empty() ? "" : " value=\"" + html::text(value) + "\""),
+        fmt::arg("extra", extra));
 }
 
 std::string checkbox(const std::string& label, const std::string& name) {
@@ -802,6 +819,19 @@ http::Response act(const App& app, const http::Server& server, db::Database& db,
     if (res.status < 200 || res.status > 299) {
         std::string message = answer.is_object() ? answer.value("message", "") : "";
         return fail(res.status, (message.empty() ? "Refused" : message) + ". Nothing was changed.");
+    }
+    // Where the answer says to continue (BTCPay's authorize page): only BTCPay's configured
+    // origin, the one the payments page's policy lets the browser go to.
+    if (auto go = fields.find("_go"); go != fields.end()) {
+        std::string url =
+            answer.is_object() && answer.contains(go->second) && answer[go->second].is_string()
+                ? answer[go->second].get<std::string>()
+                : "";
+        std::string allowed = btcpay_browser_origin(app);
+        if (url.empty() || allowed.empty() || !html::is_safe_link(url) ||
+            html::origin_of(url) != allowed)
+            return fail(502, "The answer named no BTCPay address to continue at; start again");
+        return see_other(url);
     }
     // What the API shows once (a new key's secret, a comp license's key): kept for this session
     // and shown once by the page the browser is sent to, so that a reload asks for nothing twice.

@@ -429,6 +429,25 @@ std::vector<std::string> ReleaseTree::newest_builds(std::string_view product) co
     return build_names(std::string(product) + "/" + list->front());
 }
 
+std::vector<ReleaseTree::Build> ReleaseTree::builds(std::string_view product,
+                                                    std::string_view version) const {
+    std::vector<Build> out;
+    if (!is_safe_segment(product) || !is_safe_segment(version))
+        return out;
+    for (auto& name : build_names(std::string(product) + "/" + std::string(version))) {
+        auto f = open_file({product, version, name});
+        if (!f)
+            continue; // a directory or a link out of the tree: not a build
+        Build b;
+        b.size = f->size;
+        b.minisig = open_file({product, version, name + ".minisig"}).has_value();
+        b.sig = open_file({product, version, name + ".sig"}).has_value();
+        b.name = std::move(name);
+        out.push_back(std::move(b));
+    }
+    return out;
+}
+
 void ReleaseTree::queue_every_build() const {
     for (const auto& product : products()) {
         for (const auto& version : versions(product).value_or(std::vector<std::string>{})) {

@@ -101,6 +101,15 @@ class ReleaseTree {
     // The build file names of the product's newest version (no signatures, no manifest);
     // empty when it has none.
     std::vector<std::string> newest_builds(std::string_view product) const;
+    // A version's builds (no signatures, no manifest) by name, with their size and which
+    // signatures lie beside them; empty when the version has none.
+    struct Build {
+        std::string name;
+        std::uint64_t size = 0;
+        bool minisig = false; // <name>.minisig
+        bool sig = false;     // <name>.sig
+    };
+    std::vector<Build> builds(std::string_view product, std::string_view version) const;
     // False only when <product>/MANIFEST.json is a JSON object with "requires_license": false.
     bool requires_license(std::string_view product) const;
 

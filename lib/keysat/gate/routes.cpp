@@ -1,5 +1,7 @@
 #include "keysat/gate/routes.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -215,7 +217,66 @@ void register_gate_routes(http::Server& s, const api::App& app, Gate& gate) {
             });
 }
 
+namespace {
+
+// GET /v1/admin/releases?versions=N: every product with its newest N versions (default 10, up to
+// 100), each build with its size and signatures; unsigned_builds counts those listed.
+http::Response releases_overview(db::Database& db, const Gate& gate, const http::Request& req) {
+    std::int64_t per_product = 10;
+    if (auto v = req.query_value("versions")) {
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc() || p != v->data() + v->size() || n < 1 || n > 100)
+            return api::error_response("bad_request",
+                                       "bad request: 'versions' must be a number from 1 to 100");
+        per_product = n;
+    }
+    auto catalog = store::CatalogStore(db).list_products(false);
+    if (!catalog)
+        return api::error_response("internal_error", "products");
+    json products = json::array();
+    std::size_t unsigned_builds = 0;
+    for (const auto& product : gate.tree.products()) {
+        auto versions = gate.tree.versions(product).value_or(std::vector<std::string>{});
+        json listed = json::array();
+        for (std::size_t i = 0; i < versions.size() && i < static_cast<std::size_t>(per_product);
+             ++i) {
+            json builds = json::array();
+            for (const auto& b : gate.tree.builds(product, versions[i])) {
+                if (!b.minisig && !b.sig)
+                    ++unsigned_builds;
+                builds.push_back({{"name", b.name},
+                                  {"size", b.size},
+                                  {"minisig", b.minisig},
+                                  {"sig", b.sig},
+                                  {"signed", b.minisig || b.sig}});
+            }
+            listed.push_back({{"version", versions[i]}, {"builds", builds}});
+        }
+        bool known = std::any_of(catalog->begin(), catalog->end(),
+                                 [&](const store::ProductRow& p) { return p.slug == product; });
+        products.push_back({{"product", product},
+                            {"in_catalog", known},
+                            {"requires_license", gate.tree.requires_license(product)},
+                            {"version_count", versions.size()},
+                            {"versions", listed}});
+    }
+    return api::json_response(200, {{"products", products},
+                                    {"unsigned_builds", unsigned_builds},
+                                    {"revoked_keys", gate.revocations.size()},
+                                    {"hashing_backlog_bytes", gate.tree.hashing_backlog()}});
+}
+
+} // namespace
+
 void register_gate_admin_routes(http::Server& s, const api::App& app, Gate& gate) {
+    // What the gate serves: each product directory (and whether the catalog knows its slug),
+    // its newest versions with their builds and which of them lack a signature.
+    s.route("GET", "/v1/admin/releases",
+            api::admin(app, "products:read",
+                       [&gate](db::Database& db, const api::Actor&, const http::Request& req) {
+                           return releases_overview(db, gate, req);
+                       }));
     s.route("POST", "/v1/admin/releases/revocations/reload",
             api::admin(
                 app, "settings:write",

@@ -145,6 +145,21 @@ CommerceStore::invoices_of_license(const std::string& license_id) {
     return read_all<InvoiceRow>(s, read_invoice);
 }
 
+Expected<std::vector<InvoiceRow>>
+CommerceStore::newest_invoices(const std::optional<std::string>& status, int limit) {
+    // Two statements, so each has its index (invoices_status, invoices_created); rowid breaks
+    // ties, being in both, so neither order needs a sort.
+    KEYSAT_TRY_ASSIGN(s,
+                      m_db->prepare(fmt::format(
+                          "SELECT {} FROM invoices {} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                          k_invoice_columns, status ? "WHERE status = ?" : "")));
+    int i = 1;
+    if (status)
+        s.bind(i++, *status);
+    s.bind(i, limit);
+    return read_all<InvoiceRow>(s, read_invoice);
+}
+
 Expected<std::vector<InvoiceRow>> CommerceStore::unattached_before(std::int64_t before, int limit) {
     KEYSAT_TRY_ASSIGN(s, m_db->prepare(fmt::format("SELECT {} FROM invoices WHERE status = 'new' "
                                                    "AND purpose <> 'purchase' AND "

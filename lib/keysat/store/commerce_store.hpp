@@ -94,6 +94,9 @@ class CommerceStore {
     Expected<std::vector<InvoiceRow>> pending_since(std::int64_t since);
     // A license's renewal and upgrade invoices, newest first.
     Expected<std::vector<InvoiceRow>> invoices_of_license(const std::string& license_id);
+    // The newest `limit` invoices (of `status` when set), newest first.
+    Expected<std::vector<InvoiceRow>> newest_invoices(const std::optional<std::string>& status,
+                                                      int limit);
     // Renewal and upgrade invoices still new, with no provider invoice, last touched before
     // `before` (a worker stopped between recording one and asking the provider), oldest first.
     Expected<std::vector<InvoiceRow>> unattached_before(std::int64_t before, int limit);
