@@ -70,10 +70,12 @@ if [ ! -f "$startos/node_modules/.package-lock.json" ] ||
   fi
 fi
 
-# The browser tests' playwright-core, exactly as locked, when it is missing or older than the
-# lock. npm writes node_modules/.package-lock.json at each install: its age is the install's.
+# The browser tests' playwright-core and axe-core, exactly as locked, when one is missing or older
+# than the lock. npm writes node_modules/.package-lock.json at each install: its age is the
+# install's.
 browser=$root/tests/browser
 if [ ! -f "$browser/node_modules/playwright-core/package.json" ] ||
+   [ ! -f "$browser/node_modules/axe-core/axe.min.js" ] ||
    [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "npm is not on PATH, so the browser tests' packages are not installed; the [browser]" >&2

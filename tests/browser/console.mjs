@@ -10,7 +10,16 @@
 //            ledger file uploaded; every page shot at desktop and phone widths; sign out.
 //   readonly {base, key}: sign in with a read-only key; every page without a write control;
 //            a forged form with the session's own token refused.
+//   payments {base, password, btcpay}: connect BTCPay from the payments page in one click:
+//            BTCPay's consent page (the stand-in at `btcpay`), its Authorize button, the
+//            callback's page, then the payments page showing the store.
+// Every page the operator and read-only scenarios shoot is also checked with axe-core (WCAG 2
+// A and AA rules): the violations are returned as `axe` {page: [rule ids]}.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { launch, runMain, shot } from './browser.mjs';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const [scenario, outdir, raw] = process.argv.slice(2);
 if (!scenario || !outdir) {
@@ -20,7 +29,18 @@ if (!scenario || !outdir) {
 const args = JSON.parse(raw || '{}');
 
 const PAGES = ['/admin/', '/admin/products', '/admin/codes', '/admin/licenses', '/admin/machines',
-  '/admin/subscriptions', '/admin/webhooks', '/admin/audit', '/admin/api-keys', '/admin/settings'];
+  '/admin/subscriptions', '/admin/invoices', '/admin/payments', '/admin/releases',
+  '/admin/webhooks', '/admin/audit', '/admin/api-keys', '/admin/settings'];
+
+// axe-core's WCAG 2 A and AA checks of the page as it is: "rule: target" for each failing node.
+// page.evaluate runs outside the page's Content-Security-Policy, so the policy stays as served.
+async function axeViolations(page) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
 
 async function openPage(browser, width = 1280) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
@@ -54,8 +74,10 @@ async function submit(page, selector) {
   await page.waitForLoadState('load');
 }
 
-// Every console page at desktop and phone widths, named <prefix>-<page>-<width>.
+// Every console page at desktop and phone widths, named <prefix>-<page>-<width>, each checked
+// with axe-core at both widths; returns the violations by page (none: an empty object).
 async function shootAll(browser, cookies, prefix) {
+  const axe = {};
   for (const width of [1280, 390]) {
     const { context, page, problems } = await openPage(browser, width);
     await context.addCookies(cookies);
@@ -63,10 +85,13 @@ async function shootAll(browser, cookies, prefix) {
       await page.goto(args.base + path);
       const name = path.replace(/^\/admin\/?/, '') || 'dashboard';
       await shot(page, outdir, `${prefix}-${name}-${width}`);
+      const found = await axeViolations(page);
+      if (found.length) axe[`${path} @${width}`] = found;
     }
     check(problems);
     await context.close();
   }
+  return axe;
 }
 
 const scenarios = {
@@ -152,7 +177,7 @@ const scenarios = {
     await shot(page, outdir, '06-ledger-imported');
 
     // Every page, wide and narrow, with this session.
-    await shootAll(browser, await context.cookies(), 'operator');
+    seen.axe = await shootAll(browser, await context.cookies(), 'operator');
 
     // Sign out: back to the sign-in page, and the console is closed to this browser.
     await page.goto(`${args.base}/admin/`);
@@ -178,7 +203,7 @@ const scenarios = {
         nav_has_api_keys: await page.$$eval('nav a[href="/admin/api-keys"]', (a) => a.length),
       };
     }
-    await shootAll(browser, await context.cookies(), 'readonly');
+    seen.axe = await shootAll(browser, await context.cookies(), 'readonly');
     // A forged form: the session's own token, a write the key's role lacks.
     await page.goto(`${args.base}/admin/products`);
     await Promise.all([page.waitForURL(/\/admin\/act$/), page.evaluate(() => {
@@ -201,6 +226,38 @@ const scenarios = {
     check(problems);
     return seen;
   },
+};
+
+scenarios.payments = async (browser) => {
+  const { page, problems } = await openPage(browser);
+  const seen = {};
+  await page.goto(`${args.base}/admin/login`);
+  await page.fill('#password', args.password);
+  await Promise.all([page.waitForURL(/\/admin\/$/), page.press('#password', 'Enter')]);
+  await page.goto(`${args.base}/admin/payments`);
+  await shot(page, outdir, 'payments-1-before');
+  // One click: the console's form, then BTCPay's consent page (the page's form-action allows
+  // BTCPay's origin, or Chromium would stop the redirect and report a policy violation).
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(args.btcpay)),
+    page.click('button:text("Connect BTCPay")'),
+  ]);
+  seen.consent_path = new URL(page.url()).pathname;
+  await shot(page, outdir, 'payments-2-consent');
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/v1/btcpay/authorize/callback'),
+    page.click('#authorize'),
+  ]);
+  await page.waitForSelector('#connected');
+  seen.connected = (await page.textContent('#connected')).trim();
+  await shot(page, outdir, 'payments-3-connected');
+  await page.goto(`${args.base}/admin/payments`);
+  seen.providers = await page.$$eval('section:has(h2) tbody tr td[data-label=Label]',
+    (cells) => cells.map((c) => c.textContent));
+  seen.axe = await axeViolations(page);
+  await shot(page, outdir, 'payments-4-after');
+  check(problems);
+  return seen;
 };
 
 runMain(async () => {

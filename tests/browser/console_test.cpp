@@ -10,6 +10,7 @@
 #include "keysat/crypto/password.hpp"
 #include "keysat/db/database.hpp"
 #include "support/browser.hpp"
+#include "support/btcpay_standin.hpp"
 #include "support/server_process.hpp"
 #include "support/support.hpp"
 #include "support/webhook_receiver.hpp"
@@ -21,13 +22,20 @@ namespace {
 
 const std::string k_password = "correct horse battery";
 
+// Outbound requests (the webhook receiver, BTCPay's stand-in) may reach loopback.
+std::vector<std::string> with_loopback(std::vector<std::string> env) {
+    env.push_back("KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32");
+    return env;
+}
+
 struct Console {
     test::TempDir dir;
-    test::ServerProcess server{dir / "data", {}, {"KEYSAT_WEBHOOK_ALLOW=127.0.0.1/32"}};
+    test::ServerProcess server;
     std::string admin = server.admin_key();
     std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 
-    Console() {
+    explicit Console(std::vector<std::string> env = {})
+        : server(dir / "data", {}, with_loopback(std::move(env))) {
         REQUIRE(test::browser_missing().empty());
         auto hash = crypto::hash_password(k_password);
         REQUIRE(hash);
@@ -123,6 +131,8 @@ TEST_CASE("the operator signs in, builds a product with two tiers and a code, is
     CHECK(r["retry_notice"] == "Delivery queued again.");
     CHECK(r["import_summary"] == json::array({"records", "2", "inserted", "2", "unchanged", "0"}));
     CHECK(r["after_sign_out"] == "/admin/login");
+    // axe-core finds nothing on any page at either width.
+    CHECK(r["axe"] == json::object());
     // The retried delivery arrives; every change is in the audit log as the operator's.
     CHECK(receiver.wait_for(2, 30));
     CHECK(c.count("SELECT count(*) FROM products WHERE slug = 'notes'") == 1);
@@ -155,5 +165,23 @@ TEST_CASE("a read-only key's console shows no write control, and a forged form i
     }
     CHECK(r["forged"].get<std::string>().find("lacks the scope products:write") !=
           std::string::npos);
+    CHECK(r["axe"] == json::object());
     CHECK(c.count("SELECT count(*) FROM products") == 1);
+}
+
+TEST_CASE("the operator connects BTCPay from the payments page in one click: BTCPay's consent "
+          "page, Authorize, and the store is listed, in Chromium",
+          "[browser][console]") {
+    test::BtcpayStandin btcpay{"unused-static-key", "StandInStore", "unused-secret"};
+    Console c({"BTCPAY_URL=" + btcpay.url()});
+    auto r = c.run("payments", "console-payments",
+                   {{"base", c.base}, {"password", k_password}, {"btcpay", btcpay.url()}});
+    INFO(r.dump(2));
+    CHECK(r["consent_path"] == "/api-keys/authorize");
+    CHECK(r["connected"].get<std::string>().find("Stand-in Store") != std::string::npos);
+    CHECK(r["providers"] == json::array({"BTCPay — Stand-in Store"}));
+    CHECK(r["axe"] == json::array());
+    CHECK(btcpay.problems().empty());
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'payment_provider.connect' AND "
+                  "actor_kind = 'master'") == 1);
 }

@@ -179,8 +179,11 @@ TEST_CASE("console: connecting BTCPay is one click: the form's answer sends the 
     // Disconnecting from the page.
     auto listed = c.server->get("/v1/admin/merchant-profiles", c.server->admin_key());
     INFO(listed.raw);
-    REQUIRE(listed.body["profiles"][0]["providers"][0]["id"].is_string());
-    std::string provider = listed.body["profiles"][0]["providers"][0]["id"];
+    std::string provider;
+    for (const auto& p : listed.body["profiles"])
+        if (p["is_default"] == true && !p["providers"].empty())
+            provider = p["providers"][0]["id"];
+    REQUIRE_FALSE(provider.empty());
     b.get("/admin/payments");
     auto gone =
         b.post("/admin/act", "_method=POST&_path=/v1/admin/btcpay/disconnect&_back=/admin/"

@@ -43,6 +43,36 @@ const std::vector<std::pair<std::string, std::string>>& invoice_statuses() {
     return all;
 }
 
+// Connecting BTCPay (one button: the answer sends the browser to BTCPay's consent page) and
+// Zaprite (its API key) to `profile_id`, or to the default profile (made then) when empty; each
+// only when wanted (a profile takes one provider of each kind).
+std::string connect_forms(const ConsoleView& v, const std::string& back,
+                          const std::string& profile_id, bool btcpay, bool zaprite) {
+    std::string profile = profile_id.empty()
+                              ? ""
+                              : "<input type=\"hidden\" name=\"merchant_profile_id\" "
+                                "value=\"" +
+                                    html::text(profile_id) + "\">";
+    std::string out;
+    if (btcpay)
+        out += "<div class=\"actions\">" +
+               v.form("POST", "/v1/admin/btcpay/connect", back,
+                      profile + "<input type=\"hidden\" name=\"_go\" value=\"authorize_url\">"
+                                "<button type=\"submit\">Connect BTCPay</button>",
+                      "inline") +
+               "</div>";
+    if (zaprite)
+        out += "<details><summary>Connect Zaprite</summary>" +
+               v.form("POST", "/v1/admin/zaprite/connect", back,
+                      profile +
+                          field("Zaprite API key", "api_key", "password",
+                                " required autocomplete=\"off\"") +
+                          field("Label (optional)", "label") + hidden_done("Zaprite connected.") +
+                          "<button type=\"submit\">Connect Zaprite</button>") +
+               "</details>";
+    return out;
+}
+
 } // namespace
 
 http::Response invoices_page(const ConsoleView& v) {
@@ -104,19 +134,27 @@ http::Response payments_page(const ConsoleView& v) {
     auto profiles = listed.body.value("profiles", json::array());
     if (profiles.empty())
         main += "<p class=\"empty\">No merchant profile yet: connecting a provider makes the "
-                "default one, named after the shop.</p>";
+                "default one, named after the shop.</p>" +
+                (master ? connect_forms(v, back, "", true, true) : std::string());
     for (const auto& p : profiles) {
         std::string id = id_of(p), name = p.value("name", "");
-        std::string body = "<dl class=\"terms\">";
+        // What is set of the profile's details (the edit form below sets the rest).
+        std::string details;
         for (const auto& [label, field] : std::vector<std::pair<const char*, const char*>>{
                  {"Legal name", "legal_name"},
                  {"Support page", "support_url"},
                  {"Support e-mail", "support_email"},
-                 {"After paying, buyers go to", "post_purchase_redirect_url"}})
-            body += "<dt>" + html::text(label) + "</dt><dd>" +
-                    html::text(cell_text(p.value(field, json()))) + "</dd>";
-        body += "<dt>Brand colour</dt><dd>" + swatch(p.value("brand_color", json())) +
-                html::text(cell_text(p.value("brand_color", json()))) + "</dd></dl>";
+                 {"After paying, buyers go to", "post_purchase_redirect_url"},
+                 {"Brand colour", "brand_color"}}) {
+            auto value = p.value(field, json());
+            if (value.is_string() && !value.get<std::string>().empty())
+                details += "<dt>" + html::text(label) + "</dt><dd>" +
+                           (std::string(field) == "brand_color" ? swatch(value) : "") +
+                           html::text(value.get<std::string>()) + "</dd>";
+        }
+        std::string body = details.empty() ? "<p class=\"empty\">No contact details or brand "
+                                             "colour yet.</p>"
+                                           : "<dl class=\"terms\">" + details + "</dl>";
         auto providers = p.value("providers", json::array());
         body += "<h3>Payment providers</h3>" +
                 table(providers,
@@ -136,26 +174,12 @@ http::Response payments_page(const ConsoleView& v) {
                              : nullptr,
                       "None connected: buyers cannot pay for this profile's products.");
         if (master) {
-            std::string connect =
-                "<div class=\"actions\">" +
-                v.form("POST", "/v1/admin/btcpay/connect", back,
-                       "<input type=\"hidden\" name=\"merchant_profile_id\" value=\"" +
-                           html::text(id) +
-                           "\"><input type=\"hidden\" name=\"_go\" value=\"authorize_url\">"
-                           "<button type=\"submit\">Connect BTCPay</button>",
-                       "inline") +
-                "</div>";
-            connect +=
-                "<details><summary>Connect Zaprite</summary>" +
-                v.form("POST", "/v1/admin/zaprite/connect", back,
-                       "<input type=\"hidden\" name=\"merchant_profile_id\" value=\"" +
-                           html::text(id) + "\">" +
-                           field("Zaprite API key", "api_key", "password",
-                                 " required autocomplete=\"off\"") +
-                           field("Label (optional)", "label") + hidden_done("Zaprite connected.") +
-                           "<button type=\"submit\">Connect Zaprite</button>") +
-                "</details>";
-            body += connect;
+            bool btcpay = false, zaprite = false;
+            for (const auto& pr : providers) {
+                btcpay = btcpay || pr.value("kind", "") == "btcpay";
+                zaprite = zaprite || pr.value("kind", "") == "zaprite";
+            }
+            body += connect_forms(v, back, id, !btcpay, !zaprite);
         }
         // Which provider takes each rail when several could.
         auto one = v.get("/v1/admin/merchant-profiles/" + id);
@@ -167,7 +191,7 @@ http::Response payments_page(const ConsoleView& v) {
             std::string forms;
             for (const char* rail : {"lightning", "onchain", "card"}) {
                 std::vector<std::pair<std::string, std::string>> options;
-                std::string current = "earliest connected";
+                std::string current;
                 for (const auto& pr : providers) {
                     auto rails = pr.value("served_rails", json::array());
                     if (std::find(rails.begin(), rails.end(), json(rail)) == rails.end())
@@ -177,6 +201,11 @@ http::Response payments_page(const ConsoleView& v) {
                     if (chosen[rail] == id_of(pr))
                         current = label;
                 }
+                if (current.empty())
+                    current = options.empty() ? "nobody: buyers cannot pay this way"
+                              : options.size() == 1
+                                  ? options.front().second
+                                  : "the earliest connected of " + std::to_string(options.size());
                 rows.push_back({{"rail", rail}, {"provider", current}});
                 if (write && options.size() > 1)
                     forms += v.form(
