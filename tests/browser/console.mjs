@@ -126,6 +126,12 @@ const scenarios = {
     seen.tiers = await page.$$eval('section:has(h2:text("Tiers of Notes")) tbody tr',
       (rows) => rows.map((r) => r.querySelector('td').textContent));
     await shot(page, outdir, '02-products');
+    // The product's own page, with every tier's edit form.
+    await Promise.all([page.waitForURL(/\/admin\/products\/[0-9a-f-]{36}$/), page.click('a:text("Notes")')]);
+    seen.product_page = await page.textContent('h1');
+    await page.click('section:has(h2:text("Tier Pro")) summary');
+    seen.axe_product = await axeViolations(page);
+    await shot(page, outdir, '02b-product');
     await page.goto(`${args.base}/admin/codes`);
     await page.fill('#POST-v1-admin-discount-codes-code', 'LAUNCH');
     await page.selectOption('#POST-v1-admin-discount-codes-kind', 'percent');

@@ -116,6 +116,8 @@ TEST_CASE("the operator signs in, builds a product with two tiers and a code, is
     CHECK(r["product_notice"] == "Product created.");
     CHECK(r["tier_notice"] == "Tier created.");
     CHECK(r["tiers"] == json::array({"Basic", "Pro"}));
+    CHECK(r["product_page"] == "Product Notes");
+    CHECK(r["axe_product"] == json::array());
     CHECK(r["code_notice"] == "Code created.");
     CHECK(r["codes"] == json::array({"LAUNCH"}));
     CHECK(r["shown_url"] == "/admin/shown");

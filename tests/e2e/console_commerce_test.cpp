@@ -397,3 +397,89 @@ TEST_CASE("console: the releases page lists what the gate serves and names the b
     CHECK(page.raw.find(">.minisig</td>") != std::string::npos);
     CHECK(page.raw.find(">none</td>") != std::string::npos);
 }
+
+TEST_CASE("console: a product's page edits the product, its entitlements catalog and each tier's "
+          "terms through their PATCH routes",
+          "[e2e][console]") {
+    Console c;
+    make_catalog(c);
+    const auto& admin = c.server->admin_key();
+    auto products = c.server->get("/v1/admin/products", admin);
+    std::string product = products.body["products"][0]["id"];
+    auto tiers = c.server->get("/v1/admin/policies?product_slug=app", admin);
+    std::string pro;
+    for (const auto& t : tiers.body["policies"])
+        if (t["slug"] == "pro")
+            pro = t["id"];
+    REQUIRE_FALSE(pro.empty());
+
+    Browser b(*c.server);
+    REQUIRE(b.sign_in("password", k_password).status == 303);
+    CHECK(b.get("/admin/products").raw.find("href=\"/admin/products/" + product + "\"") !=
+          std::string::npos);
+    auto page = b.get("/admin/products/" + product);
+    REQUIRE(page.status == 200);
+    CHECK(page.raw.find("Tier pro tier") != std::string::npos);
+    CHECK(page.raw.find("value=\"App\"") != std::string::npos);
+
+    // The catalog, one entitlement per line; a line without a slug changes nothing.
+    auto bad =
+        b.post("/admin/act",
+               "_method=PATCH&_path=/v1/admin/products/" + product + "&_back=/admin/products/" +
+                   product + "&entitlements_catalog:catalog=%7C+Name+only&_csrf=" + b.last_csrf);
+    CHECK(bad.status == 400);
+    CHECK(bad.raw.find("starts with an entitlement") != std::string::npos);
+    auto saved = b.post(
+        "/admin/act",
+        "_method=PATCH&_path=/v1/admin/products/" + product + "&_back=/admin/products/" + product +
+            "&name=App+2&entitlements_catalog:catalog=sync+%7C+Sync+%7C+Across+devices%2C+%7C+"
+            "all%0D%0A%0D%0Aexport%0D%0A&_done=Product+saved.&_csrf=" +
+            b.last_csrf);
+    CHECK(saved.status == 303);
+    auto now = c.server->get("/v1/admin/products", admin).body["products"][0];
+    CHECK(now["name"] == "App 2");
+    CHECK(now["entitlements_catalog"] ==
+          json::parse(R"([{"slug":"sync","name":"Sync","description":"Across devices, | all"},
+                          {"slug":"export"}])"));
+    page = b.get("/admin/products/" + product);
+    CHECK(page.raw.find("sync | Sync | Across devices, | all\nexport\n</textarea>") !=
+          std::string::npos);
+
+    // A tier: hidden entitlements, bullets, rank; then hidden from buyers and archived.
+    auto tier = b.post("/admin/act", "_method=PATCH&_path=/v1/admin/policies/" + pro +
+                                         "&_back=/admin/products/" + product +
+                                         "&name=Pro&hidden_entitlements:list=export%2C+sync&"
+                                         "marketing_bullets:list=Fast%2C+Friendly&tier_rank:int=5&"
+                                         "highlighted:bool=false&highlighted:bool=true&_csrf=" +
+                                         b.last_csrf);
+    INFO(tier.raw);
+    CHECK(tier.status == 303);
+    auto hide = b.post("/admin/act", "_method=PATCH&_path=/v1/admin/policies/" + pro +
+                                         "/public&_back=/admin/products/" + product +
+                                         "&public:bool=false&_csrf=" + b.last_csrf);
+    CHECK(hide.status == 303);
+    auto edited = c.server->get("/v1/admin/policies?product_slug=app&include_inactive=true", admin);
+    json p;
+    for (const auto& t : edited.body["policies"])
+        if (t["id"] == pro)
+            p = t;
+    REQUIRE(p.is_object());
+    CHECK(p["name"] == "Pro");
+    CHECK(p["hidden_entitlements"] == json{"export", "sync"});
+    CHECK(p["marketing_bullets"] == json{"Fast", "Friendly"});
+    CHECK(p["tier_rank"] == 5);
+    CHECK(p["highlighted"] == true);
+    CHECK(p["is_public"] == false);
+    page = b.get("/admin/products/" + product);
+    CHECK(page.raw.find("Show to buyers") != std::string::npos);
+    CHECK(page.raw.find("value=\"export, sync\"") != std::string::npos);
+    CHECK(b.get("/admin/products/00000000-0000-4000-8000-000000000000").status == 404);
+
+    // A read-only key reads the page without a form.
+    Browser r(*c.server);
+    REQUIRE(r.sign_in("api_key", c.api_key("read-only")).status == 303);
+    auto seen = r.get("/admin/products/" + product);
+    CHECK(seen.status == 200);
+    CHECK(seen.raw.find("action=\"/admin/act\"") == std::string::npos);
+    CHECK(c.count("SELECT count(*) FROM audit_log WHERE action = 'product.update'") == 1);
+}

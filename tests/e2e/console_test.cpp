@@ -294,12 +294,15 @@ TEST_CASE("console: hostile strings from the database render as text on every pa
     auto listed = c.server->get("/v1/admin/licenses", admin);
     REQUIRE(listed.body["licenses"].size() == 1);
     std::string license_id = listed.body["licenses"][0]["id"];
+    std::string product_id = listed.body["licenses"][0]["product_id"];
     for (auto [path, _] : api::console_pages()) {
         // A page of one row: this license's.
-        if (auto group = path.find('('); group != std::string::npos)
-            path = path.substr(0, group) + (path.starts_with("/admin/codes/")
-                                                ? code.body["id"].get<std::string>()
-                                                : license_id);
+        if (auto group = path.find('('); group != std::string::npos) {
+            std::string prefix = path.substr(0, group);
+            path = prefix + (prefix == "/admin/codes/"      ? code.body["id"].get<std::string>()
+                             : prefix == "/admin/products/" ? product_id
+                                                            : license_id);
+        }
         INFO(path);
         auto r = b.get(path);
         CHECK(r.status == 200);

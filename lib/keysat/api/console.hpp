@@ -83,7 +83,10 @@ std::string table(const nlohmann::json& rows, const std::vector<Column>& columns
 std::string field(const std::string& label, const std::string& name,
                   const std::string& type = "text", const std::string& extra = "",
                   const std::string& value = "");
-std::string checkbox(const std::string& label, const std::string& name);
+std::string checkbox(const std::string& label, const std::string& name, bool checked = false);
+// A labelled multi-line field starting with `value`, with a `hint` under its label.
+std::string textarea(const std::string& label, const std::string& name, const std::string& value,
+                     const std::string& hint);
 std::string select(const std::string& label, const std::string& name,
                    const std::vector<std::pair<std::string, std::string>>& options);
 

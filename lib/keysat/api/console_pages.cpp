@@ -263,7 +263,7 @@ http::Response products(const ConsoleView& v) {
     main += section(
         "Products",
         listing(v, "/v1/admin/products", {}, "products",
-                {{"Name", "name"},
+                {{"Name", "name", {}, [](const json& p) { return "/admin/products/" + id_of(p); }},
                  {"Slug", "slug"},
                  {"Price (sats)", "price_sats"},
                  {"Active", "active"},
@@ -332,6 +332,143 @@ http::Response products(const ConsoleView& v) {
                        hidden_done("Tier created.") +
                        "<button type=\"submit\">Create the tier</button>"));
     return v.page("Products and tiers", "/admin/products", main);
+}
+
+// A list field's value as the form shows it: "a, b, c".
+std::string joined(const json& list) {
+    std::string out;
+    if (list.is_array())
+        for (const auto& item : list)
+            if (item.is_string())
+                out += (out.empty() ? "" : ", ") + item.get<std::string>();
+    return out;
+}
+
+// One product: its fields and entitlements catalog, and each tier's terms, all editable.
+http::Response product_page(const ConsoleView& v) {
+    const std::string id = v.req.params.empty() ? "" : v.req.params[0];
+    const std::string back = "/admin/products/" + id;
+    auto listed = v.get("/v1/admin/products", {{"include_inactive", "true"}});
+    if (listed.status != 200)
+        return v.page("Product", "/admin/products", v.refusal(listed), listed.status);
+    json product;
+    for (const auto& p : listed.body.value("products", json::array()))
+        if (id_of(p) == id)
+            product = p;
+    if (product.is_null())
+        return v.page("Product", "/admin/products",
+                      v.refusal({404, json(), "not found: product " + id}), 404);
+    std::string slug = product.value("slug", "");
+    std::string catalog;
+    json entitlements = json::array();
+    for (const auto& e : product.value("entitlements_catalog", json::array()))
+        if (e.is_object()) {
+            std::string line = cell_text(e.value("slug", json()));
+            std::string name = cell_text(e.value("name", json())),
+                        about = cell_text(e.value("description", json()));
+            if (!name.empty() || !about.empty())
+                line += " | " + name;
+            if (!about.empty())
+                line += " | " + about;
+            catalog += line + "\n";
+            entitlements.push_back({{"slug", e.value("slug", json())},
+                                    {"name", e.value("name", json())},
+                                    {"description", e.value("description", json())}});
+        }
+    std::string main = "<dl class=\"terms\"><dt>Slug</dt><dd>" + html::text(slug) +
+                       "</dd><dt>Price</dt><dd>" +
+                       html::text(cell_text(product.value("price_sats", json()))) +
+                       " sats</dd><dt>Active</dt><dd>" +
+                       html::text(cell_text(product.value("active", json()))) + "</dd></dl>";
+    main += section("Entitlements catalog",
+                    table(entitlements,
+                          {{"Slug", "slug"}, {"Name", "name"}, {"Description", "description"}},
+                          nullptr, "No entitlements described: tiers may still grant any slug."));
+    if (v.may("products:write"))
+        main += section("Edit the product",
+                        v.form("PATCH", "/v1/admin/products/" + id, back,
+                               field("Name", "name", "text", " required maxlength=\"200\"",
+                                     product.value("name", "")) +
+                                   field("Price in sats", "price_sats:int", "number", " min=\"0\"",
+                                         cell_text(product.value("price_sats", json()))) +
+                                   field("Description", "description:str", "text", "",
+                                         cell_text(product.value("description", json()))) +
+                                   textarea("Entitlements catalog", "entitlements_catalog:catalog",
+                                            catalog, "One per line: slug | name | description") +
+                                   hidden_done("Product saved.") +
+                                   "<button type=\"submit\">Save the product</button>"));
+    auto tiers =
+        v.get("/v1/admin/policies",
+              {{"product_slug", slug}, {"include_inactive", "true"}, {"include_archived", "true"}});
+    if (tiers.status != 200)
+        return v.page("Product " + product.value("name", ""), "/admin/products",
+                      main + v.refusal(tiers), tiers.status);
+    bool write = v.may("policies:write");
+    for (const auto& t : tiers.body.value("policies", json::array())) {
+        std::string tid = id_of(t);
+        std::string body = "<dl class=\"terms\">";
+        for (const auto& [label, f] : std::vector<std::pair<const char*, const char*>>{
+                 {"Slug", "slug"},
+                 {"Price override (sats)", "price_sats_override"},
+                 {"Rank", "tier_rank"},
+                 {"Entitlements", "entitlements"},
+                 {"Hidden entitlements", "hidden_entitlements"},
+                 {"Marketing bullets", "marketing_bullets"},
+                 {"Machines", "max_machines"},
+                 {"Recurring", "is_recurring"},
+                 {"Renews every (days)", "renewal_period_days"},
+                 {"Public", "is_public"},
+                 {"Active", "active"},
+                 {"Archived", "archived"}})
+            if (std::string(f) != "renewal_period_days" || t.value("is_recurring", false))
+                body += "<dt>" + html::text(label) + "</dt><dd>" +
+                        html::text(cell_text(t.value(f, json()))) + "</dd>";
+        body += "</dl>";
+        if (write) {
+            body +=
+                "<details><summary>Edit this tier</summary>" +
+                v.form(
+                    "PATCH", "/v1/admin/policies/" + tid, back,
+                    field("Name", "name", "text", " required", t.value("name", "")) +
+                        field("Price override in sats", "price_sats_override:int", "number",
+                              " min=\"0\"", cell_text(t.value("price_sats_override", json()))) +
+                        field("Rank (higher is a bigger tier)", "tier_rank:int", "number",
+                              " min=\"0\"", cell_text(t.value("tier_rank", json()))) +
+                        field("Entitlements (comma-separated)", "entitlements:list", "text", "",
+                              joined(t.value("entitlements", json()))) +
+                        field("Hidden entitlements (granted, not shown to buyers)",
+                              "hidden_entitlements:list", "text", "",
+                              joined(t.value("hidden_entitlements", json()))) +
+                        field("Marketing bullets (comma-separated)", "marketing_bullets:list",
+                              "text", "", joined(t.value("marketing_bullets", json()))) +
+                        field("Max machines", "max_machines:int", "number", " min=\"0\"",
+                              cell_text(t.value("max_machines", json()))) +
+                        checkbox("Recurring", "is_recurring:bool", t.value("is_recurring", false)) +
+                        field("Renewal period in days (recurring tiers)", "renewal_period_days:int",
+                              "number", " min=\"1\"",
+                              t.value("is_recurring", false)
+                                  ? cell_text(t.value("renewal_period_days", json()))
+                                  : "") +
+                        checkbox("Highlighted on the buy page", "highlighted:bool",
+                                 t.value("highlighted", false)) +
+                        hidden_done("Tier saved.") +
+                        "<button type=\"submit\">Save the tier</button>") +
+                "</details>";
+            bool is_public = t.value("is_public", true), archived = t.value("archived", false);
+            body += "<p class=\"actions\">" +
+                    v.button(
+                        "PATCH", "/v1/admin/policies/" + tid + "/public", back,
+                        is_public ? "Hide from buyers" : "Show to buyers",
+                        {{"public:bool", is_public ? "false" : "true"}, {"_done", "Tier saved."}}) +
+                    v.button("PATCH", "/v1/admin/policies/" + tid + "/archived", back,
+                             archived ? "Unarchive" : "Archive",
+                             {{"archived:bool", archived ? "false" : "true"},
+                              {"_done", "Tier saved."}}) +
+                    "</p>";
+        }
+        main += section("Tier " + t.value("name", ""), body);
+    }
+    return v.page("Product " + product.value("name", ""), "/admin/products", main);
 }
 
 http::Response codes(const ConsoleView& v) {
@@ -728,6 +865,8 @@ bool is_done_message(const std::string& text) {
                                                 "Product activated.",
                                                 "Product created.",
                                                 "Product deactivated.",
+                                                "Product saved.",
+                                                "Tier saved.",
                                                 "Tier created.",
                                                 "Subscription cancelled.",
                                                 "Subscription resumed."};
@@ -798,6 +937,7 @@ const std::vector<std::pair<std::string, ConsolePage>>& console_pages() {
     static const std::vector<std::pair<std::string, ConsolePage>> pages = {
         {"/admin/", dashboard},
         {"/admin/products", products},
+        {"/admin/products/([0-9a-f-]{36})", product_page},
         {"/admin/codes", codes},
         {"/admin/licenses", licenses},
         {"/admin/licenses/([0-9a-f-]{36})", license_page},

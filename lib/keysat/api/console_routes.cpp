@@ -559,7 +559,7 @@ std::string ConsoleView::form(const std::string& method, const std::string& path
         if (!std::isalnum(static_cast<unsigned char>(c)))
             c = '-';
     std::string fields = inner_html;
-    for (const char* attr : {"id=\"f-", "for=\"f-"})
+    for (const char* attr : {"id=\"f-", "for=\"f-", "aria-describedby=\"f-"})
         for (auto at = fields.find(attr); at != std::string::npos; at = fields.find(attr, at)) {
             std::size_t start = at + std::string_view(attr).size() - 2;
             fields.replace(start, 2, key + "-");
@@ -649,12 +649,23 @@ std::string field(const std::string& label, const std::string& name, const std::
         fmt::arg("extra", extra));
 }
 
-std::string checkbox(const std::string& label, const std::string& name) {
+std::string checkbox(const std::string& label, const std::string& name, bool checked) {
     std::string id = "f-" + name.substr(0, name.find(':'));
     return fmt::format("<div class=\"check\">{}<input id=\"{}\" name=\"{}\" type=\"checkbox\" "
-                       "value=\"true\"><label for=\"{}\">{}</label></div>",
-                       hidden(name, "false"), html::text(id), html::text(name), html::text(id),
-                       html::text(label));
+                       "value=\"true\"{}><label for=\"{}\">{}</label></div>",
+                       hidden(name, "false"), html::text(id), html::text(name),
+                       checked ? " checked" : "", html::text(id), html::text(label));
+}
+
+std::string textarea(const std::string& label, const std::string& name, const std::string& value,
+                     const std::string& hint) {
+    std::string id = "f-" + name.substr(0, name.find(':'));
+    return fmt::format("<label for=\"{id}\">{label}</label><p class=\"hint\" id=\"{id}-hint\">"
+                       "{hint}</p><textarea id=\"{id}\" name=\"{name}\" rows=\"4\" "
+                       "aria-describedby=\"{id}-hint\">{value}</textarea>",
+                       fmt::arg("id", html::text(id)), fmt::arg("label", html::text(label)),
+                       fmt::arg("hint", html::text(hint)), fmt::arg("name", html::text(name)),
+                       fmt::arg("value", html::text(value)));
 }
 
 std::string select(const std::string& label, const std::string& name,
@@ -672,7 +683,9 @@ namespace {
 
 // /admin/act's fields as a JSON body: `name` is a string (left out when empty), `name:int` a
 // whole number, `name:bool` true or false, `name:list` a comma-separated list of strings,
-// `name:str` a string even when empty. Fields starting with '_' are the console's own.
+// `name:str` a string even when empty, `name:catalog` one {slug, name, description} object per
+// line written "slug | name | description" (name and description optional). Fields starting
+// with '_' are the console's own.
 std::optional<json> body_of(const std::map<std::string, std::string>& fields, std::string& error) {
     json body = json::object();
     for (const auto& [name, value] : fields) {
@@ -708,6 +721,33 @@ std::optional<json> body_of(const std::map<std::string, std::string>& fields, st
                     items.push_back(std::string(item));
                 rest =
                     comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            }
+            body[key] = items;
+        } else if (type == "catalog") {
+            json items = json::array();
+            std::string_view rest = value;
+            while (!rest.empty()) {
+                auto eol = rest.find('\n');
+                std::string_view line = rest.substr(0, eol);
+                rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+                if (trim(line).empty())
+                    continue;
+                json entry = json::object();
+                const char* keys[] = {"slug", "name", "description"};
+                for (std::size_t i = 0; i < 3 && !line.empty(); ++i) {
+                    // The description is the rest of the line, bars and all.
+                    auto bar = i < 2 ? line.find('|') : std::string_view::npos;
+                    auto part = trim(line.substr(0, bar));
+                    if (!part.empty())
+                        entry[keys[i]] = std::string(part);
+                    line =
+                        bar == std::string_view::npos ? std::string_view() : line.substr(bar + 1);
+                }
+                if (!entry.contains("slug")) {
+                    error = "each line of '" + key + "' starts with an entitlement's slug";
+                    return std::nullopt;
+                }
+                items.push_back(entry);
             }
             body[key] = items;
         } else {

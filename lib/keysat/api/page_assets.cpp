@@ -190,7 +190,13 @@ section{margin-bottom:1.5rem}
 .card{background:#fff;border-radius:.75rem;padding:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12);display:grid;gap:.375rem;max-width:40rem}
 .narrow{max-width:24rem;margin:2rem auto}
 label{font-weight:600}
-input,select{font:inherit;padding:.5rem .625rem;border:1px solid #9ca3af;border-radius:.5rem;min-height:2.75rem;width:100%}
+input,select,textarea{font:inherit;padding:.5rem .625rem;border:1px solid #9ca3af;border-radius:.5rem;min-height:2.75rem;width:100%}
+textarea{font-family:ui-monospace,monospace;font-size:.875rem}
+.hint{margin:0;font-size:.875rem;color:#4b5563}
+dl.terms{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
+dl.terms dt{font-weight:600;color:#374151}
+dl.terms dd{margin:0;overflow-wrap:anywhere}
+details>summary{cursor:pointer;padding:.25rem 0}
 .check{display:flex;gap:.5rem;align-items:center}
 .check input{width:auto;min-height:auto}
 button{font:inherit;font-weight:600;background:#1d4ed8;color:#fff;border:0;border-radius:.5rem;padding:.5rem 1rem;min-height:2.75rem;cursor:pointer;margin-top:.5rem}
