@@ -88,7 +88,8 @@ std::string checkbox(const std::string& label, const std::string& name, bool che
 std::string textarea(const std::string& label, const std::string& name, const std::string& value,
                      const std::string& hint);
 std::string select(const std::string& label, const std::string& name,
-                   const std::vector<std::pair<std::string, std::string>>& options);
+                   const std::vector<std::pair<std::string, std::string>>& options,
+                   const std::string& selected = "");
 
 using Query = std::multimap<std::string, std::string>;
 // A titled section of a page (`body` escaped by the caller).

@@ -53,6 +53,13 @@ std::string connect_forms(const ConsoleView& v, const std::string& back,
                               : "<input type=\"hidden\" name=\"merchant_profile_id\" "
                                 "value=\"" +
                                     html::text(profile_id) + "\">";
+    // Several profiles' forms post to the same route: their field ids carry the profile.
+    auto unique_ids = [&](std::string html) {
+        for (const char* attr : {"id=\"f-", "for=\"f-"})
+            for (auto at = html.find(attr); at != std::string::npos; at = html.find(attr, at + 1))
+                html.insert(at + std::string_view(attr).size(), profile_id.substr(0, 8) + "-");
+        return html;
+    };
     std::string out;
     if (btcpay)
         out += "<div class=\"actions\">" +
@@ -64,10 +71,11 @@ std::string connect_forms(const ConsoleView& v, const std::string& back,
     if (zaprite)
         out += "<details><summary>Connect Zaprite</summary>" +
                v.form("POST", "/v1/admin/zaprite/connect", back,
-                      profile +
-                          field("Zaprite API key", "api_key", "password",
-                                " required autocomplete=\"off\"") +
-                          field("Label (optional)", "label") + hidden_done("Zaprite connected.") +
+                      unique_ids(profile +
+                                 field("Zaprite API key", "api_key", "password",
+                                       " required autocomplete=\"off\"") +
+                                 field("Label (optional)", "label") +
+                                 hidden_done("Zaprite connected.")) +
                           "<button type=\"submit\">Connect Zaprite</button>") +
                "</details>";
     return out;
@@ -211,8 +219,8 @@ http::Response payments_page(const ConsoleView& v) {
                     forms += v.form(
                         "PUT", "/v1/admin/merchant-profiles/" + id + "/rail-preferences/" + rail,
                         back,
-                        select(std::string("Provider for ") + rail, "payment_provider_id",
-                               options) +
+                        select(std::string("Provider for ") + rail, "payment_provider_id", options,
+                               chosen[rail]) +
                             hidden_done("Rail preference saved.") +
                             "<button type=\"submit\">Save</button>",
                         "inline");
@@ -292,7 +300,7 @@ http::Response releases_page(const ConsoleView& v) {
             for (const auto& b : version.value("builds", json::array()))
                 rows.push_back({{"version", version.value("version", "")},
                                 {"name", b.value("name", "")},
-                                {"size", b.value("size", 0)},
+                                {"size", b.value("size", std::uint64_t{0})},
                                 {"signature", b.value("minisig", false) && b.value("sig", false)
                                                   ? ".minisig, .sig"
                                               : b.value("minisig", false) ? ".minisig"

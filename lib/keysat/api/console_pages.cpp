@@ -324,7 +324,8 @@ http::Response products(const ConsoleView& v) {
                        field("Price override in sats (empty: the product's)",
                              "price_sats_override:int", "number", " min=\"0\"") +
                        field("Entitlements (comma-separated)", "entitlements:list") +
-                       field("Marketing bullets (comma-separated)", "marketing_bullets:list") +
+                       textarea("Marketing bullets", "marketing_bullets:lines", "",
+                                "One per line, as the buy page lists them") +
                        field("Max machines", "max_machines:int", "number", " min=\"0\"") +
                        checkbox("Recurring", "is_recurring:bool") +
                        field("Renewal period in days (recurring tiers)", "renewal_period_days:int",
@@ -344,6 +345,16 @@ std::string joined(const json& list) {
     return out;
 }
 
+// A list field's value as a textarea shows it: one item per line.
+std::string lines(const json& list) {
+    std::string out;
+    if (list.is_array())
+        for (const auto& item : list)
+            if (item.is_string())
+                out += item.get<std::string>() + "\n";
+    return out;
+}
+
 // One product: its fields and entitlements catalog, and each tier's terms, all editable.
 http::Response product_page(const ConsoleView& v) {
     const std::string id = v.req.params.empty() ? "" : v.req.params[0];
@@ -360,9 +371,16 @@ http::Response product_page(const ConsoleView& v) {
                       v.refusal({404, json(), "not found: product " + id}), 404);
     std::string slug = product.value("slug", "");
     std::string catalog;
+    // A catalog whose texts hold a bar or a line end cannot round-trip through the one-line form:
+    // then the form leaves it out (the API still edits it).
+    bool catalog_editable = true;
     json entitlements = json::array();
     for (const auto& e : product.value("entitlements_catalog", json::array()))
         if (e.is_object()) {
+            for (const char* k : {"slug", "name", "description"})
+                catalog_editable =
+                    catalog_editable &&
+                    cell_text(e.value(k, json())).find_first_of("|\r\n") == std::string::npos;
             std::string line = cell_text(e.value("slug", json()));
             std::string name = cell_text(e.value("name", json())),
                         about = cell_text(e.value("description", json()));
@@ -375,28 +393,48 @@ http::Response product_page(const ConsoleView& v) {
                                     {"name", e.value("name", json())},
                                     {"description", e.value("description", json())}});
         }
+    // The price in the product's own currency: sats, or cents of USD or EUR. The form sends the
+    // same unit back, so saving a name never changes what the product costs.
+    std::string currency = product.value("price_currency", json("SAT")).is_string()
+                               ? product.value("price_currency", "SAT")
+                               : "SAT";
+    auto price_value = product.value("price_value", json());
+    std::int64_t amount = price_value.is_number_integer() ? price_value.get<std::int64_t>()
+                          : product.value("price_sats", json()).is_number_integer()
+                              ? product.value("price_sats", std::int64_t{0})
+                              : 0;
+    std::string price_field = currency == "SAT"
+                                  ? field("Price in sats", "price_sats:int", "number", " min=\"0\"",
+                                          std::to_string(amount))
+                                  : "<input type=\"hidden\" name=\"price_currency\" value=\"" +
+                                        html::text(currency) + "\">" +
+                                        field("Price in cents of " + currency, "price_value:int",
+                                              "number", " min=\"0\"", std::to_string(amount));
     std::string main = "<dl class=\"terms\"><dt>Slug</dt><dd>" + html::text(slug) +
-                       "</dd><dt>Price</dt><dd>" +
-                       html::text(cell_text(product.value("price_sats", json()))) +
-                       " sats</dd><dt>Active</dt><dd>" +
+                       "</dd><dt>Price</dt><dd>" + html::text(html::price(amount, currency)) +
+                       "</dd><dt>Active</dt><dd>" +
                        html::text(cell_text(product.value("active", json()))) + "</dd></dl>";
     main += section("Entitlements catalog",
                     table(entitlements,
                           {{"Slug", "slug"}, {"Name", "name"}, {"Description", "description"}},
                           nullptr, "No entitlements described: tiers may still grant any slug."));
     if (v.may("products:write"))
-        main += section("Edit the product",
-                        v.form("PATCH", "/v1/admin/products/" + id, back,
-                               field("Name", "name", "text", " required maxlength=\"200\"",
-                                     product.value("name", "")) +
-                                   field("Price in sats", "price_sats:int", "number", " min=\"0\"",
-                                         cell_text(product.value("price_sats", json()))) +
-                                   field("Description", "description:str", "text", "",
-                                         cell_text(product.value("description", json()))) +
-                                   textarea("Entitlements catalog", "entitlements_catalog:catalog",
-                                            catalog, "One per line: slug | name | description") +
-                                   hidden_done("Product saved.") +
-                                   "<button type=\"submit\">Save the product</button>"));
+        main += section(
+            "Edit the product",
+            v.form("PATCH", "/v1/admin/products/" + id, back,
+                   field("Name", "name", "text", " required maxlength=\"200\"",
+                         product.value("name", "")) +
+                       price_field +
+                       field("Description", "description:str", "text", "",
+                             cell_text(product.value("description", json()))) +
+                       (catalog_editable
+                            ? textarea("Entitlements catalog", "entitlements_catalog:catalog",
+                                       catalog, "One per line: slug | name | description")
+                            : "<p class=\"hint\">The entitlements catalog has a "
+                              "text with a bar or a line break: edit it through the "
+                              "API (PATCH /v1/admin/products/:id).</p>") +
+                       hidden_done("Product saved.") +
+                       "<button type=\"submit\">Save the product</button>"));
     auto tiers =
         v.get("/v1/admin/policies",
               {{"product_slug", slug}, {"include_inactive", "true"}, {"include_archived", "true"}});
@@ -439,8 +477,9 @@ http::Response product_page(const ConsoleView& v) {
                         field("Hidden entitlements (granted, not shown to buyers)",
                               "hidden_entitlements:list", "text", "",
                               joined(t.value("hidden_entitlements", json()))) +
-                        field("Marketing bullets (comma-separated)", "marketing_bullets:list",
-                              "text", "", joined(t.value("marketing_bullets", json()))) +
+                        textarea("Marketing bullets", "marketing_bullets:lines",
+                                 lines(t.value("marketing_bullets", json())),
+                                 "One per line, as the buy page lists them") +
                         field("Max machines", "max_machines:int", "number", " min=\"0\"",
                               cell_text(t.value("max_machines", json()))) +
                         checkbox("Recurring", "is_recurring:bool", t.value("is_recurring", false)) +
@@ -595,12 +634,16 @@ std::string change_tier_form(const ConsoleView& v, const json& license, const st
         return "";
     std::string slug;
     auto products = v.get("/v1/admin/products");
+    if (products.status != 200 || !products.body.is_object())
+        return "";
     for (const auto& p : products.body.value("products", json::array()))
         if (p.value("id", "") == license.value("product_id", ""))
             slug = p.value("slug", "");
     if (slug.empty())
         return "";
     auto tiers = v.get("/v1/admin/policies", {{"product_slug", slug}});
+    if (tiers.status != 200 || !tiers.body.is_object())
+        return "";
     std::vector<std::pair<std::string, std::string>> options;
     for (const auto& t : tiers.body.value("policies", json::array()))
         if (t.value("id", json()) != license.value("policy_id", json()))

@@ -226,7 +226,7 @@ const std::vector<NavItem>& nav_items() {
         {"/admin/machines", "Machines", "machines:read"},
         {"/admin/subscriptions", "Subscriptions", "subscriptions:read"},
         {"/admin/invoices", "Invoices", "licenses:read"},
-        {"/admin/payments", "Payments", "payment_providers:read"},
+        {"/admin/payments", "Payments", "merchant_profiles:read"},
         {"/admin/releases", "Releases", "products:read"},
         {"/admin/webhooks", "Webhooks", "webhooks:read"},
         {"/admin/audit", "Audit log", "audit:read"},
@@ -669,13 +669,15 @@ std::string textarea(const std::string& label, const std::string& name, const st
 }
 
 std::string select(const std::string& label, const std::string& name,
-                   const std::vector<std::pair<std::string, std::string>>& options) {
+                   const std::vector<std::pair<std::string, std::string>>& options,
+                   const std::string& selected) {
     std::string id = "f-" + name.substr(0, name.find(':'));
     std::string out =
         fmt::format("<label for=\"{}\">{}</label><select id=\"{}\" name=\"{}\">", html::text(id),
                     html::text(label), html::text(id), html::text(name));
     for (const auto& [value, text] : options)
-        out += fmt::format("<option value=\"{}\">{}</option>", html::text(value), html::text(text));
+        out += fmt::format("<option value=\"{}\"{}>{}</option>", html::text(value),
+                           value == selected ? " selected" : "", html::text(text));
     return out + "</select>";
 }
 
@@ -683,7 +685,8 @@ namespace {
 
 // /admin/act's fields as a JSON body: `name` is a string (left out when empty), `name:int` a
 // whole number, `name:bool` true or false, `name:list` a comma-separated list of strings,
-// `name:str` a string even when empty, `name:catalog` one {slug, name, description} object per
+// `name:str` a string even when empty, `name:lines` a list of strings one per line,
+// `name:catalog` one {slug, name, description} object per
 // line written "slug | name | description" (name and description optional). Fields starting
 // with '_' are the console's own.
 std::optional<json> body_of(const std::map<std::string, std::string>& fields, std::string& error) {
@@ -721,6 +724,17 @@ std::optional<json> body_of(const std::map<std::string, std::string>& fields, st
                     items.push_back(std::string(item));
                 rest =
                     comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            }
+            body[key] = items;
+        } else if (type == "lines") {
+            json items = json::array();
+            std::string_view rest = value;
+            while (!rest.empty()) {
+                auto eol = rest.find('\n');
+                auto item = trim(rest.substr(0, eol));
+                if (!item.empty())
+                    items.push_back(std::string(item));
+                rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
             }
             body[key] = items;
         } else if (type == "catalog") {

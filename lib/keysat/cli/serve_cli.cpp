@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "keysat/api/app.hpp"
+#include "keysat/api/maintenance.hpp"
 #include "keysat/api/reconciler.hpp"
 #include "keysat/api/renewal_worker.hpp"
 #include "keysat/api/webhook_worker.hpp"
@@ -371,6 +372,7 @@ struct Serving::Parts {
     std::unique_ptr<api::WebhookWorker> webhooks;
     std::unique_ptr<api::Reconciler> reconciler;
     std::unique_ptr<api::RenewalWorker> renewals;
+    std::unique_ptr<api::Maintenance> maintenance;
     std::atomic<bool> finished = false;
 };
 
@@ -382,6 +384,7 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     auto parts = std::make_unique<Serving::Parts>();
     parts->c = std::move(config);
     const config::ServeConfig& c = parts->c;
+    db::set_cache_mib(c.db_cache_mib);
     api::App& app = parts->app;
     std::error_code ec;
     fs::create_directories(c.data_dir, ec);
@@ -473,6 +476,8 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
                                   .unit_ms = c.webhook_retry_unit_ms,
                                   .policy = &outbound});
     parts->reconciler = std::make_unique<api::Reconciler>(app, c.reconcile_interval_s);
+    parts->maintenance = std::make_unique<api::Maintenance>(
+        app, service::RetentionPolicy{c.validation_log_days, c.webhook_log_days});
     parts->renewals =
         std::make_unique<api::RenewalWorker>(app, c.renewal_interval_s, c.renewal_lead_days);
     return std::unique_ptr<Serving>(new Serving(std::move(parts)));

@@ -348,6 +348,29 @@ const std::vector<Setter>& setters() {
              c.reconcile_interval_s = static_cast<int>(n);
              return {};
          }},
+        {"validation_log_days", "KEYSAT_VALIDATION_LOG_DAYS",
+         "days validation-log rows are kept, rolled up per day, product, license and result "
+         "before they go (0: kept for good)",
+         K::integer, 0, 36500,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.validation_log_days = static_cast<int>(n);
+             return {};
+         }},
+        {"webhook_log_days", "KEYSAT_WEBHOOK_LOG_DAYS",
+         "days delivered webhook deliveries are kept (0: for good; pending and dead ones stay)",
+         K::integer, 0, 36500,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.webhook_log_days = static_cast<int>(n);
+             return {};
+         }},
+        {"db_cache_mib", "KEYSAT_DB_CACHE_MIB",
+         "MiB of SQLite page cache per database connection (one per request worker, plus the "
+         "background threads')",
+         K::integer, 1, 1024,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.db_cache_mib = static_cast<int>(n);
+             return {};
+         }},
         {"migrate", "KEYSAT_MIGRATE", "apply pending database migrations at start", K::boolean, 0,
          0,
          [](ServeConfig& c, const std::string&, std::int64_t, bool b, const L&) -> Expected<void> {

@@ -53,6 +53,9 @@ struct ServeConfig {
     std::string btcpay_store_id;
     std::string btcpay_webhook_secret;
     int reconcile_interval_s = 60; // how often pending invoices are checked with the provider
+    int validation_log_days = 30;  // retention of validation-log rows (0: for good)
+    int webhook_log_days = 30;     // retention of delivered webhook deliveries (0: for good)
+    int db_cache_mib = 8;          // SQLite page cache per connection
     int renewal_interval_s = 60;   // how often the renewal worker looks for due subscriptions
     int renewal_lead_days = 7;     // how long before a period's end its renewal invoice opens
 };

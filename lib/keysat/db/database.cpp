@@ -1,5 +1,7 @@
 #include "keysat/db/database.hpp"
 
+#include <atomic>
+
 #include <fcntl.h>
 
 #include <cctype>
@@ -14,6 +16,18 @@
 #include <fmt/format.h>
 
 namespace keysat::db {
+
+namespace {
+std::atomic<int> g_cache_mib{32};
+} // namespace
+
+void set_cache_mib(int mib) {
+    g_cache_mib = mib;
+}
+
+int cache_mib() {
+    return g_cache_mib;
+}
 
 namespace {
 
@@ -163,11 +177,14 @@ Expected<Database> Database::open(const std::filesystem::path& path, OpenMode mo
         return usage_error(
             fmt::format("{}: not a SQLite database ({})", path.string(), probe.error().message));
     std::string pragmas = "PRAGMA foreign_keys = ON;";
+    // The WAL file shrinks back to 64 MiB whenever a checkpoint resets it (without a limit it
+    // keeps the size of its busiest minute for good).
     if (mode != OpenMode::read_only)
-        pragmas += "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
-    // 32 MiB of page cache (SQLite's default is 2 MiB): indexes on random UUIDs and keys touch
-    // pages all over the file, and re-reading them showed in bulk insert profiles.
-    pragmas += "PRAGMA cache_size = -32768;";
+        pragmas += "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                   "PRAGMA journal_size_limit = 67108864;";
+    // The page cache (SQLite's default is 2 MiB): indexes on random UUIDs and keys touch pages
+    // all over the file, and re-reading them showed in bulk insert profiles.
+    pragmas += fmt::format("PRAGMA cache_size = -{};", cache_mib() * 1024);
     if (auto ok = db.exec(pragmas); !ok)
         return usage_error(fmt::format("{}: {}", path.string(), ok.error().message));
     auto journal = db.query_texts("PRAGMA journal_mode");

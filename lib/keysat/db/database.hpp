@@ -20,6 +20,11 @@ struct sqlite3_stmt;
 
 namespace keysat::db {
 
+// The page cache of connections opened from now on, in MiB (32 unless set: the tools' bulk
+// work; keysat-serve sets its db_cache_mib).
+void set_cache_mib(int mib);
+int cache_mib();
+
 class Database;
 
 // A prepared statement; `?` placeholders are bound by 1-based index. Reset before reuse.

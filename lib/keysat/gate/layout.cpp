@@ -429,12 +429,14 @@ std::vector<std::string> ReleaseTree::newest_builds(std::string_view product) co
     return build_names(std::string(product) + "/" + list->front());
 }
 
-std::vector<ReleaseTree::Build> ReleaseTree::builds(std::string_view product,
-                                                    std::string_view version) const {
+std::vector<ReleaseTree::Build>
+ReleaseTree::builds(std::string_view product, std::string_view version, std::size_t limit) const {
     std::vector<Build> out;
     if (!is_safe_segment(product) || !is_safe_segment(version))
         return out;
     for (auto& name : build_names(std::string(product) + "/" + std::string(version))) {
+        if (out.size() >= limit)
+            break;
         auto f = open_file({product, version, name});
         if (!f)
             continue; // a directory or a link out of the tree: not a build

@@ -109,7 +109,9 @@ class ReleaseTree {
         bool minisig = false; // <name>.minisig
         bool sig = false;     // <name>.sig
     };
-    std::vector<Build> builds(std::string_view product, std::string_view version) const;
+    // At most `limit`, first by name.
+    std::vector<Build> builds(std::string_view product, std::string_view version,
+                              std::size_t limit = 1000) const;
     // False only when <product>/MANIFEST.json is a JSON object with "requires_license": false.
     bool requires_license(std::string_view product) const;
 

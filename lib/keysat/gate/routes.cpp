@@ -236,13 +236,20 @@ http::Response releases_overview(db::Database& db, const Gate& gate, const http:
         return api::error_response("internal_error", "products");
     json products = json::array();
     std::size_t unsigned_builds = 0;
-    for (const auto& product : gate.tree.products()) {
+    // At most 200 products and 100 builds per version: a request holds a worker for a bounded
+    // number of directory reads whatever the tree holds.
+    constexpr std::size_t k_max_products = 200, k_max_builds = 100;
+    auto all = gate.tree.products();
+    if (all.size() > k_max_products)
+        all.resize(k_max_products);
+    for (const auto& product : all) {
         auto versions = gate.tree.versions(product).value_or(std::vector<std::string>{});
         json listed = json::array();
         for (std::size_t i = 0; i < versions.size() && i < static_cast<std::size_t>(per_product);
              ++i) {
             json builds = json::array();
-            for (const auto& b : gate.tree.builds(product, versions[i])) {
+            auto found = gate.tree.builds(product, versions[i], k_max_builds);
+            for (const auto& b : found) {
                 if (!b.minisig && !b.sig)
                     ++unsigned_builds;
                 builds.push_back({{"name", b.name},
@@ -262,6 +269,7 @@ http::Response releases_overview(db::Database& db, const Gate& gate, const http:
                             {"versions", listed}});
     }
     return api::json_response(200, {{"products", products},
+                                    {"product_count", gate.tree.products().size()},
                                     {"unsigned_builds", unsigned_builds},
                                     {"revoked_keys", gate.revocations.size()},
                                     {"hashing_backlog_bytes", gate.tree.hashing_backlog()}});
