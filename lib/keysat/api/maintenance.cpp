@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <mutex>
 
+#include "keysat/service/backups.hpp"
+
 namespace keysat::api {
 
-Maintenance::Maintenance(const App& app, service::RetentionPolicy policy, int interval_s)
-    : m_app(app), m_policy(policy), m_interval_s(interval_s),
+Maintenance::Maintenance(const App& app, service::RetentionPolicy policy, Backups backups,
+                         int interval_s)
+    : m_app(app), m_policy(policy), m_backups(std::move(backups)), m_interval_s(interval_s),
       m_thread([this](std::stop_token st) { run(st); }) {}
 
 Maintenance::~Maintenance() {
@@ -42,6 +45,21 @@ void Maintenance::run(std::stop_token stop) {
                          static_cast<long long>(report->validations),
                          static_cast<long long>(report->deliveries));
         (void)db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+        if (!m_backups.dir.empty()) {
+            std::int64_t now = m_app.clock->now();
+            auto last = service::newest_backup_time(m_backups.dir);
+            if (!last || now - *last >= m_backups.interval_s) {
+                auto taken = service::take_backup(*db, m_backups.dir, m_backups.keep, now);
+                if (taken)
+                    std::fprintf(stderr,
+                                 "keysat-serve: backup %s written and checked; %d older one(s) "
+                                 "removed\n",
+                                 taken->path.c_str(), taken->removed);
+                else
+                    std::fprintf(stderr, "keysat-serve: backup: %s\n",
+                                 taken.error().message.c_str());
+            }
+        }
     }
 }
 

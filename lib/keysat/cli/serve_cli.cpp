@@ -477,7 +477,8 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
                                   .policy = &outbound});
     parts->reconciler = std::make_unique<api::Reconciler>(app, c.reconcile_interval_s);
     parts->maintenance = std::make_unique<api::Maintenance>(
-        app, service::RetentionPolicy{c.validation_log_days, c.webhook_log_days});
+        app, service::RetentionPolicy{c.validation_log_days, c.webhook_log_days},
+        api::Maintenance::Backups{c.backup_dir, c.backup_interval_s, c.backup_keep});
     parts->renewals =
         std::make_unique<api::RenewalWorker>(app, c.renewal_interval_s, c.renewal_lead_days);
     return std::unique_ptr<Serving>(new Serving(std::move(parts)));

@@ -363,6 +363,26 @@ const std::vector<Setter>& setters() {
              c.webhook_log_days = static_cast<int>(n);
              return {};
          }},
+        {"backup_dir", "KEYSAT_BACKUP_DIR",
+         "directory for scheduled backups of the database, each checked before older ones "
+         "rotate out (unset: none)",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             c.backup_dir = v;
+             return {};
+         }},
+        {"backup_interval", "KEYSAT_BACKUP_INTERVAL", "seconds between scheduled backups",
+         K::integer, 60, 31536000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.backup_interval_s = n;
+             return {};
+         }},
+        {"backup_keep", "KEYSAT_BACKUP_KEEP", "scheduled backups kept (the newest)", K::integer, 1,
+         10000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.backup_keep = static_cast<int>(n);
+             return {};
+         }},
         {"db_cache_mib", "KEYSAT_DB_CACHE_MIB",
          "MiB of SQLite page cache per database connection (one per request worker, plus the "
          "background threads')",

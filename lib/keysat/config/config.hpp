@@ -52,12 +52,15 @@ struct ServeConfig {
     std::string btcpay_api_key;
     std::string btcpay_store_id;
     std::string btcpay_webhook_secret;
-    int reconcile_interval_s = 60; // how often pending invoices are checked with the provider
-    int validation_log_days = 30;  // retention of validation-log rows (0: for good)
-    int webhook_log_days = 30;     // retention of delivered webhook deliveries (0: for good)
-    int db_cache_mib = 8;          // SQLite page cache per connection
-    int renewal_interval_s = 60;   // how often the renewal worker looks for due subscriptions
-    int renewal_lead_days = 7;     // how long before a period's end its renewal invoice opens
+    int reconcile_interval_s = 60;    // how often pending invoices are checked with the provider
+    int validation_log_days = 30;     // retention of validation-log rows (0: for good)
+    int webhook_log_days = 30;        // retention of delivered webhook deliveries (0: for good)
+    int db_cache_mib = 8;             // SQLite page cache per connection
+    std::filesystem::path backup_dir; // scheduled backups; empty: none
+    std::int64_t backup_interval_s = 86400;
+    int backup_keep = 7;
+    int renewal_interval_s = 60; // how often the renewal worker looks for due subscriptions
+    int renewal_lead_days = 7;   // how long before a period's end its renewal invoice opens
 };
 
 // Every key the file accepts, with one line of help (for keysat.toml(5) and error messages).
