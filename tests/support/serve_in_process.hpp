@@ -24,6 +24,7 @@ class InProcessServer {
     ~InProcessServer();
 
     int port() const { return m_serving->port(); }
+    int metrics_port() const { return m_serving->metrics_port(); }
     const api::App& app() const { return m_serving->app(); }
     const std::string& admin_key() const { return m_admin_key; }
     std::string base() const { return "http://127.0.0.1:" + std::to_string(port()); }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keysat/api/limits.hpp"
+#include "keysat/api/metrics.hpp"
 #include "keysat/api/validation_log.hpp"
 #include "keysat/crypto/signing.hpp"
 #include "keysat/db/database.hpp"
@@ -64,6 +65,7 @@ struct App {
     double validate_rate = 1.0; // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
+    Metrics* metrics = nullptr; // set when metrics_bind is
     // Where outbound requests may go; filled with the listening addresses before requests come.
     const http::OutboundPolicy* outbound = nullptr;
     // The file names of a product's newest release (the thank-you page's download links), when

@@ -4,6 +4,7 @@
 
 #include "keysat/api/app.hpp"
 #include "keysat/api/fields.hpp"
+#include "keysat/api/metrics.hpp"
 #include "keysat/crypto/hash.hpp"
 #include "keysat/license/pubkey.hpp"
 #include "keysat/service/validation.hpp"
@@ -77,6 +78,8 @@ http::Response validate_route(const App& app, const http::Request& req) {
                  r->license_id.empty() ? std::nullopt : std::optional<std::string>(r->license_id),
                  r->ok ? "ok" : r->reason, fp_hash, ip});
         }
+        if (app.metrics)
+            app.metrics->validation(r->ok ? "ok" : r->reason);
         if (!r->ok) {
             json out{{"ok", false}, {"reason", r->reason}};
             if (r->reason == "expired" || r->reason == "too_many_machines") {

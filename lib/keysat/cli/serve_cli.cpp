@@ -373,6 +373,11 @@ struct Serving::Parts {
     std::unique_ptr<api::Reconciler> reconciler;
     std::unique_ptr<api::RenewalWorker> renewals;
     std::unique_ptr<api::Maintenance> maintenance;
+    api::Metrics metrics;
+    std::unique_ptr<http::Server> metrics_server; // on metrics_bind, when set
+    int metrics_port = 0;
+    std::jthread metrics_thread;
+    std::atomic<bool> metrics_done = false;
     std::atomic<bool> finished = false;
 };
 
@@ -440,6 +445,13 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
     options.log_json = c.log_format == "json";
     options.error_body = api::error_for_status;
+    if (!c.metrics_host.empty()) {
+        app.metrics = &parts->metrics;
+        options.observe = [m = &parts->metrics](const std::string& method, const std::string& route,
+                                                int status, double seconds) {
+            m->request(method, route, status, seconds);
+        };
+    }
     parts->server = std::make_unique<http::Server>(options);
     http::Server& server = *parts->server;
     api::register_public_routes(server, app);
@@ -469,6 +481,31 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     if (c.bind_port == 0 && app.public_url == fmt::format("http://{}:0", c.bind_host))
         app.public_url = fmt::format("http://{}:{}", c.bind_host, port);
     parts->port = port;
+    if (!c.metrics_host.empty()) {
+        // Its own listener with one worker and no other route: a scrape never waits behind
+        // traffic, and the API's port never shows the figures.
+        http::ServerOptions metrics_options;
+        metrics_options.threads = 1;
+        metrics_options.error_body = api::error_for_status;
+        parts->metrics_server = std::make_unique<http::Server>(metrics_options);
+        parts->metrics_server->route("GET", "/metrics", [p = parts.get()](const http::Request&) {
+            http::Response r;
+            auto db = p->app.database();
+            if (!db) {
+                r.status = 503;
+                r.content_type = "text/plain; charset=utf-8";
+                r.body = "database unavailable\n";
+                return r;
+            }
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            r.body = p->metrics.render(**db, p->c.db_path, p->c.backup_dir, p->app.clock->now());
+            return r;
+        });
+        KEYSAT_TRY_ASSIGN(mport, parts->metrics_server->bind(c.metrics_host, c.metrics_port));
+        parts->metrics_port = mport;
+        std::cerr << fmt::format("keysat-serve: metrics on http://{}:{}/metrics\n", c.metrics_host,
+                                 mport);
+    }
     parts->webhooks = std::make_unique<api::WebhookWorker>(
         api::WebhookWorkerOptions{.db_path = c.db_path,
                                   .senders = c.webhook_senders,
@@ -497,8 +534,25 @@ const api::App& Serving::app() const {
 }
 
 void Serving::run() {
+    if (m_parts->metrics_server)
+        m_parts->metrics_thread = std::jthread([p = m_parts.get()] {
+            p->metrics_server->run();
+            p->metrics_done = true;
+        });
     m_parts->server->run();
+    if (m_parts->metrics_server) {
+        // As for the main server: stop() does nothing until run() has started.
+        while (!m_parts->metrics_done) {
+            m_parts->metrics_server->stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        m_parts->metrics_thread = {};
+    }
     m_parts->finished = true;
+}
+
+int Serving::metrics_port() const {
+    return m_parts->metrics_port;
 }
 
 bool Serving::finished() const {

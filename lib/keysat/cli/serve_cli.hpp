@@ -45,6 +45,7 @@ class Serving {
     Serving& operator=(const Serving&) = delete;
 
     int port() const;
+    int metrics_port() const;    // 0 without metrics_bind
     std::string address() const; // http://host:port
     const api::App& app() const;
     // Serves until stop() (which returns at once and may be called from any thread; it does

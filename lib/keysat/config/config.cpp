@@ -66,6 +66,16 @@ const std::vector<Setter>& setters() {
              c.bind_port = hp.second;
              return {};
          }},
+        {"metrics_bind", "KEYSAT_METRICS_BIND",
+         "host:port of a second listener that serves only GET /metrics (Prometheus text); off "
+         "when unset",
+         K::text, 0, 0,
+         [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {
+             KEYSAT_TRY_ASSIGN(hp, parse_bind(v));
+             c.metrics_host = hp.first;
+             c.metrics_port = hp.second;
+             return {};
+         }},
         {"data_dir", "KEYSAT_DATA_DIR",
          "directory for the database and generated keys (default var)", K::text, 0, 0,
          [](ServeConfig& c, const std::string& v, std::int64_t, bool, const L&) -> Expected<void> {

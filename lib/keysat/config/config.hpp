@@ -59,6 +59,8 @@ struct ServeConfig {
     std::filesystem::path backup_dir; // scheduled backups; empty: none
     std::int64_t backup_interval_s = 86400;
     int backup_keep = 7;
+    std::string metrics_host; // empty: no metrics listener
+    int metrics_port = 0;
     int renewal_interval_s = 60; // how often the renewal worker looks for due subscriptions
     int renewal_lead_days = 7;   // how long before a period's end its renewal invoice opens
 };

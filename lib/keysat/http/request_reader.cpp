@@ -174,6 +174,8 @@ void Server::Impl::answer(Connection* c, Request& req, const detail::Head& head)
     queue(c, req, res, keep_alive, head_only, head.http10);
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     log.append(log_line(options.log_json, req, res.status, ms, log_path));
+    if (options.observe)
+        options.observe(req.method, route ? route->pattern : std::string(), res.status, ms / 1000);
 }
 
 void Server::Impl::refuse(Connection* c, int status) {

@@ -84,6 +84,11 @@ struct ServerOptions {
     bool log_json = false;
     // Builds the body of an error the server produces itself (404, 405, 413, 500).
     std::function<Response(int status)> error_body;
+    // Called after each answer with the route's pattern ("" when none matched), its status and
+    // how long it took (the metrics' source); must not block.
+    std::function<void(const std::string& method, const std::string& route, int status,
+                       double seconds)>
+        observe;
 };
 
 class Server {
