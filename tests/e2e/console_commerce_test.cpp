@@ -494,9 +494,10 @@ TEST_CASE("console: a product's page edits the product, its entitlements catalog
                                             "0D%0A%0D%0ASupport&_csrf=" +
                                             b.last_csrf);
     CHECK(bullets.status == 303);
-    for (const auto& t :
-         c.server->get("/v1/admin/policies?product_slug=app&include_inactive=true", admin)
-             .body["policies"])
+    // The answer held in a variable: a range-for over a temporary's member would outlive it.
+    auto with_bullets =
+        c.server->get("/v1/admin/policies?product_slug=app&include_inactive=true", admin);
+    for (const auto& t : with_bullets.body["policies"])
         if (t["id"] == pro)
             CHECK(t["marketing_bullets"] == json{"Up to 3 machines, forever", "Support"});
     CHECK(b.get("/admin/products/" + product)
@@ -525,7 +526,8 @@ TEST_CASE("console: a product's page edits the product, its entitlements catalog
                                             "&name=USD+app+2&price_currency=USD&price_value:int=" +
                                             form[1].str() + "&_csrf=" + b.last_csrf);
     CHECK(renamed.status == 303);
-    for (const auto& p : c.server->get("/v1/admin/products", admin).body["products"])
+    auto after_rename = c.server->get("/v1/admin/products", admin);
+    for (const auto& p : after_rename.body["products"])
         if (p["id"] == usd_id) {
             CHECK(p["name"] == "USD app 2");
             CHECK(p["price_currency"] == "USD");
