@@ -683,6 +683,18 @@ std::string select(const std::string& label, const std::string& name,
 
 namespace {
 
+// The non-empty pieces of `text` between `separator`s, trimmed.
+std::vector<std::string_view> pieces(std::string_view text, char separator) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        auto at = text.find(separator);
+        if (auto piece = trim(text.substr(0, at)); !piece.empty())
+            out.push_back(piece);
+        text = at == std::string_view::npos ? std::string_view() : text.substr(at + 1);
+    }
+    return out;
+}
+
 // /admin/act's fields as a JSON body: `name` is a string (left out when empty), `name:int` a
 // whole number, `name:bool` true or false, `name:list` a comma-separated list of strings,
 // `name:str` a string even when empty, `name:lines` a list of strings one per line,
@@ -714,38 +726,14 @@ std::optional<json> body_of(const std::map<std::string, std::string>& fields, st
             body[key] = n;
         } else if (type == "bool") {
             body[key] = value == "true" || value == "on" || value == "1";
-        } else if (type == "list") {
+        } else if (type == "list" || type == "lines") {
             json items = json::array();
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                auto comma = rest.find(',');
-                auto item = trim(rest.substr(0, comma));
-                if (!item.empty())
-                    items.push_back(std::string(item));
-                rest =
-                    comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-            }
-            body[key] = items;
-        } else if (type == "lines") {
-            json items = json::array();
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                auto eol = rest.find('\n');
-                auto item = trim(rest.substr(0, eol));
-                if (!item.empty())
-                    items.push_back(std::string(item));
-                rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
-            }
+            for (auto item : pieces(value, type == "list" ? ',' : '\n'))
+                items.push_back(std::string(item));
             body[key] = items;
         } else if (type == "catalog") {
             json items = json::array();
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                auto eol = rest.find('\n');
-                std::string_view line = rest.substr(0, eol);
-                rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
-                if (trim(line).empty())
-                    continue;
+            for (auto line : pieces(value, '\n')) {
                 json entry = json::object();
                 const char* keys[] = {"slug", "name", "description"};
                 for (std::size_t i = 0; i < 3 && !line.empty(); ++i) {
@@ -899,11 +887,8 @@ http::Response act(const App& app, const http::Server& server, db::Database& db,
     // What an idempotent change reports (an import's counts): shown at once, as a list.
     if (auto summary = fields.find("_summary"); summary != fields.end() && answer.is_object()) {
         std::string items;
-        std::string_view rest = summary->second;
-        while (!rest.empty()) {
-            auto comma = rest.find(',');
-            std::string key(trim(rest.substr(0, comma)));
-            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        for (auto piece : pieces(summary->second, ',')) {
+            std::string key(piece);
             if (answer.contains(key))
                 items += "<dt>" + html::text(key) + "</dt><dd>" +
                          html::text(cell_text(answer[key])) + "</dd>";
