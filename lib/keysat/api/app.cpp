@@ -22,7 +22,7 @@ Expected<db::Database*> App::database() const {
         // Every write through the routes' connections may change what validate and the pages
         // cache.
         slot->after_commit([cache = row_cache, commits = commits] {
-            if (cache)
+            if (cache && !service::ValidationCache::keeping_rows())
                 cache->invalidate();
             commits->fetch_add(1, std::memory_order_acq_rel);
         });
@@ -133,6 +133,18 @@ http::Response error_response(const std::string& code, const std::string& messag
     auto it = k_status.find(code);
     return json_response(it == k_status.end() ? 500 : it->second,
                          {{"ok", false}, {"error", code}, {"message", message}});
+}
+
+http::Response refuse_when_disk_full(const http::Request& req, const http::Handler& handler) {
+    auto before = db::space_errors_in_this_thread();
+    http::Response res = handler(req);
+    if (res.status < 400 || db::space_errors_in_this_thread() == before)
+        return res;
+    res = error_response("service_unavailable",
+                         "the disk holding the database is full: nothing was changed; free some "
+                         "space and try again");
+    res.headers.emplace_back("Retry-After", "60");
+    return res;
 }
 
 http::Response error_for_status(int status) {

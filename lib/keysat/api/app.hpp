@@ -65,7 +65,8 @@ struct App {
     double validate_rate = 1.0; // per client per second; 0: no limit
     double validate_burst = 60.0;
     ValidationLog* validation_log = nullptr;
-    Metrics* metrics = nullptr; // set when metrics_bind is
+    service::SeatBatcher* seats = nullptr; // validate's first activations, written in groups
+    Metrics* metrics = nullptr;            // set when metrics_bind is
     // Where outbound requests may go; filled with the listening addresses before requests come.
     const http::OutboundPolicy* outbound = nullptr;
     // The file names of a product's newest release (the thank-you page's download links), when
@@ -128,6 +129,11 @@ http::Response error_response(const std::string& code, const std::string& messag
 // The error answer for a status the HTTP server produces itself (400, 404, 405, 413, 414, 416,
 // 417, 431, 500, 501, 505): the spec's shape with a word for each.
 http::Response error_for_status(int status);
+// Runs a route's handler; when it failed (4xx or 5xx) because a write was refused for want of disk
+// space, answers 503 service_unavailable saying so, with Retry-After, instead
+// (ServerOptions::around). Reads never need space, so validate and the gate go on answering from
+// what they can read.
+http::Response refuse_when_disk_full(const http::Request& req, const http::Handler& handler);
 // A product as the public and admin routes show it (Keysat's field names).
 nlohmann::json product_json(const store::ProductRow& p);
 // A recurring policy's period in days as Keysat counts it (month 30, year 365); 0 otherwise.

@@ -1,10 +1,10 @@
 #pragma once
-// keysat-serve's housekeeping, in the background: every minute (the first pass one minute after
-// start) a retention pass (service::prune: the validation log rolled up and trimmed, delivered
-// webhook deliveries, idle rate-limit buckets, stale console sessions and connect states), then a
-// passive WAL checkpoint so the WAL can be reset, and shrink to journal_size_limit, once readers
-// move on; and, with a backup directory, a scheduled backup when the newest one there is
-// `interval` old (service::take_backup).
+// keysat-serve's housekeeping, in the background: every maintenance_interval (a minute unless
+// set; the first pass one interval after start) a retention pass (service::prune: the validation
+// log rolled up and trimmed, delivered webhook deliveries, idle rate-limit buckets, stale console
+// sessions and connect states), then a passive WAL checkpoint so the WAL can be reset, and shrink
+// to journal_size_limit, once readers move on; and, with a backup directory, a scheduled backup
+// when the newest one there is `interval` old (service::take_backup).
 
 #include <stop_token>
 #include <thread>

@@ -40,6 +40,37 @@ std::int64_t bytes_of(const std::filesystem::path& p) {
 
 } // namespace
 
+std::vector<std::string> Health::reasons() const {
+    std::vector<std::string> out;
+    if (writes_failing)
+        out.emplace_back("database_read_only");
+    if (disk_nearly_full)
+        out.emplace_back("disk_nearly_full");
+    if (webhook_backlog >= k_webhook_backlog)
+        out.emplace_back("webhook_backlog");
+    return out;
+}
+
+Health check_health(db::Database& db, const std::filesystem::path& db_path) {
+    Health h;
+    h.writes_failing = db::writes_failing();
+    std::error_code ec;
+    auto dir = db_path.has_parent_path() ? db_path.parent_path() : std::filesystem::path(".");
+    if (auto space = std::filesystem::space(dir, ec); !ec && space.capacity > 0) {
+        h.disk_free_bytes = static_cast<std::int64_t>(space.available);
+        h.disk_nearly_full = h.disk_free_bytes < Health::k_disk_low_bytes ||
+                             space.available * 100 <
+                                 space.capacity * static_cast<unsigned>(Health::k_disk_low_percent);
+    }
+    // Counted up to the threshold only: a probe must stay cheap however long the queue is.
+    auto backlog =
+        db.query_int(fmt::format("SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries "
+                                 "WHERE delivered_at IS NULL AND dead = 0 LIMIT {})",
+                                 Health::k_webhook_backlog));
+    h.webhook_backlog = backlog ? *backlog : 0;
+    return h;
+}
+
 void Metrics::request(const std::string& method, const std::string& route, int status,
                       double seconds) {
     std::lock_guard lock(m_mutex);
@@ -60,7 +91,8 @@ void Metrics::validation(const std::string& result) {
 }
 
 std::string Metrics::render(db::Database& db, const std::filesystem::path& db_path,
-                            const std::filesystem::path& backup_dir, std::int64_t now) const {
+                            const std::filesystem::path& backup_dir, std::int64_t now,
+                            std::uint64_t log_dropped) const {
     std::string out;
     {
         std::lock_guard lock(m_mutex);
@@ -110,6 +142,15 @@ std::string Metrics::render(db::Database& db, const std::filesystem::path& db_pa
     gauge("keysat_database_bytes", "Size of the database file.", bytes_of(db_path));
     gauge("keysat_wal_bytes", "Size of the database's write-ahead log.",
           bytes_of(db_path.string() + "-wal"));
+    auto health = check_health(db, db_path);
+    gauge("keysat_disk_free_bytes", "Free bytes on the database's filesystem (-1: unknown).",
+          health.disk_free_bytes);
+    gauge("keysat_writes_failing",
+          "1 while writes are refused for want of disk space (none has succeeded since).",
+          health.writes_failing ? 1 : 0);
+    family(out, "keysat_validation_log_dropped_total", "counter",
+           "Validation-log rows dropped: the writer fell behind or the disk was full.");
+    out += fmt::format("keysat_validation_log_dropped_total {}\n", log_dropped);
     if (!backup_dir.empty()) {
         auto last = service::newest_backup_time(backup_dir);
         gauge("keysat_backup_age_seconds", "Seconds since the newest scheduled backup (-1: none).",

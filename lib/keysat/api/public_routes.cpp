@@ -63,8 +63,8 @@ http::Response validate_route(const App& app, const http::Request& req) {
     if (!f.error().empty())
         return error_response("bad_request", f.error());
     return with_db(app, [&](db::Database& db) {
-        auto r =
-            service::validate(db, app.keyring, v, app.clock->now(), app.key_cache, app.row_cache);
+        auto r = service::validate(db, app.keyring, v, app.clock->now(), app.key_cache,
+                                   app.row_cache, app.seats);
         if (!r)
             return error_response("internal_error", "validation failed");
         if (app.validation_log && r->heartbeat_due && r->machine_id)
@@ -177,9 +177,18 @@ void register_public_routes(http::Server& s, const App& app) {
                                    {"key_format_version", 2}});
     });
     s.route("GET", "/healthz", [&app](const http::Request&) {
-        return with_db(app, [](db::Database& db) {
-            return db.query_int("SELECT 1") ? json_response(200, {{"ok", true}})
-                                            : error_response("service_unavailable", "database");
+        return with_db(app, [&app](db::Database& db) {
+            if (!db.query_int("SELECT 1"))
+                return error_response("service_unavailable", "database");
+            // Still 200 when degraded: validate and the gate go on answering. A supervisor
+            // reads "status" and "degraded" to act (free disk, look at webhooks).
+            auto health = check_health(db, app.db_path);
+            json out{{"ok", true}, {"status", health.degraded() ? "degraded" : "ok"}};
+            if (health.degraded())
+                out["degraded"] = health.reasons();
+            if (health.disk_free_bytes >= 0)
+                out["disk_free_bytes"] = health.disk_free_bytes;
+            return json_response(200, out);
         });
     });
     auto pubkey = [&app](bool issuer) {

@@ -65,21 +65,18 @@ std::size_t ValidationLog::dropped() const {
     return m_dropped;
 }
 
-void ValidationLog::write(db::Database& db, const std::vector<store::ValidationRow>& rows,
+bool ValidationLog::write(db::Database& db, const std::vector<store::ValidationRow>& rows,
                           const std::vector<std::pair<std::string, std::int64_t>>& heartbeats) {
     auto tx = db::Transaction::begin(db);
-    if (!tx) {
-        std::fprintf(stderr, "keysat-serve: background writes: %s\n", tx.error().message.c_str());
-        return;
-    }
+    if (!tx)
+        return false;
     store::AccessStore access(db);
     store::MachineStore machines(db);
-    if (auto ok = access.append_validations(rows); !ok)
-        std::fprintf(stderr, "keysat-serve: validation log: %s\n", ok.error().message.c_str());
+    if (!access.append_validations(rows))
+        return false; // the transaction rolls back: all of the batch or none of it
     for (const auto& [id, at] : heartbeats)
         (void)machines.heartbeat(id, at);
-    if (auto ok = tx->commit(); !ok)
-        std::fprintf(stderr, "keysat-serve: background writes: %s\n", ok.error().message.c_str());
+    return tx->commit().has_value();
 }
 
 void ValidationLog::run(std::stop_token stop) {
@@ -89,6 +86,7 @@ void ValidationLog::run(std::stop_token stop) {
     std::vector<store::ValidationRow> batch;
     std::vector<std::pair<std::string, std::int64_t>> heartbeats;
     std::size_t reported = 0;
+    bool failing = false;
     for (;;) {
         batch.clear();
         heartbeats.clear();
@@ -110,8 +108,23 @@ void ValidationLog::run(std::stop_token stop) {
                          dropped);
             reported = dropped;
         }
-        if (db && (!batch.empty() || !heartbeats.empty()))
-            write(*db, batch, heartbeats);
+        // A batch that cannot be written (a full disk) is dropped and counted, never retried:
+        // the workers must not wait on the disk, and memory must not grow while it is full.
+        // The next batch tries again, so writing resumes by itself once there is space.
+        if (db && (!batch.empty() || !heartbeats.empty()) && !write(*db, batch, heartbeats)) {
+            std::lock_guard lock(m_mutex);
+            m_dropped += batch.size();
+            reported += batch.size(); // said once below, not as "fell behind"
+            if (!failing)
+                std::fprintf(stderr,
+                             "keysat-serve: the validation log cannot be written (%s); rows are "
+                             "dropped and counted until it can\n",
+                             db::writes_failing() ? "the disk is full" : "database error");
+            failing = true;
+        } else if (failing && !batch.empty()) {
+            std::fprintf(stderr, "keysat-serve: the validation log is written again\n");
+            failing = false;
+        }
         if (stop.stop_requested()) {
             std::lock_guard lock(m_mutex);
             if (m_queue.empty() && m_heartbeats.empty())

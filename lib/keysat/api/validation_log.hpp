@@ -26,11 +26,13 @@ class ValidationLog {
     // queued is not written again: last-seen times are kept to the minute, which spares the
     // database a write per validation of a busy machine.
     void push_heartbeat(std::string machine_id, std::int64_t at);
+    // Rows dropped so far: beyond the queue's bound, or in a batch that could not be written.
     std::size_t dropped() const;
 
   private:
     void run(std::stop_token stop);
-    static void write(db::Database& db, const std::vector<store::ValidationRow>& rows,
+    // One transaction; false when it could not be committed (nothing of it was written).
+    static bool write(db::Database& db, const std::vector<store::ValidationRow>& rows,
                       const std::vector<std::pair<std::string, std::int64_t>>& heartbeats);
 
     std::filesystem::path m_db_path;

@@ -361,9 +361,10 @@ Expected<int> run_serve(const ServeOptions& o) {
 struct Serving::Parts {
     config::ServeConfig c;
     api::RateLimiter limiter;
-    service::VerifiedKeyCache key_cache;
+    std::optional<service::VerifiedKeyCache> key_cache;
     std::optional<service::ValidationCache> row_cache;
     std::unique_ptr<api::ValidationLog> validation_log;
+    std::unique_ptr<service::SeatBatcher> seats;
     http::OutboundPolicy outbound;
     api::App app;
     std::unique_ptr<http::Server> server;
@@ -408,18 +409,23 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     app.validate_rate = c.validate_rate;
     app.validate_burst = c.validate_burst;
     app.limiter = &parts->limiter;
-    app.key_cache = &parts->key_cache;
+    parts->key_cache.emplace(static_cast<std::size_t>(c.cache_entries));
+    app.key_cache = &*parts->key_cache;
     auto& row_cache = parts->row_cache;
     // The cache is cleared by SQLite's WAL hook, which only fires in WAL mode (some network
     // file systems refuse it): without WAL, no cache rather than one cleared only by its TTL.
     if (!wal && c.cache_ttl_ms > 0)
         std::cerr << "keysat-serve: the database is not in WAL mode; validate runs uncached\n";
     if (c.cache_ttl_ms > 0 && wal) {
-        row_cache.emplace(std::chrono::milliseconds(c.cache_ttl_ms));
+        row_cache.emplace(std::chrono::milliseconds(c.cache_ttl_ms),
+                          static_cast<std::size_t>(c.cache_entries));
         app.row_cache = &*row_cache;
     }
     parts->validation_log = std::make_unique<api::ValidationLog>(c.db_path);
     app.validation_log = parts->validation_log.get();
+    parts->seats = std::make_unique<service::SeatBatcher>(
+        c.db_path, [commits = app.commits] { commits->fetch_add(1, std::memory_order_acq_rel); });
+    app.seats = parts->seats.get();
     KEYSAT_TRY_ASSIGN(ring, build_keyring(c, signer, clock.now()));
     app.keyring = std::move(ring);
     app.signer = std::move(signer);
@@ -445,6 +451,7 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     options.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
     options.log_json = c.log_format == "json";
     options.error_body = api::error_for_status;
+    options.around = api::refuse_when_disk_full;
     if (!c.metrics_host.empty()) {
         app.metrics = &parts->metrics;
         options.observe = [m = &parts->metrics](const std::string& method, const std::string& route,
@@ -498,7 +505,8 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
                 return r;
             }
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            r.body = p->metrics.render(**db, p->c.db_path, p->c.backup_dir, p->app.clock->now());
+            r.body = p->metrics.render(**db, p->c.db_path, p->c.backup_dir, p->app.clock->now(),
+                                       p->validation_log ? p->validation_log->dropped() : 0);
             return r;
         });
         KEYSAT_TRY_ASSIGN(mport, parts->metrics_server->bind(c.metrics_host, c.metrics_port));
@@ -515,7 +523,8 @@ Expected<std::unique_ptr<Serving>> Serving::open(const ServeOptions& o, const Cl
     parts->reconciler = std::make_unique<api::Reconciler>(app, c.reconcile_interval_s);
     parts->maintenance = std::make_unique<api::Maintenance>(
         app, service::RetentionPolicy{c.validation_log_days, c.webhook_log_days},
-        api::Maintenance::Backups{c.backup_dir, c.backup_interval_s, c.backup_keep});
+        api::Maintenance::Backups{c.backup_dir, c.backup_interval_s, c.backup_keep},
+        c.maintenance_interval_s);
     parts->renewals =
         std::make_unique<api::RenewalWorker>(app, c.renewal_interval_s, c.renewal_lead_days);
     return std::unique_ptr<Serving>(new Serving(std::move(parts)));

@@ -235,6 +235,15 @@ const std::vector<Setter>& setters() {
              c.cache_ttl_ms = n;
              return {};
          }},
+        {"cache_entries", "KEYSAT_CACHE_ENTRIES",
+         "entries in each of validate's caches (verified keys, license rows, machines); when one "
+         "is full the least recently used go, so memory stays bounded however many licenses there "
+         "are",
+         K::integer, 100, 10000000,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.cache_entries = n;
+             return {};
+         }},
         {"validate_burst", "KEYSAT_VALIDATE_BURST", "requests a client may send at once",
          K::integer, 1, 1000000,
          [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
@@ -371,6 +380,14 @@ const std::vector<Setter>& setters() {
          K::integer, 0, 36500,
          [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
              c.webhook_log_days = static_cast<int>(n);
+             return {};
+         }},
+        {"maintenance_interval", "KEYSAT_MAINTENANCE_INTERVAL",
+         "seconds between housekeeping passes: retention, WAL checkpoint, scheduled backup (the "
+         "first one interval after start)",
+         K::integer, 1, 86400,
+         [](ServeConfig& c, const std::string&, std::int64_t n, bool, const L&) -> Expected<void> {
+             c.maintenance_interval_s = static_cast<int>(n);
              return {};
          }},
         {"backup_dir", "KEYSAT_BACKUP_DIR",

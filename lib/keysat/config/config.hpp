@@ -36,10 +36,11 @@ struct ServeConfig {
     int max_connections = 10000;
     std::int64_t max_body_bytes = 1 << 20;
     std::int64_t cache_ttl_ms = 10000;
-    std::string log_format = "text"; // text, json
-    bool migrate = false;            // run pending migrations at start
-    double validate_rate = 1.0;      // validate and machine requests per second per client
-    double validate_burst = 60.0;    // 0 rate: no limit
+    std::int64_t cache_entries = 20000; // per cache of validate's (keys, licenses, machines)
+    std::string log_format = "text";    // text, json
+    bool migrate = false;               // run pending migrations at start
+    double validate_rate = 1.0;         // validate and machine requests per second per client
+    double validate_burst = 60.0;       // 0 rate: no limit
     int webhook_senders = 4;
     int webhook_timeout_s = 10;
     int webhook_retry_unit_ms = 1000;       // one "second" of the retry schedule
@@ -55,6 +56,7 @@ struct ServeConfig {
     int reconcile_interval_s = 60;    // how often pending invoices are checked with the provider
     int validation_log_days = 30;     // retention of validation-log rows (0: for good)
     int webhook_log_days = 30;        // retention of delivered webhook deliveries (0: for good)
+    int maintenance_interval_s = 60;  // between housekeeping passes (retention, checkpoint, backup)
     int db_cache_mib = 8;             // SQLite page cache per connection
     std::filesystem::path backup_dir; // scheduled backups; empty: none
     std::int64_t backup_interval_s = 86400;

@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -33,12 +34,48 @@ namespace {
 
 constexpr int k_busy_timeout_ms = 5000;
 
+thread_local std::uint64_t t_space_errors = 0;
+// The newest space error and the newest commit since, in steady-clock ticks (0: none).
+std::atomic<std::int64_t> g_last_space_error{0};
+std::atomic<std::int64_t> g_last_commit{0};
+
+std::int64_t ticks() {
+    return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+bool is_space_error(sqlite3* db) {
+    if (db == nullptr)
+        return false;
+    int rc = sqlite3_extended_errcode(db);
+    if ((rc & 0xff) == SQLITE_FULL)
+        return true;
+    int e = sqlite3_system_errno(db);
+    return (rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT || e == EFBIG);
+}
+
 Error db_error(sqlite3* db, std::string_view what) {
+    if (is_space_error(db)) {
+        ++t_space_errors;
+        g_last_space_error = ticks();
+    }
     return Error{Errc::usage,
                  fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory")};
 }
 
 } // namespace
+
+std::uint64_t space_errors_in_this_thread() {
+    return t_space_errors;
+}
+
+void note_space_error() {
+    ++t_space_errors;
+}
+
+bool writes_failing() {
+    auto failed = g_last_space_error.load();
+    return failed != 0 && failed >= g_last_commit.load();
+}
 
 // ---- Statement -----------------------------------------------------------------------------
 
@@ -267,7 +304,9 @@ Expected<void> Database::exec(std::string_view sql) {
     if (sqlite3_exec(m_db, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
         std::string m = message ? message : sqlite3_errmsg(m_db);
         sqlite3_free(message);
-        return usage_error("database: " + m);
+        Error e = db_error(m_db, "database"); // counts a space error
+        e.message = "database: " + m;
+        return std::unexpected(std::move(e));
     }
     return {};
 }
@@ -372,6 +411,7 @@ Transaction::~Transaction() {
 Expected<void> Transaction::commit() {
     if (m_savepoint.empty()) {
         KEYSAT_TRY(m_db->exec("COMMIT"));
+        g_last_commit = ticks();
     } else {
         KEYSAT_TRY(m_db->exec("RELEASE " + m_savepoint));
         --m_db->m_savepoints;

@@ -25,6 +25,17 @@ namespace keysat::db {
 void set_cache_mib(int mib);
 int cache_mib();
 
+// Writes refused for want of space: SQLite's SQLITE_FULL, or a write that failed with ENOSPC,
+// EDQUOT or EFBIG (a file size limit). Counted per thread, so that a request handler's caller can
+// tell that the request's write failed for this reason and answer 503; and process-wide, with
+// the time of the newest, so that /healthz can say writes are failing until one succeeds again.
+std::uint64_t space_errors_in_this_thread();
+// Counts a space error in this thread that another thread met on its behalf (a write handed to
+// a background writer that failed for want of space).
+void note_space_error();
+// True when a write failed for want of space and no transaction has committed since.
+bool writes_failing();
+
 class Database;
 
 // A prepared statement; `?` placeholders are bound by 1-based index. Reset before reuse.

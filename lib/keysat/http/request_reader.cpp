@@ -137,11 +137,15 @@ const Route* Server::Impl::find_route(Request& req, std::string& allowed) const 
     return nullptr;
 }
 
+Response Server::Impl::run(const Route& route, const Request& req) const {
+    return options.around ? options.around(req, route.handler) : route.handler(req);
+}
+
 Response Server::dispatch(Request req) const {
     std::string allowed;
     const Route* route = m_impl->find_route(req, allowed);
     if (route)
-        return route->handler(req);
+        return m_impl->run(*route, req);
     int status = allowed.empty() ? 404 : 405;
     Response res = m_impl->options.error_body ? m_impl->options.error_body(status) : Response{};
     res.status = status;
@@ -156,7 +160,7 @@ void Server::Impl::answer(Connection* c, Request& req, const detail::Head& head)
     Response res;
     if (route) {
         try {
-            res = route->handler(req);
+            res = run(*route, req);
         } catch (...) {
             res = Response{};
             res.status = 500;

@@ -84,6 +84,10 @@ struct ServerOptions {
     bool log_json = false;
     // Builds the body of an error the server produces itself (404, 405, 413, 500).
     std::function<Response(int status)> error_body;
+    // Runs each matched route's handler instead of calling it directly: a hook that may look at
+    // what the handler did and change its answer (keysat-serve: a write refused for want of
+    // disk space becomes a 503). Also used by dispatch().
+    std::function<Response(const Request&, const Handler&)> around;
     // Called after each answer with the route's pattern ("" when none matched), its status and
     // how long it took (the metrics' source); must not block.
     std::function<void(const std::string& method, const std::string& route, int status,

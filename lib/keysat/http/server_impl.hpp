@@ -193,6 +193,8 @@ struct Server::Impl {
     // Forgets the request being read.
     static void reset_request(detail::Connection* c);
     const detail::Route* find_route(Request& req, std::string& allowed) const;
+    // Calls the route's handler, through options.around when set.
+    Response run(const detail::Route& route, const Request& req) const;
 };
 
 } // namespace keysat::http

@@ -1,13 +1,13 @@
 #include "keysat/service/validation.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "keysat/crypto/hash.hpp"
-#include "keysat/crypto/uuid_gen.hpp"
 #include "keysat/service/webhooks.hpp"
 #include "keysat/store/catalog_store.hpp"
 #include "keysat/store/license_store.hpp"
@@ -45,12 +45,11 @@ enum class Heartbeat { now, deferred };
 
 // Finds or activates the machine for a fingerprint. Sets `reason` when no seat is free, and
 // `known` when the machine was already active.
-Expected<std::optional<std::string>> seat(db::Database& db, const store::LicenseRow& lic,
-                                          const std::string& fp,
-                                          const std::optional<std::string>& host,
-                                          const std::optional<std::string>& platform,
-                                          std::int64_t now, std::string& reason, bool& known,
-                                          Heartbeat heartbeat, ValidationCache* rows = nullptr) {
+Expected<std::optional<std::string>>
+seat(db::Database& db, const store::LicenseRow& lic, const std::string& fp,
+     const std::optional<std::string>& host, const std::optional<std::string>& platform,
+     std::int64_t now, std::string& reason, bool& known, Heartbeat heartbeat,
+     ValidationCache* rows = nullptr, SeatBatcher* batcher = nullptr) {
     auto hash = fingerprint_hash(fp);
     std::uint64_t generation = rows ? rows->generation() : 0;
     if (auto id = rows && heartbeat == Heartbeat::deferred ? rows->find_machine(lic.id, hash)
@@ -69,34 +68,21 @@ Expected<std::optional<std::string>> seat(db::Database& db, const store::License
             rows->put_machine(generation, lic.id, hash, found->id);
         return std::optional<std::string>(found->id);
     }
-    KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
-    KEYSAT_TRY_ASSIGN(existing, machines.find_active(lic.id, hash));
-    if (existing) { // activated by a concurrent request since the read above
-        known = true;
+    SeatClaim claim{lic.id, lic.max_machines, fp, hash, host, platform, now};
+    Seat taken;
+    if (batcher) {
+        KEYSAT_TRY_ASSIGN(s, batcher->claim(std::move(claim)));
+        taken = std::move(s);
+    } else {
+        KEYSAT_TRY_ASSIGN(tx, db::Transaction::begin(db));
+        KEYSAT_TRY_ASSIGN(s, take_seat(db, claim));
+        ValidationCache::KeepRows keep; // a new row at most; nothing cached changes
         KEYSAT_TRY(tx.commit());
-        return std::optional<std::string>(existing->id);
+        taken = std::move(s);
     }
-    KEYSAT_TRY_ASSIGN(active, machines.count_active(lic.id));
-    if (lic.max_machines > 0 && active >= lic.max_machines) {
-        reason = "too_many_machines";
-        return std::optional<std::string>();
-    }
-    store::MachineRow m{crypto::uuid_v4().to_string(),
-                        lic.id,
-                        fp,
-                        hash,
-                        host,
-                        platform,
-                        now,
-                        now,
-                        std::nullopt,
-                        std::nullopt};
-    KEYSAT_TRY(machines.activate(m));
-    KEYSAT_TRY(emit_event(
-        db, "machine.activated",
-        {{"license_id", lic.id}, {"machine_id", m.id}, {"hostname", host.value_or("")}}, now));
-    KEYSAT_TRY(tx.commit());
-    return std::optional<std::string>(m.id);
+    known = taken.known;
+    reason = taken.reason;
+    return taken.machine_id;
 }
 
 } // namespace
@@ -111,20 +97,71 @@ std::chrono::steady_clock::time_point ValidationCache::stamp_time() const {
            std::chrono::milliseconds(static_cast<std::int64_t>(jitter() % quarter));
 }
 
+namespace {
+
+// Marks a cache entry used, under the cache's shared lock: a relaxed atomic store of the cache's
+// insert count, which orders entries by how recently they were last hit.
+void touch(std::uint64_t& used, std::uint64_t& inserts) {
+    std::atomic_ref<std::uint64_t>(used).store(
+        std::atomic_ref<std::uint64_t>(inserts).load(std::memory_order_relaxed),
+        std::memory_order_relaxed);
+}
+
+// Makes room in a full cache (under its exclusive lock): of 8 entries taken from a random bucket
+// onwards, the least recently used goes. This is approximate LRU as Redis does it: constant
+// time, and a hit only stores a number under the shared lock, where an exact LRU list would
+// need the exclusive lock on every hit. An entry hit lately goes only when all 8 sampled were hit
+// later still, so a working set smaller than the cache stays in it while one-off keys stream
+// through (tested).
+template <typename Map> void evict_one(Map& m) {
+    thread_local std::minstd_rand pick(std::random_device{}());
+    constexpr int k_sample = 8;
+    std::size_t buckets = m.bucket_count();
+    const typename Map::key_type* victim = nullptr;
+    std::uint64_t oldest = 0;
+    int seen = 0;
+    for (std::size_t n = 0, b = pick() % buckets; n < buckets && seen < k_sample;
+         ++n, b = (b + 1) % buckets)
+        for (auto it = m.begin(b); it != m.end(b) && seen < k_sample; ++it, ++seen) {
+            std::uint64_t used =
+                std::atomic_ref<std::uint64_t>(it->second.used).load(std::memory_order_relaxed);
+            if (!victim || used < oldest) {
+                victim = &it->first;
+                oldest = used;
+            }
+        }
+    if (victim)
+        m.erase(typename Map::key_type(*victim));
+}
+
+// Bumps the insert count (the recency clock) under the exclusive lock.
+void tick(std::uint64_t& inserts) {
+    std::atomic_ref<std::uint64_t>(inserts).fetch_add(1, std::memory_order_relaxed);
+}
+
+} // namespace
+
+thread_local bool ValidationCache::t_keep = false;
+
 std::shared_ptr<const ValidationCache::License>
 ValidationCache::find_license(const std::string& id) const {
     std::shared_lock lock(m_mutex);
     auto it = m_licenses.find(id);
-    return it != m_licenses.end() && fresh(it->second) ? it->second.value : nullptr;
+    if (it == m_licenses.end() || !fresh(it->second))
+        return nullptr;
+    touch(it->second.used, m_inserts);
+    return it->second.value;
 }
 
 void ValidationCache::put_license(std::uint64_t generation, std::shared_ptr<const License> entry) {
     std::unique_lock lock(m_mutex);
-    if (m_licenses.size() >= m_capacity)
-        m_licenses.clear(); // bounded; a cleared cache refills from the database
     std::string id = entry->row.id;
-    m_licenses.insert_or_assign(std::move(id), Stamped<std::shared_ptr<const License>>{
-                                                   std::move(entry), generation, stamp_time()});
+    if (m_licenses.size() >= m_capacity && m_licenses.count(id) == 0)
+        evict_one(m_licenses);
+    tick(m_inserts);
+    m_licenses.insert_or_assign(
+        std::move(id), Stamped<std::shared_ptr<const License>>{std::move(entry), generation,
+                                                               stamp_time(), m_inserts});
 }
 
 std::optional<std::string>
@@ -134,32 +171,56 @@ ValidationCache::find_machine(const std::string& license_id,
     auto it = m_machines.find(license_id + ':' + fingerprint_sha256);
     if (it == m_machines.end() || !fresh(it->second))
         return std::nullopt;
+    touch(it->second.used, m_inserts);
     return it->second.value;
 }
 
 void ValidationCache::put_machine(std::uint64_t generation, const std::string& license_id,
                                   const std::string& fingerprint_sha256,
                                   const std::string& machine_id) {
+    std::string k = license_id + ':' + fingerprint_sha256;
     std::unique_lock lock(m_mutex);
-    if (m_machines.size() >= m_capacity)
-        m_machines.clear();
-    m_machines.insert_or_assign(license_id + ':' + fingerprint_sha256,
-                                Stamped<std::string>{machine_id, generation, stamp_time()});
+    if (m_machines.size() >= m_capacity && m_machines.count(k) == 0)
+        evict_one(m_machines);
+    tick(m_inserts);
+    m_machines.insert_or_assign(
+        std::move(k), Stamped<std::string>{machine_id, generation, stamp_time(), m_inserts});
+}
+
+std::size_t ValidationCache::licenses() const {
+    std::shared_lock lock(m_mutex);
+    return m_licenses.size();
+}
+
+std::size_t ValidationCache::machines() const {
+    std::shared_lock lock(m_mutex);
+    return m_machines.size();
 }
 
 std::shared_ptr<const license::DecodedLicense>
 VerifiedKeyCache::find(const std::string& key_text) const {
     std::shared_lock lock(m_mutex);
     auto it = m_entries.find(key_text);
-    return it == m_entries.end() ? nullptr : it->second;
+    if (it == m_entries.end())
+        return nullptr;
+    touch(it->second.used, m_inserts);
+    return it->second.value;
 }
 
 void VerifiedKeyCache::insert(const std::string& key_text, license::DecodedLicense decoded) {
     auto entry = std::make_shared<const license::DecodedLicense>(std::move(decoded));
     std::unique_lock lock(m_mutex);
+    if (m_entries.count(key_text))
+        return;
     if (m_entries.size() >= m_capacity)
-        m_entries.clear(); // crude but bounded; a full cache refills from verification
-    m_entries.emplace(key_text, std::move(entry));
+        evict_one(m_entries);
+    tick(m_inserts);
+    m_entries.emplace(key_text, Entry{std::move(entry), m_inserts});
+}
+
+std::size_t VerifiedKeyCache::size() const {
+    std::shared_lock lock(m_mutex);
+    return m_entries.size();
 }
 
 Expected<std::optional<store::LicenseRow>>
@@ -176,7 +237,8 @@ license_of_key(db::Database& db, const license::Keyring& ring, const std::string
 
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
-                                  VerifiedKeyCache* cache, ValidationCache* rows) {
+                                  VerifiedKeyCache* cache, ValidationCache* rows,
+                                  SeatBatcher* seats) {
     ValidateResult r;
     // One cache entry per key whatever its spelling (the format ignores case and surrounding
     // space), so that respellings cannot flush the cache.
@@ -251,7 +313,7 @@ Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring
     if (req.fingerprint) {
         bool known = false;
         KEYSAT_TRY_ASSIGN(machine, seat(db, *row, *req.fingerprint, req.hostname, req.platform, now,
-                                        r.reason, known, Heartbeat::deferred, rows));
+                                        r.reason, known, Heartbeat::deferred, rows, seats));
         r.heartbeat_due = known;
         if (!r.reason.empty())
             return r;

@@ -17,31 +17,39 @@
 #include "keysat/db/database.hpp"
 #include "keysat/license/lic1.hpp"
 #include "keysat/license/pubkey.hpp"
+#include "keysat/service/seats.hpp"
 #include "keysat/store/license_store.hpp"
 
 namespace keysat::service {
 
 // Keys whose signature verified, by their exact text. Safe to reuse: a key's text determines its
-// payload and signature, and the trusted keys do not change while the server runs. Bounded;
-// thread-safe.
+// payload and signature, and the trusted keys do not change while the server runs. Bounded
+// (least recently used out, approximately: see evict_one in the source); thread-safe.
 class VerifiedKeyCache {
   public:
-    explicit VerifiedKeyCache(std::size_t capacity = 50000) : m_capacity(capacity) {}
+    explicit VerifiedKeyCache(std::size_t capacity = 100000) : m_capacity(capacity) {}
     // Shared, so that a hit copies nothing while holding the lock.
     std::shared_ptr<const license::DecodedLicense> find(const std::string& key_text) const;
     void insert(const std::string& key_text, license::DecodedLicense decoded);
+    std::size_t size() const;
 
   private:
+    struct Entry {
+        std::shared_ptr<const license::DecodedLicense> value;
+        mutable std::uint64_t used; // the insert count at the latest hit: the eviction's recency
+    };
     std::size_t m_capacity;
     mutable std::shared_mutex m_mutex;
-    std::unordered_map<std::string, std::shared_ptr<const license::DecodedLicense>> m_entries;
+    std::unordered_map<std::string, Entry> m_entries;
+    mutable std::uint64_t m_inserts = 0; // read atomically under the shared lock
 };
 
 // The rows validate reads, shared by every request thread: licenses (with their product's slug)
 // and the active machines of licenses by fingerprint hash. Only rows that were found are kept,
 // each stamped with the generation it was read under: invalidate(), called after every write of
 // this process, makes them all stale, and an entry older than the time to live is read again, so
-// that a change another process makes to the file is seen within it. Bounded; thread-safe.
+// that a change another process makes to the file is seen within it. Bounded (least recently
+// used out, approximately); thread-safe.
 class ValidationCache {
   public:
     struct License {
@@ -49,6 +57,7 @@ class ValidationCache {
         std::optional<std::string> product_slug;
     };
 
+    // `capacity`: licenses kept, and as many machines.
     explicit ValidationCache(std::chrono::milliseconds ttl, std::size_t capacity = 100000)
         : m_ttl(ttl), m_capacity(capacity) {}
 
@@ -57,18 +66,35 @@ class ValidationCache {
     std::uint64_t generation() const { return m_generation.load(std::memory_order_acquire); }
     void invalidate() { m_generation.fetch_add(1, std::memory_order_acq_rel); }
 
+    // While one lives, commits of this thread leave the cache valid: for a write that changes
+    // nothing cached (a new machine's seat adds a row; licenses and known machines stay as they
+    // were). Without it every first activation would send every key back to the database.
+    class KeepRows {
+      public:
+        KeepRows() { t_keep = true; }
+        ~KeepRows() { t_keep = false; }
+        KeepRows(const KeepRows&) = delete;
+        KeepRows& operator=(const KeepRows&) = delete;
+    };
+    // What the commit hook asks before invalidate().
+    static bool keeping_rows() { return t_keep; }
+
     std::shared_ptr<const License> find_license(const std::string& id) const;
     void put_license(std::uint64_t generation, std::shared_ptr<const License> entry);
     std::optional<std::string> find_machine(const std::string& license_id,
                                             const std::string& fingerprint_sha256) const;
     void put_machine(std::uint64_t generation, const std::string& license_id,
                      const std::string& fingerprint_sha256, const std::string& machine_id);
+    std::size_t licenses() const;
+    std::size_t machines() const;
 
   private:
     template <typename T> struct Stamped {
         T value;
         std::uint64_t generation;
         std::chrono::steady_clock::time_point loaded;
+        mutable std::uint64_t used =
+            0; // the insert count at the latest hit: the eviction's recency
     };
     std::chrono::steady_clock::time_point stamp_time() const;
     template <typename T> bool fresh(const Stamped<T>& e) const {
@@ -80,6 +106,8 @@ class ValidationCache {
     mutable std::shared_mutex m_mutex;
     std::unordered_map<std::string, Stamped<std::shared_ptr<const License>>> m_licenses;
     std::unordered_map<std::string, Stamped<std::string>> m_machines; // license id + ':' + hash
+    mutable std::uint64_t m_inserts = 0; // read atomically under the shared lock
+    static thread_local bool t_keep;
 };
 
 struct ValidateRequest {
@@ -118,11 +146,12 @@ license_of_key(db::Database& db, const license::Keyring& ring, const std::string
 
 // Validates a key, activating the machine when a fingerprint is given and a seat is free
 // (max_machines 0 = unlimited). Writes only when a machine is activated; a known machine's
-// heartbeat is left to the caller (heartbeat_due).
+// heartbeat is left to the caller (heartbeat_due). With `seats`, a first activation is written
+// by that batcher's thread in a group (seats.hpp); otherwise in a transaction of `db`.
 Expected<ValidateResult> validate(db::Database& db, const license::Keyring& ring,
                                   const ValidateRequest& req, std::int64_t now,
                                   VerifiedKeyCache* cache = nullptr,
-                                  ValidationCache* rows = nullptr);
+                                  ValidationCache* rows = nullptr, SeatBatcher* seats = nullptr);
 
 struct MachineRequest {
     std::string key;
