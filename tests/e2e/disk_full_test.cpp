@@ -109,16 +109,8 @@ TEST_CASE("with the data directory on a full filesystem keysat-serve goes on val
     {
         test::InProcessServer server(data, "metrics_bind = \"127.0.0.1:0\"\n", clock);
         const auto& admin = server.admin_key();
-        REQUIRE(server
-                    .post("/v1/admin/products",
-                          json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
-                    .status == 200);
-        auto issued =
-            server.post("/v1/admin/licenses",
-                        json{{"product_slug", "app"}, {"max_machines", 1000}}.dump(), admin);
-        REQUIRE(issued.status == 200);
+        std::string key = server.issue_key({{"max_machines", 1000}});
         ++created;
-        std::string key = issued.body["license_key"];
         json validate{{"key", key}, {"fingerprint", "machine-a"}};
         auto first = server.post("/v1/validate", validate.dump());
         REQUIRE(first.status == 200);

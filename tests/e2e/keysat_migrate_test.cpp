@@ -39,6 +39,7 @@ std::int64_t query(const std::filesystem::path& path, const std::string& sql) {
 
 // Starts a program with stdin from a file and stdout/stderr to /dev/null; returns its pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& input) {
+    test::Exec program(argv);
     pid_t pid = ::fork();
     if (pid == 0) {
         int in = ::open(input.c_str(), O_RDONLY);
@@ -46,12 +47,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& i
         ::dup2(in, 0);
         ::dup2(null, 1);
         ::dup2(null, 2);
-        std::vector<char*> args;
-        for (const auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
+        program.replace_process();
     }
     return pid;
 }

@@ -44,14 +44,7 @@ TEST_CASE("the running server's maintenance thread prunes the validation log int
                                              "backup_dir = \"{}\"\nbackup_keep = 2\n",
                                              backups.string()),
                                  clock);
-    const auto& admin = server.admin_key();
-    REQUIRE(server
-                .post("/v1/admin/products",
-                      json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
-                .status == 200);
-    auto issued = server.post("/v1/admin/licenses", json{{"product_slug", "app"}}.dump(), admin);
-    REQUIRE(issued.status == 200);
-    std::string key = issued.body["license_key"];
+    std::string key = server.issue_key();
     for (int i = 0; i < 6; ++i)
         REQUIRE(server.post("/v1/validate", json{{"key", key}}.dump()).status == 200);
     for (int i = 0; i < 2; ++i)

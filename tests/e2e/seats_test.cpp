@@ -21,18 +21,9 @@ TEST_CASE("concurrent first validations of many machines take exactly max_machin
     FixedClock clock{1'790'000'000};
     test::TempDir dir;
     test::InProcessServer server(dir / "data", "threads = 8\nvalidate_rate = 0\n", clock);
-    const auto& admin = server.admin_key();
-    REQUIRE(server
-                .post("/v1/admin/products",
-                      json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(), admin)
-                .status == 200);
     std::vector<std::string> keys;
-    for (int i = 0; i < 3; ++i) {
-        auto issued = server.post("/v1/admin/licenses",
-                                  json{{"product_slug", "app"}, {"max_machines", 3}}.dump(), admin);
-        REQUIRE(issued.status == 200);
-        keys.push_back(issued.body["license_key"]);
-    }
+    for (int i = 0; i < 3; ++i)
+        keys.push_back(server.issue_key({{"max_machines", 3}}));
     // 8 threads, 24 machines per license, all first-time: 3 seats each.
     std::atomic<int> ok{0}, full{0}, other{0};
     std::vector<std::thread> threads;

@@ -616,16 +616,15 @@ TEST_CASE("import-keysat: a kill -9 in the middle leaves the target as it was", 
                 .exit_code == 0);
     auto whole = std::chrono::steady_clock::now() - started;
 
+    test::Exec program({test::migrate_bin(), "import-keysat", "--from",
+                        (dir / "keysat.db").string(), "--db", t.string()});
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         int null = ::open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        std::string bin = test::migrate_bin(), from = (dir / "keysat.db").string(), db = t.string();
-        execl(bin.c_str(), bin.c_str(), "import-keysat", "--from", from.c_str(), "--db", db.c_str(),
-              static_cast<char*>(nullptr));
-        _exit(127);
+        program.replace_process();
     }
     std::this_thread::sleep_for(whole / 2);
     ::kill(pid, SIGKILL);

@@ -69,24 +69,11 @@ BrowserRun run_browser_script(const std::string& script_name, const std::vector<
     argv.insert(argv.end(), args.begin(), args.end());
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     std::string script_timeout = std::to_string(ms > 20000 ? ms - 10000 : ms / 2);
-    std::vector<char*> a;
-    for (auto& s : argv)
-        a.push_back(s.data());
-    a.push_back(nullptr);
-    // The child's environment, made here: between fork and exec in a process with threads (a
-    // test's server) only async-signal-safe calls are safe, and setenv allocates.
-    std::vector<std::string> env_strings;
-    bool timeout_set = false;
-    for (char** e = environ; *e != nullptr; ++e) {
-        env_strings.emplace_back(*e);
-        timeout_set = timeout_set || std::strncmp(*e, "KEYSAT_BROWSER_TIMEOUT_MS=", 26) == 0;
-    }
-    if (!timeout_set)
-        env_strings.push_back("KEYSAT_BROWSER_TIMEOUT_MS=" + script_timeout);
-    std::vector<char*> envp;
-    for (auto& s : env_strings)
-        envp.push_back(s.data());
-    envp.push_back(nullptr);
+    // A timeout the caller set in the environment wins over the one derived from `timeout`.
+    std::vector<std::string> env;
+    if (std::getenv("KEYSAT_BROWSER_TIMEOUT_MS") == nullptr)
+        env.push_back("KEYSAT_BROWSER_TIMEOUT_MS=" + script_timeout);
+    Exec program(std::move(argv), env);
 
     pid_t pid = ::fork();
     if (pid < 0)
@@ -100,8 +87,7 @@ BrowserRun run_browser_script(const std::string& script_name, const std::vector<
         ::dup2(null, 0);
         ::dup2(out, 1);
         ::dup2(err, 2);
-        ::execvpe(a[0], a.data(), envp.data());
-        ::_exit(127);
+        program.replace_process();
     }
     BrowserRun r;
     int status = 0;

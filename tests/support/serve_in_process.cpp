@@ -48,4 +48,21 @@ HttpResult InProcessServer::post(const std::string& path, const std::string& bod
     return http_request(port(), "POST", path, body, h);
 }
 
+std::string InProcessServer::issue_key(const nlohmann::json& license) {
+    if (!m_have_product) {
+        auto made = post("/v1/admin/products",
+                         nlohmann::json{{"slug", "app"}, {"name", "App"}, {"price_sats", 5}}.dump(),
+                         m_admin_key);
+        if (made.status != 200)
+            throw std::runtime_error("cannot create product app: " + made.raw);
+        m_have_product = true;
+    }
+    nlohmann::json body = license;
+    body["product_slug"] = "app";
+    auto issued = post("/v1/admin/licenses", body.dump(), m_admin_key);
+    if (issued.status != 200 || !issued.body["license_key"].is_string())
+        throw std::runtime_error("cannot issue a license: " + issued.raw);
+    return issued.body["license_key"];
+}
+
 } // namespace keysat::test

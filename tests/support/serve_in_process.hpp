@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "keysat/cli/serve_cli.hpp"
 #include "keysat/util/clock.hpp"
 #include "support/server_process.hpp"
@@ -33,7 +35,12 @@ class InProcessServer {
     HttpResult post(const std::string& path, const std::string& body,
                     const std::string& bearer = "") const;
 
+    // A license of product "app" (created at 5 sats the first time) through the admin API,
+    // with `license` added to the request (max_machines, ...); its key. Throws on any refusal.
+    std::string issue_key(const nlohmann::json& license = nlohmann::json::object());
+
   private:
+    bool m_have_product = false;
     std::string m_admin_key = "ksm_in_process_admin_key_0123456789";
     std::unique_ptr<cli::Serving> m_serving;
     std::thread m_thread;

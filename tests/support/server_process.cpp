@@ -26,6 +26,7 @@ ServerProcess::ServerProcess(const std::filesystem::path& data_dir, std::vector<
     std::vector<std::string> argv{KEYSAT_SERVE_BIN, "--bind", "127.0.0.1:0", "--data-dir",
                                   data_dir.string()};
     argv.insert(argv.end(), args.begin(), args.end());
+    Exec program(std::move(argv), env);
     m_pid = ::fork();
     if (m_pid == 0) {
         int null = ::open("/dev/null", O_RDWR);
@@ -33,18 +34,12 @@ ServerProcess::ServerProcess(const std::filesystem::path& data_dir, std::vector<
         ::dup2(null, 0);
         ::dup2(null, 1);
         ::dup2(err, 2);
-        for (auto& e : env)
-            ::putenv(e.data());
-        std::vector<char*> a;
-        for (auto& s : argv)
-            a.push_back(s.data());
-        a.push_back(nullptr);
-        ::execv(a[0], a.data());
-        ::_exit(127);
+        program.replace_process();
     }
     static const std::regex k_listening(R"(listening on http://127\.0\.0\.1:(\d+))");
     static const std::regex k_admin(R"(\n  (ksm_[A-Za-z0-9_-]+)\n)");
-    for (int i = 0; i < 200; ++i) {
+    // Up to 15 s: a first start under the sanitizers on a busy two-core machine takes seconds.
+    for (int i = 0; i < 600; ++i) {
         std::string text = log();
         std::smatch m;
         if (std::regex_search(text, m, k_listening)) {

@@ -53,11 +53,51 @@ Bytes unhex(const std::string& hex) {
     return *b;
 }
 
+Exec::Exec(std::vector<std::string> argv, const std::vector<std::string>& env)
+    : m_args(std::move(argv)) {
+    if (m_args.empty())
+        throw std::invalid_argument("Exec: no program");
+    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=') + 1); };
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string entry(*e);
+        bool replaced = false;
+        for (const auto& added : env)
+            replaced = replaced || name_of(added) == name_of(entry);
+        if (!replaced)
+            m_env.push_back(std::move(entry));
+    }
+    m_env.insert(m_env.end(), env.begin(), env.end());
+    m_path = m_args[0];
+    if (m_path.find('/') == std::string::npos) {
+        const char* path = std::getenv("PATH");
+        std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+        for (std::string dir; std::getline(dirs, dir, ':');) {
+            std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + m_args[0];
+            if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) {
+                m_path = candidate;
+                break;
+            }
+        }
+    }
+    for (auto& a : m_args)
+        m_argv.push_back(a.data());
+    m_argv.push_back(nullptr);
+    for (auto& e : m_env)
+        m_envp.push_back(e.data());
+    m_envp.push_back(nullptr);
+}
+
+void Exec::replace_process() const {
+    ::execve(m_path.c_str(), m_argv.data(), m_envp.data());
+    ::_exit(127);
+}
+
 RunResult run(const std::vector<std::string>& argv, const std::string& input,
               const std::vector<std::string>& env) {
     TempDir io;
     fs::path in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
     spit(in_path, input);
+    Exec program(argv, env);
     pid_t pid = ::fork();
     if (pid < 0)
         throw std::runtime_error("fork failed");
@@ -69,14 +109,7 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
         ::dup2(in, 0);
         ::dup2(out, 1);
         ::dup2(err, 2);
-        for (const auto& e : env)
-            ::putenv(const_cast<char*>(e.c_str()));
-        std::vector<char*> args;
-        for (const auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
+        program.replace_process();
     }
     int status = 0;
     ::waitpid(pid, &status, 0);

@@ -37,6 +37,26 @@ struct RunResult {
     std::string err;
 };
 
+// A program with its arguments and environment, made ready before fork(). In a process with
+// threads (a stand-in's server, a worker pool) the child may only make async-signal-safe calls
+// until it execs: building a string or calling putenv allocates, and an allocator lock another
+// thread held at the fork stays held in the child, which then hangs before it starts.
+class Exec {
+  public:
+    // `env` is added to this process's environment, replacing variables of the same name;
+    // argv[0] without a '/' is looked up on PATH.
+    explicit Exec(std::vector<std::string> argv, const std::vector<std::string>& env = {});
+    Exec(const Exec&) = delete;
+    Exec& operator=(const Exec&) = delete;
+    // In the child: execve, or _exit(127). Async-signal-safe.
+    [[noreturn]] void replace_process() const;
+
+  private:
+    std::string m_path;
+    std::vector<std::string> m_args, m_env;
+    std::vector<char*> m_argv, m_envp;
+};
+
 // Runs a program in a new session (so it has no controlling terminal), with `input` on stdin and
 // `env` added to the environment. Arguments are passed as they are, no shell.
 RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
