@@ -9,26 +9,17 @@
 #        KEYSAT_BENCH_DIVISOR=N divides every count by N
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-[[ -d $build ]] || build=$root/$build
-build=$(cd "$build" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run_console.sh "${1:-}"
+need_programs keysat-serve
+need_tools wrk sqlite3 python3 curl
 serve=$build/tools/keysat-serve
-[[ -x $serve ]] || { echo "run_console.sh: $serve is missing; build $build first" >&2; exit 2; }
-for tool in wrk sqlite3 python3 curl; do
-    command -v "$tool" >/dev/null || { echo "run_console.sh: $tool is not installed" >&2; exit 2; }
-done
 
 # KEYSAT_BENCH_DIVISOR=100 makes a shop 100 times smaller (a quick check of the script).
 div=${KEYSAT_BENCH_DIVISOR:-1}
 readonly k_licenses=$((1000000 / div)) k_invoices=$((100000 / div)) k_machines=$((500000 / div)) \
     k_checks=$((10000000 / div))
 readonly k_conns=8 k_seconds=10
-tmp=$(mktemp -d /tmp/keysat-bench-console.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now=$(date +%s)
 
 # The schema at the latest version, with a console password (this also creates the database).

@@ -12,26 +12,14 @@
 # Usage: bash bench/run_growth.sh [BUILD_DIR]   (default build-bench; Release build)
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-[[ -d $build ]] || build=$root/$build
-build=$(cd "$build" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run_growth.sh "${1:-}"
+need_programs keysat-serve keysat-issue
+need_tools wrk python3 curl
 serve=$build/tools/keysat-serve
 issue=$build/tools/keysat-issue
-for exe in "$serve" "$issue"; do
-    [[ -x $exe ]] || { echo "run_growth.sh: $exe is missing; build $build first" >&2; exit 2; }
-done
-for tool in wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "run_growth.sh: $tool is not installed" >&2; exit 2; }
-done
 
 readonly k_licenses=${GROWTH_LICENSES:-300000} k_warm=10000 k_conns=64 k_seconds=10
-tmp=$(mktemp -d /tmp/keysat-bench-growth.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$1"; }
 admin=bench-admin-key-0123456789abcdef0123456789

@@ -5,25 +5,14 @@
 # Usage: bash bench/run_serve.sh [BUILD_DIR]   (default build-bench; Release build)
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-[[ -d $build ]] || build=$root/$build
-build=$(cd "$build" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run_serve.sh "${1:-}"
+need_programs keysat-serve keysat-issue
+need_tools wrk nginx python3
 serve=$build/tools/keysat-serve
 issue=$build/tools/keysat-issue
-for exe in "$serve" "$issue"; do
-    [[ -x $exe ]] || { echo "run_serve.sh: $exe is missing; build $build first" >&2; exit 2; }
-done
-for tool in wrk nginx python3; do
-    command -v "$tool" >/dev/null || { echo "run_serve.sh: $tool is not installed" >&2; exit 2; }
-done
 
 readonly k_keys=10000 k_conns=64 k_seconds=10
-tmp=$(mktemp -d /tmp/keysat-bench-serve.XXXXXX)
-pids=()
-cleanup() { [[ -n "${KEEP:-}" ]] && { echo "kept $tmp"; return; }; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 port=$(free_port)
 admin=bench-admin-key-0123456789abcdef0123456789

@@ -16,25 +16,14 @@
 #        SOAK_MINUTES (default 30), SOAK_IDLE (default 150), SOAK_OUT (keep soak.csv there)
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-[[ -d $build ]] || build=$root/$build
-build=$(cd "$build" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run_soak.sh "${1:-}"
+need_programs keysat-serve keysat-issue
+need_tools wrk python3 curl
 serve=$build/tools/keysat-serve
 issue=$build/tools/keysat-issue
-for exe in "$serve" "$issue"; do
-    [[ -x $exe ]] || { echo "run_soak.sh: $exe is missing; build $build first" >&2; exit 2; }
-done
-for tool in wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "run_soak.sh: $tool is not installed" >&2; exit 2; }
-done
 
 readonly minutes=${SOAK_MINUTES:-30} idle_s=${SOAK_IDLE:-150} k_keys=10000
-tmp=$(mktemp -d /tmp/keysat-bench-soak.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 admin=bench-admin-key-0123456789abcdef0123456789
 
 mkdir -p "$tmp/releases/bench/1.0.0"
