@@ -69,8 +69,12 @@ Exec::Exec(std::vector<std::string> argv, const std::vector<std::string>& env)
     m_env.insert(m_env.end(), env.begin(), env.end());
     m_path = m_args[0];
     if (m_path.find('/') == std::string::npos) {
-        const char* path = std::getenv("PATH");
-        std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+        // The child's PATH (which `env` may set), as execvp would search it.
+        std::string path = "/usr/bin:/bin";
+        for (const auto& e : m_env)
+            if (e.rfind("PATH=", 0) == 0)
+                path = e.substr(5);
+        std::istringstream dirs(path);
         for (std::string dir; std::getline(dirs, dir, ':');) {
             std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + m_args[0];
             if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) {
