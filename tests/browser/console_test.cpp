@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "keysat/crypto/password.hpp"
@@ -64,6 +67,16 @@ struct Console {
         return *n;
     }
 
+    // Polls `sql` until it counts `n` (up to `seconds`); says whether it did.
+    bool wait_count(const std::string& sql, std::int64_t n, int seconds = 20) {
+        for (int i = 0; i < seconds * 20; ++i) {
+            if (count(sql) == n)
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    }
+
     json run(const std::string& scenario, const std::string& test_name, const json& args) {
         auto out = test::browser_output_dir(test_name);
         auto r = test::run_browser_script("console.mjs", {scenario, out.string(), args.dump()},
@@ -92,10 +105,14 @@ TEST_CASE("the operator signs in, builds a product with two tiers and a code, is
     c.ok("/v1/admin/webhook-endpoints", {{"url", receiver.url()}});
     c.ok("/v1/admin/licenses", {{"product_slug", "offline"}}); // one event: license.issued
     REQUIRE(receiver.wait_for(1));
+    // The receiver answering is not the server recording the failure: that write comes after,
+    // and would set `dead = 0` over ours (seen under the sanitizers). Wait for the attempt.
+    REQUIRE(c.wait_count("SELECT count(*) FROM webhook_deliveries WHERE attempts = 1", 1));
     {
         auto db = db::Database::open(c.dir / "data/keysat.db", db::OpenMode::read_write);
         REQUIRE(db);
-        REQUIRE(db->exec("UPDATE webhook_deliveries SET dead = 1 WHERE delivered_at IS NULL"));
+        REQUIRE(db->exec("UPDATE webhook_deliveries SET dead = 1, next_attempt_at = NULL WHERE "
+                         "delivered_at IS NULL"));
     }
     REQUIRE(c.count("SELECT count(*) FROM webhook_deliveries WHERE dead = 1") == 1);
     // Two keys signed offline with the server's key, as keysat-issue writes them.
